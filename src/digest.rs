@@ -1,0 +1,111 @@
+//! One pass over the file's bytes feeding sha256, md5 and blake2b-256 from the same chunks.
+
+use blake2::Blake2b256;
+use md5::Md5;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The three digests being computed; feed chunks with [`Digester::update`].
+#[derive(Clone, Default)]
+pub struct Digester {
+    sha256: Sha256,
+    md5: Md5,
+    blake2: Blake2b256,
+    len: u64,
+}
+
+/// Finished digests in lowercase hex, as the upload form carries them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DigestSet {
+    /// `sha256_digest`.
+    pub sha256: String,
+    /// `md5_digest`.
+    pub md5: String,
+    /// `blake2_256_digest`.
+    pub blake2_256: String,
+    /// How many bytes were hashed.
+    pub len: u64,
+}
+
+impl Digester {
+    /// A fresh set of hashers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds one chunk to all three hashers.
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.sha256.update(chunk);
+        self.md5.update(chunk);
+        self.blake2.update(chunk);
+        self.len += chunk.len() as u64;
+    }
+
+    /// Bytes fed so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True before any byte was fed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Finishes all three digests.
+    pub fn finish(self) -> DigestSet {
+        DigestSet {
+            sha256: hex(&self.sha256.finalize()),
+            md5: hex(&self.md5.finalize()),
+            blake2_256: hex(&self.blake2.finalize()),
+            len: self.len,
+        }
+    }
+}
+
+/// Digests of a whole buffer.
+pub fn digest_bytes(data: &[u8]) -> DigestSet {
+    let mut d = Digester::new();
+    d.update(data);
+    d.finish()
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Known answers: FIPS 180-2 (sha256 "abc"), RFC 1321 (md5 "abc"), and Python's
+    // hashlib.blake2b(b"abc", digest_size=32).
+    #[test]
+    fn known_answers_for_abc_and_empty() {
+        let d = digest_bytes(b"abc");
+        assert_eq!(d.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(d.md5, "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(d.blake2_256, "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
+        let e = digest_bytes(b"");
+        assert_eq!(e.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(e.md5, "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(e.blake2_256, "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
+    }
+
+    #[test]
+    fn chunking_does_not_change_the_digests() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut d = Digester::new();
+        for chunk in data.chunks(4093) {
+            d.update(chunk);
+        }
+        assert_eq!(d.finish(), digest_bytes(&data));
+    }
+}

@@ -1,0 +1,131 @@
+//! The upload form: the ordered `(name, value)` fields of the legacy upload API.
+//!
+//! Values are what twine 7 sends for the same file, plus two documented additions:
+//! `md5_digest` (GitLab and Artifactory use it) and an empty `requires_python` when the metadata
+//! has none (GitLab refuses the form without the field).
+
+use serde::Serialize;
+
+use crate::digest::DigestSet;
+use crate::filename::DistFilename;
+use crate::metadata::{split_project_url, Metadata, Shape, METADATA_VERSIONS};
+
+/// One text field of the form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Field {
+    /// Form field name (`requires_dist`).
+    pub name: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// The text fields of one upload, in the order they are sent; the file part follows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Form {
+    /// The fields.
+    pub fields: Vec<Field>,
+}
+
+impl Form {
+    /// Builds the form for `file` from its metadata and digests.
+    pub fn new(file: &DistFilename, metadata: &Metadata, digests: &DigestSet) -> Self {
+        let mut fields = Vec::new();
+        let mut push = |name: &str, value: &str| fields.push(Field { name: name.into(), value: value.into() });
+        push(":action", "file_upload");
+        push("sha256_digest", &digests.sha256);
+        push("blake2_256_digest", &digests.blake2_256);
+        push("md5_digest", &digests.md5);
+        push("protocol_version", "1");
+        push("filetype", file.filetype());
+        push("pyversion", file.pyversion());
+        let age = METADATA_VERSIONS.iter().position(|v| *v == metadata.metadata_version()).unwrap_or(0);
+        let mut saw_requires_python = false;
+        let mut multi = Vec::new();
+        for (spec, value) in metadata.entries() {
+            let Some(form) = spec.form else { continue };
+            match (spec.header, spec.shape) {
+                // twine sends the safe name: runs of anything but [A-Za-z0-9.] become `-`.
+                ("name", _) => push("name", &safe_name(value)),
+                ("description", _) => {}
+                ("license-file", _) if age < 6 => {}
+                ("requires-python", _) => {
+                    saw_requires_python = true;
+                    push(form, value);
+                }
+                (_, Shape::Single) => push(form, value),
+                (_, Shape::Keywords) => {
+                    let words: Vec<&str> = value.split(',').map(str::trim).collect();
+                    push(form, &words.join(", "));
+                }
+                (_, Shape::ProjectUrl) => {
+                    let (label, url) = split_project_url(value);
+                    multi.push((form, format!("{label}, {url}")));
+                }
+                (_, Shape::Multi) => multi.push((form, value.to_string())),
+            }
+        }
+        if let Some(d) = metadata.raw_description() {
+            push("description", d);
+        }
+        if !saw_requires_python {
+            push("requires_python", "");
+        }
+        for (name, value) in multi {
+            push(name, &value);
+        }
+        Form { fields }
+    }
+
+    /// The first value of field `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|f| f.name == name).map(|f| f.value.as_str())
+    }
+}
+
+/// twine's `_safe_name`: runs of characters other than `[A-Za-z0-9.]` become one `-`.
+pub fn safe_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_run = false;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || c == '.' {
+            out.push(c);
+            in_run = false;
+        } else if !in_run {
+            out.push('-');
+            in_run = true;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::digest_bytes;
+
+    #[test]
+    fn fields_follow_twine_with_our_two_additions() {
+        let md = Metadata::parse(
+            b"Metadata-Version: 2.1\nName: my_pkg\nVersion: 1.0\nKeywords: a,b , c\n\
+              Project-URL: Home ,https://x\nClassifier: A\nClassifier: B\nLicense-File: LICENSE\n\nHello\n",
+        )
+        .unwrap();
+        let file = DistFilename::parse("my_pkg-1.0-py3-none-any.whl").unwrap();
+        let form = Form::new(&file, &md, &digest_bytes(b""));
+        assert_eq!(form.get("name"), Some("my-pkg"));
+        assert_eq!(form.get("keywords"), Some("a, b, c"));
+        assert_eq!(form.get("project_urls"), Some("Home, https://x"));
+        assert_eq!(form.get("description"), Some("Hello\n"));
+        assert_eq!(form.get("requires_python"), Some(""));
+        assert_eq!(form.get("license_file"), None, "License-File below 2.4 is dropped");
+        assert_eq!(form.get("pyversion"), Some("py3"));
+        assert_eq!(form.get("md5_digest"), Some("d41d8cd98f00b204e9800998ecf8427e"));
+        let classifiers: Vec<_> = form.fields.iter().filter(|f| f.name == "classifiers").map(|f| &f.value).collect();
+        assert_eq!(classifiers, ["A", "B"]);
+    }
+
+    #[test]
+    fn safe_name_matches_twine() {
+        assert_eq!(safe_name("Foo_Bar--baz.qux"), "Foo-Bar-baz.qux");
+    }
+}

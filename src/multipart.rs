@@ -1,0 +1,141 @@
+//! The `multipart/form-data` body as a plan: head bytes, the file by length, tail bytes.
+//!
+//! The file is never copied here: shells send `Blob([head, file, tail])` or a fixed-length
+//! stream, and the exact `Content-Length` is known before any file byte is read.
+
+use sha2::{Digest, Sha256};
+
+use crate::digest::hex;
+use crate::form::Form;
+
+/// Why a body cannot be framed safely.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MultipartError {
+    /// A name that would break the part headers (and so could inject a header).
+    #[error("the {what} {value:?} contains {found}, which would break the multipart framing; rename it")]
+    UnsafeName {
+        /// `field name` or `file name`.
+        what: &'static str,
+        /// The offending text.
+        value: String,
+        /// What was found.
+        found: &'static str,
+    },
+}
+
+/// A request body ready to send: `head`, then the file's bytes, then `tail`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartPlan {
+    /// The boundary (at least 32 characters, in no text value).
+    pub boundary: String,
+    /// Every text part and the file part's headers.
+    pub head: Vec<u8>,
+    /// Length of the file part's content.
+    pub file_len: u64,
+    /// The closing delimiter.
+    pub tail: Vec<u8>,
+}
+
+impl MultipartPlan {
+    /// Plans the body for `form` and a file `filename` of `file_len` bytes.
+    ///
+    /// `entropy` comes from the caller (the core has no random source); the boundary is
+    /// derived from it and re-derived until it occurs in no value.
+    pub fn new(form: &Form, filename: &str, file_len: u64, entropy: &[u8]) -> Result<Self, MultipartError> {
+        for f in &form.fields {
+            check_name("field name", &f.name)?;
+        }
+        check_name("file name", filename)?;
+        let boundary = (0u32..)
+            .map(|i| {
+                let mut h = Sha256::new();
+                h.update(entropy);
+                h.update(i.to_le_bytes());
+                format!("pypublish-{}", &hex(&h.finalize())[..40])
+            })
+            .find(|b| !form.fields.iter().any(|f| f.value.contains(b.as_str())) && !filename.contains(b.as_str()))
+            .unwrap_or_default();
+        let mut head = Vec::new();
+        for f in &form.fields {
+            head.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n", f.name).as_bytes());
+            head.extend_from_slice(f.value.as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"{filename}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        let tail = format!("\r\n--{boundary}--\r\n").into_bytes();
+        Ok(MultipartPlan { boundary, head, file_len, tail })
+    }
+
+    /// The exact `Content-Length` of the whole body.
+    pub fn content_length(&self) -> u64 {
+        self.head.len() as u64 + self.file_len + self.tail.len() as u64
+    }
+
+    /// The `Content-Type` header value.
+    pub fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
+    }
+
+    /// The whole body for a file held in memory (tests and small files).
+    pub fn to_bytes(&self, file: &[u8]) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.content_length() as usize);
+        body.extend_from_slice(&self.head);
+        body.extend_from_slice(file);
+        body.extend_from_slice(&self.tail);
+        body
+    }
+}
+
+fn check_name(what: &'static str, value: &str) -> Result<(), MultipartError> {
+    let found = value.chars().find_map(|c| match c {
+        '"' => Some("a double quote"),
+        '\r' | '\n' => Some("a line break"),
+        '\0' => Some("a NUL byte"),
+        c if c.is_control() => Some("a control character"),
+        _ => None,
+    });
+    match found {
+        Some(found) => Err(MultipartError::UnsafeName { what, value: value.into(), found }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::form::Field;
+
+    fn form(pairs: &[(&str, &str)]) -> Form {
+        Form { fields: pairs.iter().map(|(n, v)| Field { name: n.to_string(), value: v.to_string() }).collect() }
+    }
+
+    #[test]
+    fn length_is_known_before_the_file_is_read() {
+        let plan = MultipartPlan::new(&form(&[("a", "1"), ("description", "x\r\ny")]), "f-1.0.tar.gz", 1234, b"seed").unwrap();
+        assert!(plan.boundary.len() >= 32);
+        assert_eq!(plan.content_length(), plan.to_bytes(&[7; 1234]).len() as u64);
+    }
+
+    #[test]
+    fn boundary_never_occurs_in_a_value() {
+        let first = MultipartPlan::new(&form(&[]), "f-1.0.tar.gz", 0, b"seed").unwrap().boundary;
+        let hostile = form(&[("description", &format!("before --{first} after"))]);
+        let plan = MultipartPlan::new(&hostile, "f-1.0.tar.gz", 0, b"seed").unwrap();
+        assert_ne!(plan.boundary, first);
+        assert!(!String::from_utf8_lossy(&plan.head).contains(&format!("{first}\r\n")));
+    }
+
+    #[test]
+    fn names_that_could_inject_headers_are_refused() {
+        for (name, file) in [("a\r\nX-Evil: 1", "f.whl"), ("a\"b", "f.whl"), ("ok", "f\".whl"), ("ok", "f\n.whl"), ("ok", "f\0.whl")] {
+            let e = MultipartPlan::new(&form(&[(name, "v")]), file, 0, b"s").unwrap_err();
+            assert!(matches!(e, MultipartError::UnsafeName { .. }), "{name:?} {file:?}");
+        }
+    }
+}
