@@ -4,14 +4,14 @@
 //! `md5_digest` (GitLab and Artifactory use it) and an empty `requires_python` when the metadata
 //! has none (GitLab refuses the form without the field).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::digest::DigestSet;
 use crate::filename::DistFilename;
 use crate::metadata::{split_project_url, Metadata, Shape, METADATA_VERSIONS};
 
 /// One text field of the form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Field {
     /// Form field name (`requires_dist`).
     pub name: String,

@@ -16,7 +16,7 @@ pub mod response;
 pub mod version;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;
 
 use serde::Serialize;
 

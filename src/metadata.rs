@@ -274,7 +274,7 @@ impl Metadata {
             return Some(body.clone());
         }
         let raw = self.get("description")?;
-        let mut lines = raw.split('\n');
+        let mut lines = raw.split('\n').map(|l| l.trim_end_matches('\r'));
         let mut out = vec![lines.next().unwrap_or_default().to_string()];
         for line in lines {
             // setuptools wrote `\n` as `\n       |` (recent) or `\n        ` (old).
@@ -392,35 +392,33 @@ fn check_controls(field: &str, value: &str) -> Result<(), MetadataError> {
 }
 
 /// Splits RFC 822 text into `(name, value)` headers and the body, as Python's feedparser does.
+///
+/// Folded values keep their line terminators as they are (`\r\n` stays `\r\n`): that is what
+/// `compat32` hands to twine, and so what it sends.
 fn split_headers(text: &str) -> (Vec<(&str, String)>, &str) {
     let mut headers: Vec<(&str, String)> = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let (line, next) = match rest.find('\n') {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, ""),
-        };
-        let line_nocr = line.strip_suffix('\r').unwrap_or(line);
-        if line_nocr.is_empty() {
-            return (finish(headers), next);
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\r', '\n']);
+        if content.is_empty() {
+            return (finish(headers), &text[offset + line.len()..]);
         }
-        if line_nocr.starts_with([' ', '\t']) {
+        if content.starts_with([' ', '\t']) {
             if let Some((_, value)) = headers.last_mut() {
-                value.push('\n');
-                value.push_str(line_nocr);
-                rest = next;
+                value.push_str(line);
+                offset += line.len();
                 continue;
             }
         }
-        match header_name(line_nocr) {
+        match header_name(content) {
             Some(name) => {
-                let value = line_nocr[name.len() + 1..].trim_start_matches([' ', '\t']);
+                let value = line[name.len() + 1..].trim_start_matches([' ', '\t']);
                 headers.push((name, value.to_string()));
             }
             // A line that is neither header nor blank starts the body, as in `email`.
-            None => return (finish(headers), rest),
+            None => return (finish(headers), &text[offset..]),
         }
-        rest = next;
+        offset += line.len();
     }
     (finish(headers), "")
 }
@@ -457,6 +455,14 @@ mod tests {
         assert_eq!(md.get("summary"), Some("one  \n  two"));
         assert_eq!(md.get_all("classifier"), ["A", "B"]);
         assert_eq!(md.raw_description(), Some("Body line\n\nmore\n"));
+    }
+
+    #[test]
+    fn crlf_folded_values_keep_their_terminators_like_compat32() {
+        let md = parse("Metadata-Version: 1.1\r\nName: x\r\nVersion: 1\r\nDescription: \r\n        a\r\n        b\r\n\r\n").unwrap();
+        assert_eq!(md.get("name"), Some("x"));
+        assert_eq!(md.raw_description(), Some("\r\n        a\r\n        b"));
+        assert_eq!(md.description().as_deref(), Some("\na\nb"));
     }
 
     #[test]

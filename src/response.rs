@@ -108,7 +108,7 @@ pub fn decode(reply: &Reply<'_>, sent: &Sent<'_>) -> Decoded {
     let message = server_message(reply, header("content-type").unwrap_or_default());
     let text = message.clone().unwrap_or_default();
     let lower = text.to_ascii_lowercase();
-    if reg == Registry::Unknown && lower.contains("start server with --overwrite") {
+    if reg == Registry::Unknown && lower.contains("you may start server with") {
         reg = Registry::Pypiserver;
     }
     let status = reply.status;

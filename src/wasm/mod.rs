@@ -1,1 +1,267 @@
+//! The JS boundary: the only module that knows about `JsValue`, Blobs and promises.
+//!
+//! It reads byte ranges from a `Blob`/`File` (never the whole file) or a `Uint8Array`, drives
+//! the core's sans-IO reader, and hands JS plain objects. Failures become an `Error` carrying
+//! `kind`, `hint` and `retryable`, never a panic.
 
+use js_sys::{Function, Object, Reflect, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, File};
+
+use crate::archive::{MetadataReader, Step};
+use crate::digest::Digester;
+use crate::filename::DistFilename;
+use crate::{finish_inspection, Error, HASH_CHUNK};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+/** Options for `inspect`. */
+export interface InspectOptions {
+  /** The distribution's file name; required for bytes, defaults to `File.name`. */
+  filename?: string;
+  /** Compute digests and the upload form (reads the whole file). Default true. */
+  hash?: boolean;
+  /** Called as bytes are hashed. */
+  onProgress?: (p: { filename: string; phase: "hash"; done: number; total: number }) => void;
+}
+/** Tags of a wheel, or the format of an sdist. */
+export type DistKind =
+  | { type: "wheel"; build: string | null; pythonTag: string; python: string[]; abi: string[]; platform: string[] }
+  | { type: "sdist"; format: "tar.gz" | "zip" };
+/** What `inspect` found. */
+export interface Inspection {
+  filename: { raw: string; name: string; normalizedName: string; version: string; kind: DistKind };
+  size: number;
+  metadataPath: string;
+  metadata: {
+    metadataVersion: string; name: string; version: string; summary: string | null;
+    description: string | null; descriptionContentType: string | null; requiresPython: string | null;
+    requiresDist: string[]; license: string | null; licenseExpression: string | null;
+    author: string | null; authorEmail: string | null; classifiers: string[]; projectUrls: [string, string][];
+  };
+  digests: { sha256: string; md5: string; blake2_256: string; len: number } | null;
+  form: { name: string; value: string }[] | null;
+  metadataBytesRead: number;
+}
+/** A multipart body planned around a file: send `new Blob([head, file, tail])`. */
+export interface UploadPlan {
+  boundary: string;
+  contentType: string;
+  contentLength: number;
+  head: Uint8Array;
+  tail: Uint8Array;
+}
+/** Every error pypublish throws is an `Error` with these fields. */
+export interface PypublishError extends Error {
+  kind: "input" | "filename" | "archive" | "metadata" | "mismatch" | "multipart" | "source";
+  hint?: string;
+  retryable: boolean;
+}
+"#;
+
+/// The package version.
+#[wasm_bindgen(js_name = version)]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").into()
+}
+
+/// Inspects a distribution given as a `Blob`/`File` or bytes.
+#[wasm_bindgen(unchecked_return_type = "Inspection")]
+pub async fn inspect(
+    #[wasm_bindgen(unchecked_param_type = "Blob | File | Uint8Array | ArrayBuffer")] file: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "InspectOptions | undefined")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let opts = Options::read(&options)?;
+    let source = Source::from_js(&file)?;
+    let name = match (opts.filename, file.dyn_ref::<File>()) {
+        (Some(n), _) => n,
+        (None, Some(f)) => f.name(),
+        (None, None) => return Err(js_error("input", "inspect() was given bytes without a file name; pass { filename }", None)),
+    };
+    let dist = DistFilename::parse(&name).map_err(|e| core_error(&Error::from(e)))?;
+    let size = source.size();
+    let mut reader = MetadataReader::new(&dist, size);
+    let member = loop {
+        match reader.step() {
+            Step::Done(r) => break r.map_err(|e| core_error(&Error::from(e)))?,
+            Step::Need(range) => {
+                let data = source.read(range.offset, range.len).await.map_err(|e| source_error(&name, e))?;
+                if data.is_empty() {
+                    return Err(source_error(&name, "no bytes where the archive says there are some".into()));
+                }
+                reader.supply(range.offset, data);
+            }
+        }
+    };
+    let digests = if opts.hash {
+        let mut d = Digester::new();
+        let mut buf = vec![0u8; HASH_CHUNK.min(size) as usize];
+        while d.len() < size {
+            let n = HASH_CHUNK.min(size - d.len()) as usize;
+            source.read_into(d.len(), &mut buf[..n]).await.map_err(|e| source_error(&name, e))?;
+            d.update(&buf[..n]);
+            if let Some(cb) = &opts.on_progress {
+                let p = Progress { filename: &name, phase: "hash", done: d.len(), total: size };
+                if let Ok(v) = to_js(&p) {
+                    // A throwing progress callback must not abort the work it reports on.
+                    let _ = cb.call1(&JsValue::NULL, &v);
+                }
+            }
+        }
+        Some(d.finish())
+    } else {
+        None
+    };
+    let inspection = finish_inspection(&dist, size, &member, reader.bytes_read(), digests).map_err(|e| core_error(&e))?;
+    to_js(&inspection).map_err(|e| js_error("input", &format!("could not convert the result: {e}"), None))
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]);
+}
+
+/// Plans the multipart body for `form` and a file of `fileLength` bytes named `filename`.
+#[wasm_bindgen(js_name = planUpload, unchecked_return_type = "UploadPlan")]
+pub fn plan_upload(
+    #[wasm_bindgen(unchecked_param_type = "{ name: string; value: string }[]")] form: JsValue,
+    filename: &str,
+    #[wasm_bindgen(js_name = fileLength)] file_length: f64,
+) -> Result<JsValue, JsValue> {
+    let fields: Vec<crate::form::Field> = serde_wasm_bindgen::from_value(form)
+        .map_err(|e| js_error("input", &format!("form must be an array of {{ name, value }}: {e}"), None))?;
+    if !(file_length >= 0.0 && file_length <= 9_007_199_254_740_991.0 && file_length.fract() == 0.0) {
+        return Err(js_error("input", "fileLength must be a whole number of bytes", None));
+    }
+    let mut entropy = [0u8; 32];
+    get_random_values(&mut entropy);
+    let plan = crate::multipart::MultipartPlan::new(&crate::form::Form { fields }, filename, file_length as u64, &entropy)
+        .map_err(|e| core_error(&Error::from(e)))?;
+    let out = Object::new();
+    let set = |k: &str, v: &JsValue| Reflect::set(&out, &k.into(), v).map(|_| ());
+    set("boundary", &plan.boundary.as_str().into())?;
+    set("contentType", &plan.content_type().into())?;
+    set("contentLength", &(plan.content_length() as f64).into())?;
+    set("head", &Uint8Array::from(plan.head.as_slice()).into())?;
+    set("tail", &Uint8Array::from(plan.tail.as_slice()).into())?;
+    Ok(out.into())
+}
+
+#[derive(Serialize)]
+struct Progress<'a> {
+    filename: &'a str,
+    phase: &'a str,
+    done: u64,
+    total: u64,
+}
+
+struct Options {
+    filename: Option<String>,
+    hash: bool,
+    on_progress: Option<Function>,
+}
+
+impl Options {
+    fn read(v: &JsValue) -> Result<Self, JsValue> {
+        if v.is_undefined() || v.is_null() {
+            return Ok(Options { filename: None, hash: true, on_progress: None });
+        }
+        let get = |k: &str| Reflect::get(v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+        let filename = get("filename");
+        let filename = if filename.is_undefined() {
+            None
+        } else {
+            Some(filename.as_string().ok_or_else(|| js_error("input", "options.filename must be a string", None))?)
+        };
+        let hash = get("hash").as_bool().unwrap_or(true);
+        let on_progress = get("onProgress").dyn_into::<Function>().ok();
+        Ok(Options { filename, hash, on_progress })
+    }
+}
+
+enum Source {
+    Blob(Blob),
+    Bytes(Uint8Array),
+}
+
+impl Source {
+    fn from_js(v: &JsValue) -> Result<Self, JsValue> {
+        if let Some(b) = v.dyn_ref::<Blob>() {
+            Ok(Source::Blob(b.clone()))
+        } else if let Some(u) = v.dyn_ref::<Uint8Array>() {
+            Ok(Source::Bytes(u.clone()))
+        } else if v.is_instance_of::<js_sys::ArrayBuffer>() {
+            Ok(Source::Bytes(Uint8Array::new(v)))
+        } else {
+            Err(js_error("input", "expected a Blob, File, Uint8Array or ArrayBuffer", None))
+        }
+    }
+
+    fn size(&self) -> u64 {
+        match self {
+            Source::Blob(b) => b.size() as u64,
+            Source::Bytes(u) => u.length() as u64,
+        }
+    }
+
+    async fn slice(&self, offset: u64, len: u64) -> Result<Uint8Array, String> {
+        let end = offset.saturating_add(len).min(self.size());
+        match self {
+            Source::Bytes(u) => Ok(u.subarray(offset as u32, end as u32)),
+            Source::Blob(b) => {
+                let part = b.slice_with_f64_and_f64(offset as f64, end as f64).map_err(describe)?;
+                let buf = JsFuture::from(part.array_buffer()).await.map_err(describe)?;
+                Ok(Uint8Array::new(&buf))
+            }
+        }
+    }
+
+    async fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>, String> {
+        Ok(self.slice(offset, len).await?.to_vec())
+    }
+
+    /// Fills `buf` from `offset`, reusing the caller's buffer for every chunk.
+    async fn read_into(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
+        let part = self.slice(offset, buf.len() as u64).await?;
+        if part.length() as usize != buf.len() {
+            return Err("the file changed size while it was being read".into());
+        }
+        part.copy_to(buf);
+        Ok(())
+    }
+}
+
+fn describe(v: JsValue) -> String {
+    v.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| v.as_string())
+        .unwrap_or_else(|| "the runtime refused to read the file".into())
+}
+
+fn to_js<T: Serialize>(v: &T) -> Result<JsValue, serde_wasm_bindgen::Error> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+}
+
+fn source_error(name: &str, detail: String) -> JsValue {
+    js_error("source", &format!("{name} could not be read: {detail}"), Some("choose the file again; it may have been moved or changed"))
+}
+
+fn core_error(e: &Error) -> JsValue {
+    js_error(e.kind(), &e.to_string(), None)
+}
+
+/// An `Error` with `kind`, `hint` and `retryable` set.
+fn js_error(kind: &str, message: &str, hint: Option<&str>) -> JsValue {
+    let err = js_sys::Error::new(message);
+    let obj: &Object = err.as_ref();
+    let _ = Reflect::set(obj, &"kind".into(), &kind.into());
+    if let Some(h) = hint {
+        let _ = Reflect::set(obj, &"hint".into(), &h.into());
+    }
+    let _ = Reflect::set(obj, &"retryable".into(), &false.into());
+    err.into()
+}

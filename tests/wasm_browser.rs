@@ -1,0 +1,9 @@
+//! The shared wasm cases, run in headless Chromium by wasm-bindgen-test-runner.
+#![cfg(target_arch = "wasm32")]
+
+#[macro_use]
+mod common;
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+wasm_cases!();
