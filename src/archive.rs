@@ -229,7 +229,7 @@ impl MetadataReader {
             return Step::Done(result);
         };
         let (budget, range) = if self.file.is_wheel() || matches!(self.file.kind, DistKind::Sdist { format: SdistFormat::Zip }) {
-            let range = if pos + want > self.size.saturating_sub(ZIP_TAIL) && !self.has(self.size - 1) {
+            let range = if pos + want > self.size.saturating_sub(ZIP_TAIL) && !self.has(self.size.saturating_sub(1)) {
                 let start = self.size.saturating_sub(ZIP_TAIL);
                 ByteRange { offset: start, len: self.size - start }
             } else {

@@ -64,6 +64,12 @@ pub fn malformed_cases(real_wheel: &[u8]) -> Vec<Malformed> {
             expect: |e| matches!(e, Error::Archive(ArchiveError::BadZip { .. })),
         },
         Malformed {
+            label: "empty wheel",
+            filename: "demo-1.0-py3-none-any.whl".into(),
+            bytes: Vec::new(),
+            expect: |e| matches!(e, Error::Archive(ArchiveError::BadZip { .. })),
+        },
+        Malformed {
             label: "no METADATA",
             filename: whl.clone(),
             bytes: zip_with(&[("demo/__init__.py", module, true), ("demo-1.0.dist-info/RECORD", b"", true)]),
