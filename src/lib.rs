@@ -11,6 +11,7 @@ pub mod filename;
 pub mod form;
 pub mod metadata;
 pub mod multipart;
+pub mod publish;
 pub mod registry;
 pub mod response;
 pub mod version;

@@ -190,8 +190,7 @@ impl Metadata {
     }
 
     fn validate(&self) -> Result<(), MetadataError> {
-        for spec_idx in 0..FIELDS.len() {
-            let spec = &FIELDS[spec_idx];
+        for (spec_idx, spec) in FIELDS.iter().enumerate() {
             let count = self.entries.iter().filter(|(i, _)| *i == spec_idx).count();
             if count > 1 && matches!(spec.shape, Single | Keywords) {
                 return Err(MetadataError::Repeated(spec.header.into()));

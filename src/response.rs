@@ -235,9 +235,11 @@ fn hint(reg: Registry, status: u16, lower: &str, sent: &Sent<'_>, location: Opti
             "GitLab's group-level PyPI URLs are read-only: upload to https://<host>/api/v4/projects/<id>/packages/pypi",
         ),
         (Registry::GitLab, 404) => {
-            let encoding = gitlab_path_unencoded(sent.url)
-                .then_some(" The project path in this URL is not URL-encoded: write `group%2Fproject`, or use the numeric project id.")
-                .unwrap_or_default();
+            let encoding = if gitlab_path_unencoded(sent.url) {
+                " The project path in this URL is not URL-encoded: write `group%2Fproject`, or use the numeric project id."
+            } else {
+                ""
+            };
             let ids = "check the project id or URL-encoded path (`group%2Fproject`) in the URL";
             let allow = "the target project must allow-list the job's project under Settings → CI/CD → Job token permissions";
             Some(if user == "gitlab-ci-token" {
