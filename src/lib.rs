@@ -6,6 +6,7 @@
 //! (transport) → response.
 
 pub mod archive;
+pub mod auth;
 pub mod digest;
 pub mod filename;
 pub mod form;

@@ -124,8 +124,10 @@ impl Upload {
             // Our earlier attempt may have been stored before its reply was lost: the same
             // hash after a retry is our own upload.
             Outcome::AlreadyExists { identical: Some(true) } if self.attempt > 1 => self.done(Status::Uploaded, &d),
-            Outcome::AlreadyExists { identical: Some(true) } => self.done(Status::Skipped, &d),
-            Outcome::AlreadyExists { identical: None } if self.policy.skip_existing => self.done(Status::Skipped, &d),
+            Outcome::AlreadyExists { identical: Some(true) } => self.skipped(&d, "the registry already has this exact file"),
+            Outcome::AlreadyExists { identical: None } if self.policy.skip_existing => {
+                self.skipped(&d, "a file with this name is already there (the registry does not say whether it is the same file); skipped as --skip-existing asks")
+            }
             Outcome::AlreadyExists { .. } => {
                 let mut r = self.report(Status::Failed, &d);
                 r.kind = Some(FailureKind::Conflict);
@@ -200,6 +202,13 @@ impl Upload {
             }
             None => self.done(Status::Failed, d),
         }
+    }
+
+    fn skipped(&self, d: &Decoded, why: &str) -> Action {
+        let mut r = self.report(Status::Skipped, d);
+        r.hint = Some(why.to_string());
+        r.retryable = false;
+        Action::Done(r)
     }
 
     fn report(&self, status: Status, d: &Decoded) -> Report {

@@ -108,7 +108,9 @@ pub fn decode(reply: &Reply<'_>, sent: &Sent<'_>) -> Decoded {
     let message = server_message(reply, header("content-type").unwrap_or_default());
     let text = message.clone().unwrap_or_default();
     let lower = text.to_ascii_lowercase();
-    if reg == Registry::Unknown && lower.contains("you may start server with") {
+    // pypiserver is a bottle app: its errors come as bottle's page.
+    let raw = String::from_utf8_lossy(&reply.body[..reply.body.len().min(4096)]).to_ascii_lowercase();
+    if reg == Registry::Unknown && (raw.contains("you may start server with") || (raw.contains("sorry, the requested url") && raw.contains("caused an error"))) {
         reg = Registry::Pypiserver;
     }
     let status = reply.status;
@@ -366,10 +368,18 @@ fn html_text(html: &str) -> Option<String> {
                 _ => {}
             }
         }
-        let out = out.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'");
+        let out = decode_entities(&out);
         out.split_whitespace().collect::<Vec<_>>().join(" ")
     };
     let title = section("title").map(strip).filter(|t| !t.is_empty());
+    // Error pages that put the message in <pre> (bottle, hence pypiserver) wrap it in
+    // boilerplate; the <pre> alone is the server's own words.
+    if let Some(pre) = section("pre").map(strip).filter(|p| !p.is_empty() && p != "None") {
+        return Some(pre);
+    }
+    if lower.contains("caused an error") && section("pre").is_some() {
+        return title;
+    }
     let body = strip(section("body").unwrap_or(html));
     match (title, body.is_empty()) {
         (Some(t), false) if body.contains(&t) => Some(body),
@@ -378,6 +388,47 @@ fn html_text(html: &str) -> Option<String> {
         (None, false) => Some(body),
         (None, true) => None,
     }
+}
+
+/// Decodes the character references error pages use: named basics and numeric ones.
+fn decode_entities(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest[..rest.len().min(12)].find(';');
+        let decoded = end.and_then(|e| {
+            let name = &rest[1..e];
+            let c = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some(' '),
+                _ => name
+                    .strip_prefix("#x")
+                    .or_else(|| name.strip_prefix("#X"))
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()))
+                    .and_then(char::from_u32),
+            };
+            c.map(|c| (c, e + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn is_standard_reason(status: u16, reason: &str) -> bool {

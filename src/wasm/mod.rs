@@ -16,6 +16,9 @@ use crate::digest::Digester;
 use crate::filename::DistFilename;
 use crate::{finish_inspection, Error, HASH_CHUNK};
 
+mod publish;
+pub use publish::publish;
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
 /** Options for `inspect`. */
@@ -122,7 +125,7 @@ pub async fn inspect(
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
-    fn get_random_values(buf: &mut [u8]);
+    pub(crate) fn get_random_values(buf: &mut [u8]);
 }
 
 /// Plans the multipart body for `form` and a file of `fileLength` bytes named `filename`.
@@ -183,7 +186,7 @@ impl Options {
     }
 }
 
-enum Source {
+pub(crate) enum Source {
     Blob(Blob),
     Bytes(Uint8Array),
 }
@@ -201,7 +204,7 @@ impl Source {
         }
     }
 
-    fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         match self {
             Source::Blob(b) => b.size() as u64,
             Source::Bytes(u) => u.length() as u64,
@@ -220,12 +223,12 @@ impl Source {
         }
     }
 
-    async fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>, String> {
+    pub(crate) async fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>, String> {
         Ok(self.slice(offset, len).await?.to_vec())
     }
 
     /// Fills `buf` from `offset`, reusing the caller's buffer for every chunk.
-    async fn read_into(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
+    pub(crate) async fn read_into(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
         let part = self.slice(offset, buf.len() as u64).await?;
         if part.length() as usize != buf.len() {
             return Err("the file changed size while it was being read".into());
@@ -242,7 +245,7 @@ fn describe(v: JsValue) -> String {
         .unwrap_or_else(|| "the runtime refused to read the file".into())
 }
 
-fn to_js<T: Serialize>(v: &T) -> Result<JsValue, serde_wasm_bindgen::Error> {
+pub(crate) fn to_js<T: Serialize>(v: &T) -> Result<JsValue, serde_wasm_bindgen::Error> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
 }
 
@@ -255,7 +258,7 @@ fn core_error(e: &Error) -> JsValue {
 }
 
 /// An `Error` with `kind`, `hint` and `retryable` set.
-fn js_error(kind: &str, message: &str, hint: Option<&str>) -> JsValue {
+pub(crate) fn js_error(kind: &str, message: &str, hint: Option<&str>) -> JsValue {
     let err = js_sys::Error::new(message);
     let obj: &Object = err.as_ref();
     let _ = Reflect::set(obj, &"kind".into(), &kind.into());

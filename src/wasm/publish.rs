@@ -1,0 +1,530 @@
+//! `publish()`: the fetch transport around the core's per-file state machine.
+//!
+//! Every file's metadata is read and checked before anything is sent, so a batch with a broken
+//! file sends nothing. Then each file is hashed (the next one while the current one uploads)
+//! and sent as `Blob([head, file, tail])`, which keeps the file out of wasm memory.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::{AbortController, AbortSignal, Blob};
+
+use super::{js_error, to_js, Source};
+use crate::archive::{MetadataReader, MetadataFile, Step};
+use crate::auth::{self, Given, Resolved, ACCEPT};
+use crate::digest::{DigestSet, Digester};
+use crate::filename::DistFilename;
+use crate::form::Form;
+use crate::metadata::Metadata;
+use crate::multipart::MultipartPlan;
+use crate::publish::{Action, Policy, Report, Status, Upload};
+use crate::response::{Reply, Sent};
+use crate::HASH_CHUNK;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_PUBLISH: &str = r#"
+/** A file to publish: a `File`, or a `Blob` with its distribution file name. */
+export type PublishFile = File | { file: Blob; filename: string };
+/** Options for `publish`. */
+export interface PublishOptions {
+  repositoryUrl: string;
+  username?: string;
+  password?: string;
+  /** A token; the username becomes `__token__` (empty for Artifactory) unless given. */
+  token?: string;
+  files: PublishFile[];
+  /** Count "already there" as skipped; a different file under the name still fails. */
+  skipExisting?: boolean;
+  /** Prepare and report, send nothing. */
+  dryRun?: boolean;
+  /** Retries after network errors, 5xx, 408 and 429. Default 3. */
+  retries?: number;
+  /** Per-attempt timeout. Default 300000. */
+  timeoutMs?: number;
+  /** Uploads at once. Default 1. */
+  concurrency?: number;
+  /** Include the raw reply (credentials masked) in each report. */
+  verbose?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: { filename: string; phase: "hash" | "upload"; done: number; total: number }) => void;
+}
+/** What happened to one file. */
+export interface FileReport {
+  filename: string;
+  status: "uploaded" | "skipped" | "failed";
+  httpStatus?: number;
+  serverMessage?: string;
+  hint?: string;
+  error?: string;
+  kind?: string;
+  sha256?: string;
+  attempts: number;
+  response?: { status: number; statusText: string; headers: [string, string][]; body: string };
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(request: &web_sys::Request) -> Promise;
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(cb: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// One file's report, as JS sees it.
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct FileReport {
+    filename: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
+    attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<RawResponse>,
+}
+
+#[derive(Serialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct RawResponse {
+    status: u16,
+    status_text: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+struct Options {
+    creds: Resolved,
+    skip_existing: bool,
+    dry_run: bool,
+    retries: u32,
+    timeout_ms: f64,
+    concurrency: usize,
+    verbose: bool,
+    signal: Option<AbortSignal>,
+    on_progress: Option<Function>,
+}
+
+struct Prepared {
+    blob: Blob,
+    file: DistFilename,
+    metadata: Metadata,
+}
+
+struct Shared {
+    opts: Options,
+    files: Vec<Prepared>,
+    next: usize,
+    digests: Vec<Option<Promise>>,
+    results: Vec<Option<Result<DigestSet, String>>>,
+    reports: Vec<Option<FileReport>>,
+}
+
+fn get(v: &JsValue, k: &str) -> JsValue {
+    Reflect::get(v, &k.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn opt_string(v: &JsValue, k: &str) -> Result<Option<String>, JsValue> {
+    let x = get(v, k);
+    if x.is_undefined() || x.is_null() {
+        return Ok(None);
+    }
+    x.as_string().map(Some).ok_or_else(|| js_error("input", &format!("options.{k} must be a string"), None))
+}
+
+fn opt_number(v: &JsValue, k: &str, default: f64, min: f64) -> Result<f64, JsValue> {
+    let x = get(v, k);
+    if x.is_undefined() || x.is_null() {
+        return Ok(default);
+    }
+    match x.as_f64() {
+        Some(n) if n.is_finite() && n >= min => Ok(n),
+        _ => Err(js_error("input", &format!("options.{k} must be a number of at least {min}"), None)),
+    }
+}
+
+impl Options {
+    fn read(v: &JsValue) -> Result<Self, JsValue> {
+        if !v.is_object() {
+            return Err(js_error("input", "publish() takes an options object", None));
+        }
+        let url = opt_string(v, "repositoryUrl")?.ok_or_else(|| js_error("input", "options.repositoryUrl is required", Some("for PyPI use https://upload.pypi.org/legacy/")))?;
+        let given = Given { url, username: opt_string(v, "username")?, password: opt_string(v, "password")?, token: opt_string(v, "token")? };
+        let creds = auth::resolve(&given).map_err(|e| js_error("input", &e.to_string(), None))?;
+        Ok(Options {
+            creds,
+            skip_existing: get(v, "skipExisting").as_bool().unwrap_or(false),
+            dry_run: get(v, "dryRun").as_bool().unwrap_or(false),
+            retries: opt_number(v, "retries", 3.0, 0.0)?.min(20.0) as u32,
+            timeout_ms: opt_number(v, "timeoutMs", 300_000.0, 1.0)?,
+            concurrency: opt_number(v, "concurrency", 1.0, 1.0)?.min(16.0) as usize,
+            verbose: get(v, "verbose").as_bool().unwrap_or(false),
+            signal: get(v, "signal").dyn_into::<AbortSignal>().ok(),
+            on_progress: get(v, "onProgress").dyn_into::<Function>().ok(),
+        })
+    }
+}
+
+fn progress(cb: &Option<Function>, filename: &str, phase: &str, done: u64, total: u64) {
+    #[derive(Serialize)]
+    struct P<'a> {
+        filename: &'a str,
+        phase: &'a str,
+        done: u64,
+        total: u64,
+    }
+    if let (Some(cb), Ok(v)) = (cb, to_js(&P { filename, phase, done, total })) {
+        // A throwing progress callback must not abort the upload it reports on.
+        let _ = cb.call1(&JsValue::NULL, &v);
+    }
+}
+
+/// Publishes distributions; resolves to one report per file.
+#[wasm_bindgen(unchecked_return_type = "FileReport[]")]
+pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] options: JsValue) -> Result<JsValue, JsValue> {
+    let opts = Options::read(&options)?;
+    let files = get(&options, "files");
+    if !Array::is_array(&files) {
+        return Err(js_error("input", "options.files must be an array of File or { file, filename }", None));
+    }
+    let files: Array = files.unchecked_into();
+    if files.length() == 0 {
+        return Err(js_error("input", "options.files is empty: nothing to publish", Some("build with `python -m build`, then publish dist/*")));
+    }
+
+    // 1. Read and check every file's metadata (kilobytes each) before anything is sent.
+    let mut prepared = Vec::new();
+    let mut refused = Vec::new();
+    for entry in files.iter() {
+        let (blob, name) = file_entry(&entry)?;
+        match check_file(&blob, &name).await {
+            Ok((file, metadata)) => prepared.push(Prepared { blob, file, metadata }),
+            Err((kind, message)) => refused.push(FileReport { filename: name, status: "failed", error: Some(message), kind: Some(kind), ..Default::default() }),
+        }
+    }
+    if !refused.is_empty() {
+        let why = refused.iter().map(|r| r.filename.as_str()).collect::<Vec<_>>().join(", ");
+        let mut reports = refused;
+        for p in prepared {
+            reports.push(FileReport {
+                filename: p.file.raw,
+                status: "failed",
+                kind: Some("notSent".into()),
+                error: Some(format!("not sent: the batch has invalid files ({why}); fix them and publish again, so a release is never half uploaded")),
+                ..Default::default()
+            });
+        }
+        return to_js(&reports).map_err(|e| js_error("input", &e.to_string(), None));
+    }
+    // Wheels first: an index never shows a release with only an sdist that would build.
+    prepared.sort_by_key(|p| !p.file.is_wheel());
+
+    // 2. Hash and upload, `concurrency` at a time, hashing one file ahead.
+    let n = prepared.len();
+    let workers = opts.concurrency.min(n);
+    let shared = Rc::new(RefCell::new(Shared {
+        opts,
+        files: prepared,
+        next: 0,
+        digests: vec![None; n],
+        results: vec![None; n],
+        reports: (0..n).map(|_| None).collect(),
+    }));
+    let all = Array::new();
+    for _ in 0..workers {
+        let s = shared.clone();
+        all.push(&future_to_promise(async move {
+            worker(s).await;
+            Ok(JsValue::UNDEFINED)
+        }));
+    }
+    JsFuture::from(Promise::all(&all)).await?;
+    let reports: Vec<FileReport> = shared.borrow_mut().reports.drain(..).flatten().collect();
+    to_js(&reports).map_err(|e| js_error("input", &e.to_string(), None))
+}
+
+fn file_entry(v: &JsValue) -> Result<(Blob, String), JsValue> {
+    if let Some(f) = v.dyn_ref::<web_sys::File>() {
+        return Ok((f.clone().into(), f.name()));
+    }
+    let blob = get(v, "file").dyn_into::<Blob>().ok();
+    let name = get(v, "filename").as_string();
+    match (blob, name) {
+        (Some(b), Some(n)) => Ok((b, n)),
+        _ => Err(js_error("input", "each of options.files must be a File or { file: Blob, filename: string }", None)),
+    }
+}
+
+async fn check_file(blob: &Blob, name: &str) -> Result<(DistFilename, Metadata), (String, String)> {
+    let core = |e: crate::Error| (e.kind().to_string(), e.to_string());
+    let file = DistFilename::parse(name).map_err(|e| core(e.into()))?;
+    let source = Source::Blob(blob.clone());
+    let mut reader = MetadataReader::new(&file, source.size());
+    let member: MetadataFile = loop {
+        match reader.step() {
+            Step::Done(r) => break r.map_err(|e| core(e.into()))?,
+            Step::Need(range) => {
+                let data = source.read(range.offset, range.len).await.map_err(|e| ("source".to_string(), format!("{name} could not be read: {e}")))?;
+                if data.is_empty() {
+                    return Err(("source".into(), format!("{name} could not be read: it is shorter than its own directory says")));
+                }
+                reader.supply(range.offset, data);
+            }
+        }
+    };
+    let wrap = |source| core(crate::Error::Metadata { file: name.to_string(), source });
+    let metadata = Metadata::parse(&member.bytes).map_err(wrap)?;
+    metadata.check_filename(&file).map_err(wrap)?;
+    Ok((file, metadata))
+}
+
+/// Starts hashing file `i` unless it already started; returns its promise.
+fn ensure_hash(shared: &Rc<RefCell<Shared>>, i: usize) -> Option<Promise> {
+    let mut s = shared.borrow_mut();
+    if i >= s.files.len() {
+        return None;
+    }
+    if let Some(p) = &s.digests[i] {
+        return Some(p.clone());
+    }
+    let blob = s.files[i].blob.clone();
+    let name = s.files[i].file.raw.clone();
+    let cb = s.opts.on_progress.clone();
+    let sh = shared.clone();
+    let p = future_to_promise(async move {
+        let r = hash_blob(&blob, &name, &cb).await;
+        sh.borrow_mut().results[i] = Some(r);
+        Ok(JsValue::UNDEFINED)
+    });
+    s.digests[i] = Some(p.clone());
+    Some(p)
+}
+
+async fn hash_blob(blob: &Blob, name: &str, cb: &Option<Function>) -> Result<DigestSet, String> {
+    let source = Source::Blob(blob.clone());
+    let size = source.size();
+    let mut d = Digester::new();
+    let mut buf = vec![0u8; HASH_CHUNK.min(size) as usize];
+    progress(cb, name, "hash", 0, size);
+    while d.len() < size {
+        let n = HASH_CHUNK.min(size - d.len()) as usize;
+        source.read_into(d.len(), &mut buf[..n]).await?;
+        d.update(&buf[..n]);
+        progress(cb, name, "hash", d.len(), size);
+    }
+    Ok(d.finish())
+}
+
+async fn worker(shared: Rc<RefCell<Shared>>) {
+    loop {
+        let i = {
+            let mut s = shared.borrow_mut();
+            if s.next >= s.files.len() {
+                return;
+            }
+            s.next += 1;
+            s.next - 1
+        };
+        let report = publish_one(&shared, i).await;
+        shared.borrow_mut().reports[i] = Some(report);
+    }
+}
+
+async fn publish_one(shared: &Rc<RefCell<Shared>>, i: usize) -> FileReport {
+    let name = shared.borrow().files[i].file.raw.clone();
+    let fail = |kind: &str, error: String| FileReport { filename: name.clone(), status: "failed", kind: Some(kind.into()), error: Some(error), ..Default::default() };
+    if let Some(p) = ensure_hash(shared, i) {
+        let _ = JsFuture::from(p).await;
+    }
+    // Hash the next file while this one uploads.
+    let ahead = shared.borrow().next;
+    ensure_hash(shared, ahead);
+    let digests = match shared.borrow_mut().results[i].take() {
+        Some(Ok(d)) => d,
+        Some(Err(e)) => return fail("source", format!("{name} could not be read: {e}")),
+        None => return fail("source", format!("{name} was not hashed")),
+    };
+    let (blob, form) = {
+        let s = shared.borrow();
+        let p = &s.files[i];
+        (p.blob.clone(), Form::new(&p.file, &p.metadata, &digests))
+    };
+    let mut entropy = [0u8; 32];
+    super::get_random_values(&mut entropy);
+    let plan = match MultipartPlan::new(&form, &name, blob.size() as u64, &entropy) {
+        Ok(p) => p,
+        Err(e) => return fail("multipart", e.to_string()),
+    };
+    let (creds, policy, timeout_ms, signal, cb, verbose, dry_run) = {
+        let s = shared.borrow();
+        let o = &s.opts;
+        let policy = Policy { max_attempts: o.retries + 1, skip_existing: o.skip_existing, ..Policy::default() };
+        (o.creds.clone(), policy, o.timeout_ms, o.signal.clone(), o.on_progress.clone(), o.verbose, o.dry_run)
+    };
+    let mut base = FileReport { filename: name.clone(), sha256: Some(digests.sha256.clone()), ..Default::default() };
+    if dry_run {
+        base.status = "skipped";
+        base.hint = Some(format!("dry run: {} bytes would be sent to {}", plan.content_length(), creds.url));
+        return base;
+    }
+    let body = match build_body(&plan, &blob) {
+        Ok(b) => b,
+        Err(e) => return fail("input", e),
+    };
+    let mut machine = Upload::new(&creds.url, policy);
+    let mut action = machine.start();
+    let mut last_raw: Option<RawResponse> = None;
+    loop {
+        match action {
+            Action::Done(r) => {
+                if r.status == Status::Uploaded {
+                    progress(&cb, &name, "upload", plan.content_length(), plan.content_length());
+                }
+                return finish(base, r, if verbose { last_raw } else { None });
+            }
+            Action::Wait { ms, .. } => {
+                sleep(ms as f64).await;
+                if signal.as_ref().is_some_and(|s| s.aborted()) {
+                    return fail("cancelled", "cancelled before the upload finished".into());
+                }
+                action = machine.resume();
+            }
+            Action::Send { url, .. } => {
+                if signal.as_ref().is_some_and(|s| s.aborted()) {
+                    return fail("cancelled", "cancelled before the upload started".into());
+                }
+                progress(&cb, &name, "upload", 0, plan.content_length());
+                let sent_digests = digests.clone();
+                let sent = Sent { url: &url, username: creds.username.as_deref(), digests: Some(&sent_digests) };
+                match send(&url, &creds, &plan, &body, timeout_ms, signal.as_ref()).await {
+                    Ok(raw) => {
+                        let reply = Reply { status: raw.status, reason: &raw.status_text, headers: &raw.headers, body: raw.body.as_bytes() };
+                        action = machine.on_reply(&reply, &sent, js_sys::Math::random());
+                        let mut masked = raw.clone();
+                        masked.body = creds.mask(&masked.body);
+                        last_raw = Some(masked);
+                    }
+                    Err(SendError::Cancelled) => return fail("cancelled", "cancelled during the upload".into()),
+                    Err(SendError::Network(detail)) => action = machine.on_network_error(&creds.mask(&detail), js_sys::Math::random()),
+                }
+            }
+        }
+    }
+}
+
+fn finish(mut base: FileReport, r: Report, raw: Option<RawResponse>) -> FileReport {
+    base.status = match r.status {
+        Status::Uploaded => "uploaded",
+        Status::Skipped => "skipped",
+        Status::Failed => "failed",
+    };
+    base.http_status = r.http_status;
+    base.server_message = r.server_message;
+    base.hint = r.hint;
+    base.error = r.error;
+    base.kind = r.kind.and_then(|k| serde_json::to_value(k).ok()).and_then(|v| v.as_str().map(str::to_string));
+    base.attempts = r.attempts;
+    base.response = raw;
+    base
+}
+
+fn build_body(plan: &MultipartPlan, blob: &Blob) -> Result<Blob, String> {
+    let parts = Array::of3(&Uint8Array::from(plan.head.as_slice()), blob, &Uint8Array::from(plan.tail.as_slice()));
+    let body = Blob::new_with_blob_sequence(&parts).map_err(|_| "the runtime could not build the request body".to_string())?;
+    if body.size() as u64 != plan.content_length() {
+        return Err(format!("the request body is {} bytes, expected {}: the file changed while being prepared", body.size(), plan.content_length()));
+    }
+    Ok(body)
+}
+
+enum SendError {
+    Cancelled,
+    Network(String),
+}
+
+async fn sleep(ms: f64) {
+    let p = Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, ms);
+    });
+    let _ = JsFuture::from(p).await;
+}
+
+/// One POST with a per-attempt timeout and the user's cancellation, redirects not followed.
+async fn send(url: &str, creds: &Resolved, plan: &MultipartPlan, body: &Blob, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
+    let controller = AbortController::new().map_err(|_| SendError::Network("AbortController is not available".into()))?;
+    let mut builder = gloo_net::http::RequestBuilder::new(url)
+        .method(gloo_net::http::Method::POST)
+        .header("Accept", ACCEPT)
+        .header("Content-Type", &plan.content_type())
+        .redirect(web_sys::RequestRedirect::Manual)
+        .abort_signal(Some(&controller.signal()));
+    if let Some(a) = creds.authorization() {
+        builder = builder.header("Authorization", &a);
+    }
+    let request: web_sys::Request = builder.body(body.clone()).map_err(|e| SendError::Network(e.to_string()))?.into();
+    let c = controller.clone();
+    let abort = Closure::<dyn FnMut()>::new(move || c.abort());
+    let timer = set_timeout(abort.as_ref().unchecked_ref(), timeout_ms);
+    if let Some(s) = user {
+        let _ = s.add_event_listener_with_callback("abort", abort.as_ref().unchecked_ref());
+    }
+    let result = JsFuture::from(global_fetch(&request)).await;
+    clear_timeout(&timer);
+    if let Some(s) = user {
+        let _ = s.remove_event_listener_with_callback("abort", abort.as_ref().unchecked_ref());
+    }
+    let response: web_sys::Response = match result {
+        Ok(r) => r.dyn_into().map_err(|_| SendError::Network("fetch returned something that is not a Response".into()))?,
+        Err(e) => {
+            if user.is_some_and(|s| s.aborted()) {
+                return Err(SendError::Cancelled);
+            }
+            if controller.signal().aborted() {
+                return Err(SendError::Network(format!("no reply within {} s", timeout_ms / 1000.0)));
+            }
+            return Err(SendError::Network(describe_fetch_error(&e)));
+        }
+    };
+    if response.type_() == web_sys::ResponseType::Opaqueredirect {
+        return Ok(RawResponse { status: 308, status_text: String::new(), headers: Vec::new(), body: String::new() });
+    }
+    let headers: Vec<(String, String)> = gloo_net::http::Headers::from_raw(response.headers()).entries().collect();
+    let body = match response.array_buffer() {
+        Ok(p) => match JsFuture::from(p).await {
+            Ok(buf) => String::from_utf8_lossy(&Uint8Array::new(&buf).to_vec()).into_owned(),
+            Err(_) => String::new(),
+        },
+        Err(_) => String::new(),
+    };
+    Ok(RawResponse { status: response.status(), status_text: response.status_text(), headers, body })
+}
+
+/// A fetch rejection in words: Node puts the reason (ECONNREFUSED…) in `cause`.
+fn describe_fetch_error(e: &JsValue) -> String {
+    let msg = |v: &JsValue| v.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| v.as_string());
+    let cause = get(e, "cause");
+    let code = get(&cause, "code").as_string();
+    match (msg(e), msg(&cause), code) {
+        (Some(m), Some(c), Some(code)) => format!("{m}: {c} ({code})"),
+        (Some(m), Some(c), None) => format!("{m}: {c}"),
+        (Some(m), None, _) => m,
+        _ => "the request failed without a reply".into(),
+    }
+}
