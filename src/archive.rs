@@ -23,6 +23,8 @@ const RATIO_SLACK: u64 = 1 << 20;
 pub const MAX_ZIP_READ: u64 = 64 << 20;
 /// Most decompressed bytes scanned in an sdist looking for `PKG-INFO`.
 pub const MAX_TAR_SCAN: u64 = 4 << 30;
+/// Largest GNU long-name or pax header we read in an sdist.
+pub const MAX_TAR_EXTENSION: u64 = 64 << 10;
 /// The unit of a range request.
 pub const BLOCK: u64 = 64 << 10;
 /// A zip's end record sits within its last 64 KiB + 22 bytes (the comment is at most 65535).
@@ -210,6 +212,15 @@ impl MetadataReader {
 
     /// Runs as far as the supplied bytes allow.
     pub fn step(&mut self) -> Step {
+        if self.is_zip() {
+            // Locate and bound the central directory ourselves, then fetch it in one range:
+            // the zip crate would otherwise trust the sizes it finds there.
+            match self.zip_directory() {
+                Err(e) => return Step::Done(Err(e)),
+                Ok(Some(range)) => return self.request(range, MAX_ZIP_READ),
+                Ok(None) => {}
+            }
+        }
         let missing = Cell::new(None);
         let bomb = Rc::new(Cell::new(None));
         let reader = CacheReader { segments: &self.segments, size: self.size, pos: 0, missing: &missing };
@@ -228,7 +239,7 @@ impl MetadataReader {
         let Some((pos, want)) = missing.get() else {
             return Step::Done(result);
         };
-        let (budget, range) = if self.file.is_wheel() || matches!(self.file.kind, DistKind::Sdist { format: SdistFormat::Zip }) {
+        let (budget, range) = if self.is_zip() {
             let range = if pos + want > self.size.saturating_sub(ZIP_TAIL) && !self.has(self.size.saturating_sub(1)) {
                 let start = self.size.saturating_sub(ZIP_TAIL);
                 ByteRange { offset: start, len: self.size - start }
@@ -241,10 +252,71 @@ impl MetadataReader {
             self.tar_block = (self.tar_block * 2).min(8 << 20);
             (u64::MAX, ByteRange { offset: pos, len })
         };
+        self.request(range, budget)
+    }
+
+    fn request(&self, range: ByteRange, budget: u64) -> Step {
         if self.bytes_read + range.len > budget {
             return Step::Done(Err(ArchiveError::ReadBudget { file: self.file.raw.clone(), limit: budget }));
         }
         Step::Need(range)
+    }
+
+    fn is_zip(&self) -> bool {
+        !matches!(self.file.kind, DistKind::Sdist { format: SdistFormat::TarGz })
+    }
+
+    /// The bytes `[offset, offset + len)` when they were all supplied.
+    fn bytes(&self, offset: u64, len: u64) -> Option<&[u8]> {
+        self.segments.iter().find_map(|(o, d)| {
+            let end = o + d.len() as u64;
+            (*o <= offset && offset.checked_add(len)? <= end).then(|| &d[(offset - o) as usize..(offset - o + len) as usize])
+        })
+    }
+
+    /// Finds the end of central directory record (and its zip64 form), checks the directory's
+    /// size and entry count against the file, and asks for whatever of it is missing.
+    fn zip_directory(&self) -> Result<Option<ByteRange>, ArchiveError> {
+        let bad = |detail: &str| ArchiveError::BadZip { file: self.file.raw.clone(), detail: detail.into() };
+        if self.size < 22 {
+            return Err(bad("too short to be a zip: no end of central directory record"));
+        }
+        let tail_start = self.size.saturating_sub(ZIP_TAIL);
+        let Some(tail) = self.bytes(tail_start, self.size - tail_start) else {
+            return Ok(Some(ByteRange { offset: tail_start, len: self.size - tail_start }));
+        };
+        let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]) as u64;
+        let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as u64;
+        let u64_at = |b: &[u8], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+        let eocd = (0..=tail.len() - 22)
+            .rev()
+            .find(|&i| tail[i..i + 4] == [0x50, 0x4b, 0x05, 0x06] && i + 22 + u16_at(tail, i + 20) as usize == tail.len())
+            .ok_or_else(|| bad("no end of central directory record; the file is truncated or not a zip"))?;
+        let (mut entries, mut cd_size, mut cd_offset) = (u16_at(tail, eocd + 10), u32_at(tail, eocd + 12), u32_at(tail, eocd + 16));
+        if entries == 0xffff || cd_size == 0xffff_ffff || cd_offset == 0xffff_ffff {
+            let locator = eocd.checked_sub(20).filter(|&l| tail[l..l + 4] == [0x50, 0x4b, 0x06, 0x07]).ok_or_else(|| bad("zip64 locator missing"))?;
+            let record_at = u64_at(tail, locator + 8);
+            if record_at.checked_add(56).is_none_or(|end| end > self.size) {
+                return Err(bad("zip64 end record points outside the file"));
+            }
+            let Some(rec) = self.bytes(record_at, 56) else {
+                return Ok(Some(ByteRange { offset: record_at, len: 56 }));
+            };
+            if rec[0..4] != [0x50, 0x4b, 0x06, 0x06] || u64_at(rec, 4) != 44 {
+                return Err(bad("unsupported zip64 end record (extensible data)"));
+            }
+            (entries, cd_size, cd_offset) = (u64_at(rec, 32), u64_at(rec, 40), u64_at(rec, 48));
+        }
+        if cd_size > MAX_ZIP_READ {
+            return Err(ArchiveError::ReadBudget { file: self.file.raw.clone(), limit: MAX_ZIP_READ });
+        }
+        if cd_offset.checked_add(cd_size).is_none_or(|end| end > self.size) {
+            return Err(bad("the central directory lies outside the file; it is truncated"));
+        }
+        if entries > cd_size / 46 + 1 {
+            return Err(bad("the central directory claims more entries than it can hold"));
+        }
+        Ok(self.bytes(cd_offset, cd_size).is_none().then_some(ByteRange { offset: cd_offset, len: cd_size }))
     }
 
     /// Supplies bytes starting at `offset` (normally the range [`Step::Need`] asked for).
@@ -450,13 +522,40 @@ fn read_tar(file: &DistFilename, reader: CacheReader<'_>, tripped: Rc<Cell<Optio
     let raw = &file.raw;
     let bad = |e: io::Error| ArchiveError::BadTar { file: raw.clone(), detail: e.to_string() };
     let count = Rc::new(Cell::new(0));
-    let gz = flate2::read::GzDecoder::new(Counting { inner: reader, count: count.clone() });
+    // Multi-member gzip is valid gzip (Python's tarfile reads it); `MultiGzDecoder` does too.
+    let gz = flate2::read::MultiGzDecoder::new(Counting { inner: reader, count: count.clone() });
     let guard = RatioGuard { inner: gz, compressed: count, out: 0, tripped };
     let mut archive = tar::Archive::new(guard);
     let mut top: Option<String> = None;
-    for entry in archive.entries().map_err(bad)? {
+    let mut long_path: Option<String> = None;
+    // Raw mode: long-name and pax entries come to us, so we bound them before they are read.
+    for entry in archive.entries().map_err(bad)?.raw(true) {
         let mut entry = entry.map_err(bad)?;
-        let path = entry.path().map_err(bad)?.to_string_lossy().into_owned();
+        let kind = entry.header().entry_type();
+        let size = entry.size();
+        if kind.is_gnu_longname() || kind.is_gnu_longlink() || kind.is_pax_local_extensions() || kind.is_pax_global_extensions() {
+            if size > MAX_TAR_EXTENSION {
+                return Err(ArchiveError::BadTar {
+                    file: raw.clone(),
+                    detail: format!("an extended header of {size} bytes (limit {MAX_TAR_EXTENSION})"),
+                });
+            }
+            if kind.is_gnu_longname() {
+                let mut name = Vec::new();
+                (&mut entry).take(size).read_to_end(&mut name).map_err(bad)?;
+                long_path = Some(String::from_utf8_lossy(name.split(|&b| b == 0).next().unwrap_or_default()).into_owned());
+            } else if kind.is_pax_local_extensions() {
+                if let Some(exts) = entry.pax_extensions().map_err(bad)? {
+                    for ext in exts.flatten() {
+                        if ext.key() == Ok("path") {
+                            long_path = ext.value().ok().map(str::to_string);
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        let path = long_path.take().unwrap_or_else(|| String::from_utf8_lossy(&entry.header().path_bytes()).into_owned());
         let path = path.trim_start_matches("./").to_string();
         if path.is_empty() {
             continue;
@@ -469,10 +568,9 @@ fn read_tar(file: &DistFilename, reader: CacheReader<'_>, tripped: Rc<Cell<Optio
         if path != format!("{top}/PKG-INFO") {
             continue;
         }
-        if !entry.header().entry_type().is_file() {
+        if !kind.is_file() {
             return Err(ArchiveError::NotAFile { file: raw.clone(), member: path });
         }
-        let size = entry.size();
         if size > MAX_METADATA {
             return Err(ArchiveError::MetadataTooLarge { file: raw.clone(), member: path, size, limit: MAX_METADATA });
         }

@@ -85,6 +85,20 @@ fn a_1_gib_wheel_costs_at_most_256_kib_to_inspect() {
 }
 
 #[test]
+fn a_wheel_with_20000_members_is_read_in_a_few_requests() {
+    let md = common::demo_metadata("demo", "1.0");
+    let names: Vec<String> = (0..20_000).map(|i| format!("demo/m{i}.py")).collect();
+    let mut members: Vec<(&str, &[u8], bool)> = names.iter().map(|n| (n.as_str(), &b""[..], false)).collect();
+    members.push(("demo-1.0.dist-info/METADATA", &md, true));
+    let wheel = common::zip_with(&members);
+    let mut src = common::CountingSource { data: &wheel, requests: 0, bytes: 0 };
+    let ins = pypublish::inspect("demo-1.0-py3-none-any.whl", &mut src, false).unwrap();
+    assert_eq!(ins.metadata.name, "demo");
+    // The tail, the whole central directory at once, then the member: no re-reading per 64 KiB.
+    assert!(src.requests <= 4, "{} requests", src.requests);
+}
+
+#[test]
 fn recorded_replies_of_every_registry_decode_with_their_hints() {
     assert!(common::check_replies(include_str!("fixtures/replies.json")) >= 30);
 }

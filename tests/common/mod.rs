@@ -40,6 +40,35 @@ pub fn tar_gz_with(members: &[(&str, &[u8])]) -> Vec<u8> {
     b.into_inner().unwrap().finish().unwrap()
 }
 
+/// An end of central directory record alone.
+pub fn eocd(entries: u16, cd_size: u32, cd_offset: u32) -> Vec<u8> {
+    let mut e = vec![0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0];
+    e.extend_from_slice(&entries.to_le_bytes());
+    e.extend_from_slice(&entries.to_le_bytes());
+    e.extend_from_slice(&cd_size.to_le_bytes());
+    e.extend_from_slice(&cd_offset.to_le_bytes());
+    e.extend_from_slice(&0u16.to_le_bytes());
+    e
+}
+
+/// A `.tar.gz` whose first entry is a GNU long-name header of `len` bytes.
+pub fn tar_gz_long_name(len: usize) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(gz);
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::GNULongName);
+    h.set_path("././@LongLink").unwrap();
+    h.set_size(len as u64);
+    h.set_cksum();
+    b.append(&h, &vec![b'a'; len][..]).unwrap();
+    let md = demo_metadata("demo", "1.0");
+    let mut h = tar::Header::new_gnu();
+    h.set_size(md.len() as u64);
+    h.set_cksum();
+    b.append_data(&mut h, "demo-1.0/PKG-INFO", &md[..]).unwrap();
+    b.into_inner().unwrap().finish().unwrap()
+}
+
 /// One malformed input: a file name, its bytes, and a check of the error it must give.
 pub struct Malformed {
     pub label: &'static str,
@@ -68,6 +97,24 @@ pub fn malformed_cases(real_wheel: &[u8]) -> Vec<Malformed> {
             filename: "demo-1.0-py3-none-any.whl".into(),
             bytes: Vec::new(),
             expect: |e| matches!(e, Error::Archive(ArchiveError::BadZip { .. })),
+        },
+        Malformed {
+            label: "central directory larger than any wheel's",
+            filename: whl.clone(),
+            bytes: eocd(1, 100 << 20, 0),
+            expect: |e| matches!(e, Error::Archive(ArchiveError::ReadBudget { .. })),
+        },
+        Malformed {
+            label: "central directory claiming impossible entries",
+            filename: whl.clone(),
+            bytes: [vec![0u8; 46], eocd(60_000, 46, 0)].concat(),
+            expect: |e| matches!(e, Error::Archive(ArchiveError::BadZip { .. })),
+        },
+        Malformed {
+            label: "sdist with a huge long-name header",
+            filename: "demo-1.0.tar.gz".into(),
+            bytes: tar_gz_long_name(200 << 10),
+            expect: |e| matches!(e, Error::Archive(ArchiveError::BadTar { .. })),
         },
         Malformed {
             label: "no METADATA",
@@ -442,4 +489,24 @@ macro_rules! wasm_cases {
             assert_eq!(get(&err, "kind").as_string().unwrap(), "input");
         }
     };
+}
+
+/// A source over bytes that counts requests and bytes.
+pub struct CountingSource<'a> {
+    pub data: &'a [u8],
+    pub requests: usize,
+    pub bytes: u64,
+}
+
+impl ReadAt for CountingSource<'_> {
+    fn size(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn read_at(&mut self, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
+        self.requests += 1;
+        let mut d = self.data;
+        let out = d.read_at(offset, len)?;
+        self.bytes += out.len() as u64;
+        Ok(out)
+    }
 }

@@ -1,0 +1,199 @@
+// The CLI against real registries (pypiserver, devpi-server) and misbehaving servers, all on
+// 127.0.0.1, started here. What we upload is fetched back with pip and compared by sha256.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { root, venv, startPypiserver, startDevpi, startServer } from "./servers.mjs";
+
+const corpus = join(root, "tests/fixtures/corpus");
+const dists = readdirSync(corpus).filter((f) => /\.(whl|tar\.gz|zip)$/.test(f)).sort();
+const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
+const localSha = (name) => sha256(readFileSync(join(corpus, name)));
+
+/** Runs the CLI without blocking this process (servers here must keep answering). */
+function cli(args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn("node", [join(root, "bin/pypublish.mjs"), ...args], { env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (code) => resolve({ code, stdout, stderr, json: args.includes("--json") && stdout.trim() ? stdout.trim().split("\n").map((l) => JSON.parse(l)) : [] }));
+  });
+}
+
+const pip = (...args) => spawnSync(venv("python"), ["-m", "pip", "--isolated", "--disable-pip-version-check", ...args], { encoding: "utf8" });
+
+/** Every file link of a PEP 503 simple page for `project`, resolved. */
+async function simpleLinks(simple, project) {
+  const page = `${simple}${project}/`;
+  const html = await (await fetch(page)).text();
+  return [...html.matchAll(/href="([^"]+)"/g)].map((m) => new URL(m[1].replace(/&amp;/g, "&"), page).href);
+}
+
+test("pypiserver: the whole corpus uploads, pip gets the same bytes back, and one installs and imports", async () => {
+  const reg = await startPypiserver();
+  try {
+    const r = await cli(["upload", "--json", "--repository-url", reg.url, "-u", reg.user, "-p", reg.password, ...dists.map((d) => join(corpus, d))]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.length, dists.length);
+    for (const rep of r.json) {
+      assert.equal(rep.status, "uploaded", JSON.stringify(rep));
+      assert.equal(rep.sha256, localSha(rep.filename));
+    }
+    assert.ok(!r.stdout.includes(reg.password) && !r.stderr.includes(reg.password), "the password never shows");
+
+    // Wheels: pip downloads each back from the simple index.
+    const wheels = dists.filter((d) => d.endsWith(".whl"));
+    const reqs = wheels.map((w) => `${w.split("-")[0]}==${w.split("-")[1]}`);
+    const dl = mkdtempSync(join(tmpdir(), "pip-dl-"));
+    const p = pip("download", "--no-deps", "--only-binary", ":all:", "--index-url", reg.simple, "-d", dl, ...reqs);
+    assert.equal(p.status, 0, p.stdout + p.stderr);
+    for (const w of wheels) assert.equal(sha256(readFileSync(join(dl, w))), localSha(w), w);
+
+    // Sdists: fetched through the registry's own simple index links.
+    for (const s of dists.filter((d) => !d.endsWith(".whl"))) {
+      const project = s.replace(/-[^-]+$/, "").replace(/\.(tar\.gz|zip)$/, "").toLowerCase().replace(/[-_.]+/g, "-");
+      const link = (await simpleLinks(reg.simple, project)).find((l) => decodeURIComponent(new URL(l).pathname).endsWith(`/${s}`));
+      assert.ok(link, `${s} listed in the simple index`);
+      assert.equal(sha256(Buffer.from(await (await fetch(link)).arrayBuffer())), localSha(s), s);
+    }
+
+    const target = mkdtempSync(join(tmpdir(), "pip-target-"));
+    const inst = pip("install", "--no-deps", "--index-url", reg.simple, "--target", target, "pp_setuptools_demo==0.1.0");
+    assert.equal(inst.status, 0, inst.stdout + inst.stderr);
+    const imp = spawnSync(venv("python"), ["-c", "import pp_setuptools_demo; print(pp_setuptools_demo.__name__)"], { env: { ...process.env, PYTHONPATH: target }, encoding: "utf8" });
+    assert.equal(imp.stdout.trim(), "pp_setuptools_demo", imp.stderr);
+  } finally {
+    await reg.stop();
+  }
+});
+
+test("pypiserver: a wrong password gives the decoded 403 and its hint, and nothing is uploaded", async () => {
+  const reg = await startPypiserver();
+  try {
+    const files = dists.filter((d) => d.startsWith("pp_hatch")).map((d) => join(corpus, d));
+    const r = await cli(["upload", "--repository-url", reg.url, "-u", reg.user, "-p", "wrong-password", ...files]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /HTTP 403/);
+    assert.match(r.stderr, /server: Error: 403 Forbidden/);
+    assert.match(r.stderr, /hint: .*htpasswd/);
+    assert.ok(!r.stderr.includes("wrong-password"));
+    assert.deepEqual(readdirSync(reg.packages), []);
+  } finally {
+    await reg.stop();
+  }
+});
+
+test("pypiserver: a duplicate is a decoded 409; --skip-existing turns it into skipped", async () => {
+  const reg = await startPypiserver();
+  try {
+    const file = join(corpus, "pp_poetry_demo-0.3.0-py3-none-any.whl");
+    const auth = ["--repository-url", reg.url, "-u", reg.user, "-p", reg.password];
+    assert.equal((await cli(["upload", ...auth, file])).code, 0);
+    const again = await cli(["upload", "--json", ...auth, file]);
+    assert.equal(again.code, 1);
+    assert.equal(again.json[0].status, "failed");
+    assert.equal(again.json[0].httpStatus, 409);
+    assert.equal(again.json[0].kind, "conflict");
+    assert.match(again.json[0].serverMessage, /already exists/);
+    const skip = await cli(["upload", "--json", "--skip-existing", ...auth, file]);
+    assert.equal(skip.code, 0);
+    assert.equal(skip.json[0].status, "skipped");
+    const human = await cli(["upload", "--skip-existing", ...auth, file]);
+    assert.match(human.stdout, /^skipped   pp_poetry_demo-0.3.0-py3-none-any.whl/m);
+    assert.doesNotMatch(human.stdout + human.stderr, /^uploaded/m, "never says uploaded for a skipped file");
+  } finally {
+    await reg.stop();
+  }
+});
+
+test("devpi-server: upload to a non-volatile index, identical re-upload is skipped, pip gets it back", async () => {
+  const reg = await startDevpi();
+  try {
+    const files = ["pp_flit_demo-2.0.0b1-py3-none-any.whl", "pp_flit_demo-2.0.0b1.tar.gz", "Jinja2-2.11.3-py2.py3-none-any.whl"];
+    const auth = ["--repository-url", reg.url, "-u", reg.user, "-p", reg.password];
+    const r = await cli(["upload", "--json", ...auth, ...files.map((f) => join(corpus, f))]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.json.map((x) => x.status), ["uploaded", "uploaded", "uploaded"]);
+    assert.deepEqual(r.json.map((x) => x.filename.endsWith(".whl")), [true, true, false], "wheels go first");
+    const again = await cli(["upload", "--json", ...auth, join(corpus, files[0])]);
+    assert.equal(again.code, 0);
+    assert.equal(again.json[0].status, "skipped");
+    assert.match(again.json[0].hint, /exact file/);
+    const dl = mkdtempSync(join(tmpdir(), "pip-devpi-"));
+    const p = pip("download", "--no-deps", "--only-binary", ":all:", "--index-url", reg.simple, "-d", dl, "Jinja2==2.11.3");
+    assert.equal(p.status, 0, p.stdout + p.stderr);
+    assert.equal(sha256(readFileSync(join(dl, files[2]))), localSha(files[2]));
+    const bad = await cli(["upload", "--json", "--repository-url", reg.url, "-u", reg.user, "-p", "nope", join(corpus, "six-1.9.0.tar.gz")]);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.json[0].httpStatus, 401);
+    assert.match(bad.json[0].hint, /devpi/);
+  } finally {
+    await reg.stop();
+  }
+});
+
+test("a server answering 503 twice, then 200: the file is uploaded exactly once, after three attempts", async () => {
+  const stored = [];
+  const srv = await startServer((req, res, n) => {
+    if (n <= 2) {
+      res.writeHead(503, { "Content-Type": "text/plain" }).end("busy, try later");
+      return;
+    }
+    stored.push(req.body);
+    res.writeHead(200).end();
+  });
+  try {
+    const file = "pp_hatch_demo-1.2.3-py3-none-any.whl";
+    const r = await cli(["upload", "--json", "--repository-url", srv.url, "-u", "u", "-p", "p4ssword", join(corpus, file)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json[0].status, "uploaded");
+    assert.equal(r.json[0].attempts, 3);
+    assert.equal(srv.requests.length, 3);
+    assert.equal(stored.length, 1);
+    for (const q of srv.requests) assert.equal(Number(q.headers["content-length"]), q.body.length, "every attempt sends the whole body");
+    assert.ok(stored[0].includes(readFileSync(join(corpus, file))), "the stored body carries the file");
+  } finally {
+    await srv.stop();
+  }
+});
+
+test("a 308 to another port never receives the credentials; a same-origin 308 is followed", async () => {
+  const other = await startServer((req, res) => res.writeHead(200).end());
+  const redirecting = await startServer((req, res) => {
+    if (req.url === "/legacy") res.writeHead(308, { Location: "/legacy/" }).end();
+    else if (req.url === "/legacy/") res.writeHead(200).end();
+    else res.writeHead(308, { Location: other.url }).end();
+  });
+  try {
+    const file = join(corpus, "six-1.16.0-py2.py3-none-any.whl");
+    const away = await cli(["upload", "--json", "--repository-url", `${redirecting.url}upload/`, "-u", "u", "-p", "top-secret", file]);
+    assert.equal(away.code, 1);
+    assert.equal(away.json[0].status, "failed");
+    assert.equal(other.requests.length, 0, "nothing was sent to the other host");
+    assert.ok(away.json[0].hint.includes(other.url), away.json[0].hint);
+    const slash = await cli(["upload", "--json", "--repository-url", `${redirecting.url}legacy`, "-u", "u", "-p", "top-secret", file]);
+    assert.equal(slash.code, 0, slash.stderr);
+    assert.equal(slash.json[0].status, "uploaded");
+    assert.deepEqual(redirecting.requests.slice(-2).map((q) => q.url), ["/legacy", "/legacy/"]);
+  } finally {
+    await redirecting.stop();
+    await other.stop();
+  }
+});
+
+test("usage errors exit 2; an unreachable registry fails with a clear error, nothing hangs", async () => {
+  assert.equal((await cli(["upload", "--retries", "x"])).code, 2);
+  assert.equal((await cli(["upload", "--bogus"])).code, 2);
+  const r = await cli(["upload", "--json", "--retries", "0", "--repository-url", "http://127.0.0.1:9/", "-u", "u", "-p", "pw-secret", join(corpus, dists[0])]);
+  assert.equal(r.code, 1);
+  assert.equal(r.json[0].status, "failed");
+  assert.match(r.json[0].error, /ECONNREFUSED|fetch failed/);
+  assert.ok(!r.stdout.includes("pw-secret"));
+});
