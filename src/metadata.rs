@@ -130,6 +130,16 @@ pub enum MetadataError {
     /// `Name` is not a valid project name.
     #[error("{0:?} is invalid for 'name': names use letters, digits, `.`, `_` and `-`")]
     BadName(String),
+    /// A value packaging (and so twine and PyPI) refuses.
+    #[error("{value:?} is invalid for {field:?}: {why}")]
+    Invalid {
+        /// Header name.
+        field: &'static str,
+        /// The value.
+        value: String,
+        /// The rule it breaks.
+        why: String,
+    },
     /// `Version` is not PEP 440.
     #[error("{0:?} is invalid for 'version': it is not a PEP 440 version")]
     BadVersion(String),
@@ -224,6 +234,28 @@ impl Metadata {
                     added: spec.added,
                     declared: declared.into(),
                 });
+            }
+        }
+        if let Some(summary) = self.get("summary") {
+            if summary.contains(['\n', '\r', '\u{0b}', '\u{0c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}', '\u{2029}']) {
+                return Err(MetadataError::Invalid { field: "summary", value: summary.into(), why: "it must be a single line".into() });
+            }
+        }
+        if let Some(ct) = self.get("description-content-type") {
+            check_content_type(ct)?;
+        }
+        for d in self.get_all("dynamic") {
+            let lower = d.to_ascii_lowercase();
+            if matches!(lower.as_str(), "name" | "version" | "metadata-version") {
+                return Err(MetadataError::Invalid { field: "dynamic", value: d.into(), why: "Name, Version and Metadata-Version cannot be dynamic".into() });
+            }
+            if !FIELDS.iter().any(|f| f.header == lower) {
+                return Err(MetadataError::Invalid { field: "dynamic", value: d.into(), why: "it is not a metadata field".into() });
+            }
+        }
+        for extra in self.get_all("provides-extra") {
+            if !is_valid_name(extra) {
+                return Err(MetadataError::Invalid { field: "provides-extra", value: extra.into(), why: "extra names use letters, digits, `.`, `_` and `-`".into() });
             }
         }
         let name = self.get("name").filter(|n| !n.is_empty()).ok_or(MetadataError::Missing("name"))?;
@@ -375,6 +407,27 @@ pub struct MetadataSummary {
     pub project_urls: Vec<(String, String)>,
 }
 
+/// Checks `Description-Content-Type` as packaging does: a known type, UTF-8, a known variant.
+fn check_content_type(value: &str) -> Result<(), MetadataError> {
+    let invalid = |why: String| MetadataError::Invalid { field: "description-content-type", value: value.into(), why };
+    let mut parts = value.split(';');
+    let ctype = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    if !matches!(ctype.as_str(), "text/plain" | "text/x-rst" | "text/markdown") {
+        return Err(invalid("it must be text/plain, text/x-rst or text/markdown".into()));
+    }
+    for param in parts {
+        let (k, v) = param.split_once('=').unwrap_or((param, ""));
+        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().trim_matches('"'));
+        if k == "charset" && !v.eq_ignore_ascii_case("utf-8") {
+            return Err(invalid(format!("the only charset allowed is UTF-8, not {v:?}")));
+        }
+        if k == "variant" && ctype == "text/markdown" && !matches!(v, "GFM" | "CommonMark") {
+            return Err(invalid(format!("Markdown variants are GFM and CommonMark, not {v:?}")));
+        }
+    }
+    Ok(())
+}
+
 /// Splits `Label, URL` as packaging does: at the first comma, both sides trimmed.
 pub fn split_project_url(value: &str) -> (&str, &str) {
     match value.split_once(',') {
@@ -390,34 +443,62 @@ fn check_controls(field: &str, value: &str) -> Result<(), MetadataError> {
     }
 }
 
+/// Lines as Python's feedparser cracks them: on `\r\n`, `\r` or `\n`; `(content, with terminator)`.
+fn crack_lines(text: &str) -> Vec<(&str, &str)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        let term = match (b[i], b.get(i + 1)) {
+            (b'\r', Some(b'\n')) => 2,
+            (b'\r' | b'\n', _) => 1,
+            _ => 0,
+        };
+        if term > 0 {
+            out.push((&text[start..i], &text[start..i + term]));
+            i += term;
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    if start < b.len() {
+        out.push((&text[start..], &text[start..]));
+    }
+    out
+}
+
 /// Splits RFC 822 text into `(name, value)` headers and the body, as Python's feedparser does.
 ///
 /// Folded values keep their line terminators as they are (`\r\n` stays `\r\n`): that is what
-/// `compat32` hands to twine, and so what it sends.
+/// `compat32` hands to twine, and so what it sends. Like the feedparser, it ignores `From `
+/// envelope lines, lines with an empty header name, and continuation lines before any header.
 fn split_headers(text: &str) -> (Vec<(&str, String)>, &str) {
     let mut headers: Vec<(&str, String)> = Vec::new();
     let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let content = line.trim_end_matches(['\r', '\n']);
+    for (content, line) in crack_lines(text) {
         if content.is_empty() {
             return (finish(headers), &text[offset + line.len()..]);
+        }
+        offset += line.len();
+        if content.starts_with("From ") {
+            continue;
         }
         if content.starts_with([' ', '\t']) {
             if let Some((_, value)) = headers.last_mut() {
                 value.push_str(line);
-                offset += line.len();
-                continue;
             }
+            continue;
         }
         match header_name(content) {
+            Some("") => {}
             Some(name) => {
                 let value = line[name.len() + 1..].trim_start_matches([' ', '\t']);
                 headers.push((name, value.to_string()));
             }
             // A line that is neither header nor blank starts the body, as in `email`.
-            None => return (finish(headers), &text[offset..]),
+            None => return (finish(headers), &text[offset - line.len()..]),
         }
-        offset += line.len();
     }
     (finish(headers), "")
 }
@@ -447,11 +528,11 @@ mod tests {
     #[test]
     fn continuation_lines_and_body_follow_email_compat32() {
         let md = parse(
-            "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nSummary: one  \n  two\n\
+            "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nAuthor: one  \n  two\n\
              Classifier: A\nClassifier: B\n\nBody line\n\nmore\n",
         )
         .unwrap();
-        assert_eq!(md.get("summary"), Some("one  \n  two"));
+        assert_eq!(md.get("author"), Some("one  \n  two"));
         assert_eq!(md.get_all("classifier"), ["A", "B"]);
         assert_eq!(md.raw_description(), Some("Body line\n\nmore\n"));
     }
@@ -462,6 +543,34 @@ mod tests {
         assert_eq!(md.get("name"), Some("x"));
         assert_eq!(md.raw_description(), Some("\r\n        a\r\n        b"));
         assert_eq!(md.description().as_deref(), Some("\na\nb"));
+    }
+
+    #[test]
+    fn odd_header_lines_are_handled_like_the_feedparser() {
+        let md = parse("From someone\n: junk\n continuation before any header\nMetadata-Version: 2.1\nName: x\nVersion: 1\nSummary: a\rbody\n").unwrap();
+        assert_eq!(md.get("summary"), Some("a"));
+        assert_eq!(md.raw_description(), Some("body\n"));
+        let e = parse("Metadata-Version: 2.1\r\r\nName: x\r\r\nVersion: 1\r\r\n").unwrap_err();
+        assert_eq!(e, MetadataError::Missing("name"));
+    }
+
+    #[test]
+    fn values_packaging_refuses_are_refused() {
+        for (extra, field) in [
+            ("Summary: one\n  two\n", "summary"),
+            ("Description-Content-Type: text/html\n", "description-content-type"),
+            ("Description-Content-Type: text/markdown; charset=latin-1\n", "description-content-type"),
+            ("Description-Content-Type: text/markdown; variant=Foo\n", "description-content-type"),
+            ("Dynamic: Name\n", "dynamic"),
+            ("Provides-Extra: -bad\n", "provides-extra"),
+        ] {
+            let text = format!("Metadata-Version: 2.2\nName: x\nVersion: 1\n{extra}");
+            match parse(&text) {
+                Err(MetadataError::Invalid { field: f, .. }) => assert_eq!(f, field, "{extra}"),
+                other => panic!("{extra:?}: {other:?}"),
+            }
+        }
+        parse("Metadata-Version: 2.2\nName: x\nVersion: 1\nDescription-Content-Type: text/markdown; charset=UTF-8; variant=GFM\n").unwrap();
     }
 
     #[test]

@@ -210,22 +210,39 @@ fn hint(reg: Registry, status: u16, lower: &str, sent: &Sent<'_>, location: Opti
         (Registry::Pypi | Registry::TestPypi, 403) if lower.contains("isn't allowed to upload") => s(
             "the token or account does not cover this project: a project-scoped token cannot create a new project (use an account-wide token for the first upload), and the account needs the Owner or Maintainer role",
         ),
+        (Registry::Pypi | Registry::TestPypi, 403) if user.is_empty() => Some(format!(
+            "{pypi_host} accepts API tokens only: use the username `__token__` and the token, starting with `pypi-`, as the password"
+        )),
         (Registry::Pypi | Registry::TestPypi, 403) if user != "__token__" => Some(format!(
             "{pypi_host} accepts API tokens only: use the username `__token__` (not {user:?}) and the token, starting with `pypi-`, as the password"
         )),
         (Registry::Pypi | Registry::TestPypi, 403) => Some(format!(
             "the token was refused: check it was copied whole (it starts with `pypi-`), is not revoked, and belongs to {pypi_host} (PyPI and TestPyPI tokens are separate)"
         )),
-        (Registry::Pypi | Registry::TestPypi, 400) if lower.contains("previously used by a file that has since been deleted") => s(
+        (Registry::Pypi | Registry::TestPypi, 400)
+            if lower.contains("previously used by a file that has since been deleted") || lower.contains("filename has already been used") =>
+        {
+            s(
             "PyPI never lets a deleted file's name be used again: bump the version (or add a build tag to a wheel) and rebuild",
+            )
+        }
+        (Registry::Pypi | Registry::TestPypi, 400) if lower.contains("project size too large") => s(
+            "the project has used its total storage on PyPI: delete old releases or ask for more (https://docs.pypi.org/project-management/storage-limits/)",
+        ),
+        (Registry::Pypi | Registry::TestPypi, 400) if lower.contains("digest supplied does not match") => s(
+            "the file PyPI received differs from the one hashed: it changed during the upload, or something in between altered it; upload it again",
         ),
         (Registry::Pypi | Registry::TestPypi, 400) if lower.contains("only one sdist") => s("this release already has an sdist: upload only wheels, or bump the version"),
-        (Registry::Pypi | Registry::TestPypi, _) if lower.contains("file too large") => Some(format!(
-            "ask for a larger limit for this project: https://{pypi_host}/help/#file-size-limit"
-        )),
-        (Registry::Pypi | Registry::TestPypi, 400) if lower.contains("filename") || lower.contains("start filename") => s(
-            "the file name does not match the normalized project name and version; rebuild with a current build backend instead of renaming files",
+        (Registry::Pypi | Registry::TestPypi, _) if lower.contains("file too large") => s(
+            "ask for a larger file size limit for this project: https://docs.pypi.org/project-management/storage-limits/#requesting-a-file-size-limit-increase",
         ),
+        (Registry::Pypi | Registry::TestPypi, 400)
+            if ["start filename for", "filename '", "version in filename", "invalid file extension"].iter().any(|t| lower.contains(t)) =>
+        {
+            s(
+                "the file name does not match the normalized project name and version; rebuild with a current build backend instead of renaming files",
+            )
+        }
         (Registry::Pypi | Registry::TestPypi, 400) => s("PyPI refused the metadata it names; fix that field in the project configuration and rebuild (`pypublish check` shows what will be sent)"),
         (Registry::Pypi | Registry::TestPypi, 405) => Some(format!(
             "this URL does not take uploads: use https://{}/legacy/",
@@ -252,12 +269,12 @@ fn hint(reg: Registry, status: u16, lower: &str, sent: &Sent<'_>, location: Opti
         }
         (Registry::GitLab, 401) => s("GitLab refused the credentials: use a personal or project access token with scope `api`, a deploy token with `write_package_registry`, or in CI the username `gitlab-ci-token` with the password `$CI_JOB_TOKEN`"),
         (Registry::GitLab, 403) => s("the credentials can see the project but not publish to it: check the token's scope (`api` or `write_package_registry`), the user's role (Developer or higher) and protected package rules"),
-        (Registry::Pypiserver, 401 | 403) => s("pypiserver wants a user from its htpasswd file (`-P`) and uploads allowed for it (`-a update`); check the username and password"),
+        (Registry::Pypiserver, 401 | 403) => s("pypiserver checks uploads against its htpasswd file (`-P`): check the username and password"),
         (Registry::Devpi, 401) => s("devpi wants your devpi user and password (`devpi login` sets them up for devpi-client)"),
         (Registry::Devpi, 403) => s("this devpi user may not upload to the index: an index owner can allow it with `devpi index <user>/<index> acl_upload+=<you>`"),
         (Registry::Devpi, 404) => s("this devpi index cannot take uploads (a mirror, or no such index): upload to a stage index such as /<user>/dev/"),
-        (Registry::Artifactory, 401) if user == "__token__" => s("Artifactory access tokens want an empty username, not `__token__`"),
-        (Registry::Artifactory, 401 | 403) => s("Artifactory refused the credentials or the deploy permission on this repository; use an access token (empty username) or your user with an API key"),
+        (Registry::Artifactory, 401) if user == "__token__" => s("Artifactory has no user `__token__`: use your JFrog username (or an empty username with an access token) and the token as the password"),
+        (Registry::Artifactory, 401 | 403) => s("Artifactory refused the credentials or the deploy permission on this repository: use your JFrog username with an identity or access token as the password"),
         (Registry::Artifactory, 404) => s("Artifactory answers 404 for permission problems when 'hide unauthorized resources' is on: check the repository key in the URL and the user's deploy permission"),
         (Registry::CodeArtifact, 401 | 403) => s("CodeArtifact tokens last 12 hours: get a fresh one with `aws codeartifact get-authorization-token` and use the username `aws`"),
         (Registry::Azure, 401 | 403) => s("use a personal access token with the Packaging (Read & write) scope as the password"),

@@ -6,11 +6,11 @@
 /// A parsed PEP 440 version, kept as its normalized parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pep440 {
-    epoch: u64,
-    release: Vec<u64>,
-    pre: Option<(&'static str, u64)>,
-    post: Option<u64>,
-    dev: Option<u64>,
+    epoch: String,
+    release: Vec<String>,
+    pre: Option<(&'static str, String)>,
+    post: Option<String>,
+    dev: Option<String>,
     local: Option<String>,
 }
 
@@ -19,7 +19,7 @@ pub fn parse(text: &str) -> Option<Pep440> {
     let s = text.trim().to_ascii_lowercase();
     let mut p = Cursor { s: s.as_bytes(), i: 0 };
     p.eat(b'v');
-    let mut epoch = 0;
+    let mut epoch = "0".to_string();
     let save = p.i;
     if let Some(n) = p.number() {
         if p.eat(b'!') {
@@ -47,7 +47,7 @@ pub fn parse(text: &str) -> Option<Pep440> {
         ("b", "b"),
     ]) {
         p.separator();
-        pre = Some((label, p.number().unwrap_or(0)));
+        pre = Some((label, p.number().unwrap_or_else(zero)));
     } else {
         p.i = save;
     }
@@ -60,7 +60,7 @@ pub fn parse(text: &str) -> Option<Pep440> {
         p.separator();
         if p.word(&[("post", "post"), ("rev", "post"), ("r", "post")]).is_some() {
             p.separator();
-            post = Some(p.number().unwrap_or(0));
+            post = Some(p.number().unwrap_or_else(zero));
         } else {
             p.i = save;
         }
@@ -70,7 +70,7 @@ pub fn parse(text: &str) -> Option<Pep440> {
     p.separator();
     if p.word(&[("dev", "dev")]).is_some() {
         p.separator();
-        dev = Some(p.number().unwrap_or(0));
+        dev = Some(p.number().unwrap_or_else(zero));
     } else {
         p.i = save;
     }
@@ -123,18 +123,17 @@ pub fn normalize(text: &str) -> String {
 
 impl std::fmt::Display for Pep440 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.epoch != 0 {
+        if self.epoch != "0" {
             write!(f, "{}!", self.epoch)?;
         }
-        let release: Vec<String> = self.release.iter().map(u64::to_string).collect();
-        f.write_str(&release.join("."))?;
-        if let Some((label, n)) = self.pre {
+        f.write_str(&self.release.join("."))?;
+        if let Some((label, n)) = &self.pre {
             write!(f, "{label}{n}")?;
         }
-        if let Some(n) = self.post {
+        if let Some(n) = &self.post {
             write!(f, ".post{n}")?;
         }
-        if let Some(n) = self.dev {
+        if let Some(n) = &self.dev {
             write!(f, ".dev{n}")?;
         }
         if let Some(local) = &self.local {
@@ -142,6 +141,10 @@ impl std::fmt::Display for Pep440 {
         }
         Ok(())
     }
+}
+
+fn zero() -> String {
+    "0".to_string()
 }
 
 struct Cursor<'a> {
@@ -169,7 +172,8 @@ impl Cursor<'_> {
             self.i += 1;
         }
     }
-    fn number(&mut self) -> Option<u64> {
+    /// A run of digits, leading zeros dropped; kept as text so no length overflows.
+    fn number(&mut self) -> Option<String> {
         let start = self.i;
         while self.peek().is_some_and(|c| c.is_ascii_digit()) {
             self.i += 1;
@@ -177,8 +181,8 @@ impl Cursor<'_> {
         if start == self.i {
             return None;
         }
-        // Versions with absurdly long numbers are not versions anyone can install.
-        std::str::from_utf8(&self.s[start..self.i]).ok()?.parse().ok()
+        let digits = std::str::from_utf8(&self.s[start..self.i]).ok()?.trim_start_matches('0');
+        Some(if digits.is_empty() { zero() } else { digits.to_string() })
     }
     fn word(&mut self, words: &[(&str, &'static str)]) -> Option<&'static str> {
         for (word, canon) in words {
@@ -208,6 +212,8 @@ mod tests {
             ("1.0-dev3", "1.0.dev3"),
             ("1!2.0rc1.post2.dev3+Ubuntu-01", "1!2.0rc1.post2.dev3+ubuntu.1"),
             ("2.11.3", "2.11.3"),
+            ("1.01.0010", "1.1.10"),
+            ("99999999999999999999999999999999999999999", "99999999999999999999999999999999999999999"),
         ] {
             assert_eq!(normalize(raw), norm, "{raw}");
         }
