@@ -18,6 +18,7 @@ upload options:
   -r, --repository NAME      a section of ~/.pypirc (pypi, testpypi, or your own)
   -u, --username USER        -p, --password PASS        -t, --token TOKEN
   --skip-existing            files already there count as skipped (a different file still fails)
+  --check-url URL            a simple index to look each file up in (by sha256) before sending
   --dry-run                  prepare everything, send nothing
   --retries N                retries after network errors, 5xx, 408, 429 (default 3)
   --timeout SECONDS          per attempt (default 300)
@@ -176,6 +177,7 @@ async function upload(opts) {
     ...s,
     files,
     skipExisting: !!opts.skipExisting,
+    checkUrl: opts.checkUrl ?? process.env.PYPUBLISH_CHECK_URL ?? process.env.UV_PUBLISH_CHECK_URL,
     dryRun: !!opts.dryRun,
     retries: opts.retries,
     timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined,

@@ -1,6 +1,6 @@
 //! Credentials: where they come from, the `Authorization` header, and URLs without them.
 
-use crate::registry::{detect, Registry};
+use crate::registry::{detect, percent_decode, Registry};
 
 /// The `Accept` header that makes PyPI answer errors as JSON instead of hiding the text in the
 /// reason phrase.
@@ -103,25 +103,6 @@ pub fn resolve(given: &Given) -> Result<Resolved, AuthError> {
         user = Some(String::new());
     }
     Ok(Resolved { url: clean, username: user, password: pass })
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Standard base64 with padding.

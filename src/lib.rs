@@ -15,6 +15,7 @@ pub mod multipart;
 pub mod publish;
 pub mod registry;
 pub mod response;
+pub mod simple;
 pub mod version;
 
 #[cfg(target_arch = "wasm32")]

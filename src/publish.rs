@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::registry::redact_url;
 use crate::response::{decode, Decoded, FailureKind, Outcome, Reply, Sent};
+use crate::simple::Existing;
 
 /// How hard to try.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +237,61 @@ impl Upload {
     }
 }
 
+/// Decides from a simple-index lookup whether to upload at all; `None` means send it.
+pub fn decide_existing(existing: &Existing, sha256: &str, check_url: &str) -> Option<Report> {
+    let report = |status, hint: String, kind| Report {
+        status,
+        http_status: None,
+        server_message: None,
+        hint: Some(hint),
+        kind,
+        attempts: 0,
+        retryable: false,
+        error: None,
+    };
+    match existing {
+        Existing::Absent => None,
+        Existing::Present { sha256: Some(h) } if h == sha256 => {
+            Some(report(Status::Skipped, format!("already in {} with the same sha256", redact_url(check_url)), None))
+        }
+        Existing::Present { sha256: Some(h) } => Some(report(
+            Status::Failed,
+            format!(
+                "a different file with this name is already in {} (sha256 {h}, ours {sha256}); registries never let a name be reused: bump the version",
+                redact_url(check_url)
+            ),
+            Some(FailureKind::Conflict),
+        )),
+        Existing::Present { sha256: None } => Some(report(
+            Status::Skipped,
+            format!("already listed in {} (the index gives no sha256 to compare)", redact_url(check_url)),
+            None,
+        )),
+    }
+}
+
+/// Reads the check URL's reply: a 401/403 is an auth failure, never "absent".
+pub fn check_reply(status: u16, content_type: &str, body: &[u8], filename: &str, check_url: &str) -> Result<Existing, Report> {
+    match status {
+        200..=299 => Ok(crate::simple::find(body, content_type, filename)),
+        401 | 403 => Err(Report {
+            status: Status::Failed,
+            http_status: Some(status),
+            server_message: None,
+            hint: Some(format!(
+                "the check URL {} refused the credentials (HTTP {status}), so whether the file exists is unknown; fix the credentials or the --check-url",
+                redact_url(check_url)
+            )),
+            kind: Some(FailureKind::Auth),
+            attempts: 0,
+            retryable: false,
+            error: None,
+        }),
+        // 404: no such project yet. Anything else: the upload's own reply will tell.
+        _ => Ok(Existing::Absent),
+    }
+}
+
 fn header<'a>(reply: &Reply<'a>, name: &str) -> Option<&'a str> {
     reply.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
@@ -366,6 +422,17 @@ mod tests {
         let Action::Done(r) = up.on_network_error("connection refused", 0.0) else { panic!() };
         assert_eq!(r.status, Status::Failed);
         assert!(!format!("{r:?}").contains("secret"));
+    }
+
+    #[test]
+    fn the_index_decides_before_anything_is_sent() {
+        let url = "https://pypi.org/simple/";
+        assert_eq!(decide_existing(&Existing::Absent, "aa", url), None);
+        assert_eq!(decide_existing(&Existing::Present { sha256: Some("aa".into()) }, "aa", url).unwrap().status, Status::Skipped);
+        let r = decide_existing(&Existing::Present { sha256: Some("bb".into()) }, "aa", url).unwrap();
+        assert_eq!((r.status, r.kind), (Status::Failed, Some(FailureKind::Conflict)));
+        assert_eq!(check_reply(404, "", b"", "f", url), Ok(Existing::Absent));
+        assert_eq!(check_reply(403, "", b"", "f", url).unwrap_err().kind, Some(FailureKind::Auth));
     }
 
     #[test]

@@ -22,7 +22,8 @@ use crate::filename::DistFilename;
 use crate::form::Form;
 use crate::metadata::Metadata;
 use crate::multipart::MultipartPlan;
-use crate::publish::{Action, Policy, Report, Status, Upload};
+use crate::publish::{check_reply, decide_existing, Action, Policy, Report, Status, Upload};
+use crate::simple::{self, ACCEPT_SIMPLE};
 use crate::response::{Reply, Sent};
 use crate::HASH_CHUNK;
 
@@ -40,6 +41,8 @@ export interface PublishOptions {
   files: PublishFile[];
   /** Count "already there" as skipped; a different file under the name still fails. */
   skipExisting?: boolean;
+  /** A simple index to look files up in before sending (derived for known registries with skipExisting). */
+  checkUrl?: string;
   /** Prepare and report, send nothing. */
   dryRun?: boolean;
   /** Retries after network errors, 5xx, 408 and 429. Default 3. */
@@ -113,6 +116,7 @@ struct RawResponse {
 struct Options {
     creds: Resolved,
     skip_existing: bool,
+    check_url: Option<String>,
     dry_run: bool,
     retries: u32,
     timeout_ms: f64,
@@ -171,6 +175,7 @@ impl Options {
         Ok(Options {
             creds,
             skip_existing: get(v, "skipExisting").as_bool().unwrap_or(false),
+            check_url: opt_string(v, "checkUrl")?,
             dry_run: get(v, "dryRun").as_bool().unwrap_or(false),
             retries: opt_number(v, "retries", 3.0, 0.0)?.min(20.0) as u32,
             timeout_ms: opt_number(v, "timeoutMs", 300_000.0, 1.0)?,
@@ -372,13 +377,28 @@ async fn publish_one(shared: &Rc<RefCell<Shared>>, i: usize) -> FileReport {
         Ok(p) => p,
         Err(e) => return fail("multipart", e.to_string()),
     };
-    let (creds, policy, timeout_ms, signal, cb, verbose, dry_run) = {
+    let (creds, policy, timeout_ms, signal, cb, verbose, dry_run, check_url, normalized) = {
         let s = shared.borrow();
         let o = &s.opts;
         let policy = Policy { max_attempts: o.retries + 1, skip_existing: o.skip_existing, ..Policy::default() };
-        (o.creds.clone(), policy, o.timeout_ms, o.signal.clone(), o.on_progress.clone(), o.verbose, o.dry_run)
+        let check = o.check_url.clone().or_else(|| if o.skip_existing { simple::check_url_for(&o.creds.url) } else { None });
+        (o.creds.clone(), policy, o.timeout_ms, o.signal.clone(), o.on_progress.clone(), o.verbose, o.dry_run, check, s.files[i].file.normalized_name.clone())
     };
     let mut base = FileReport { filename: name.clone(), sha256: Some(digests.sha256.clone()), ..Default::default() };
+    if let Some(check) = check_url {
+        let page = simple::project_url(&check, &normalized);
+        // A check that cannot be made is no reason not to upload: the upload's reply decides.
+        if let Ok(raw) = get_page(&page, &creds, timeout_ms, signal.as_ref()).await {
+            let ct = raw.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-type")).map(|(_, v)| v.as_str()).unwrap_or_default();
+            let decided = match check_reply(raw.status, ct, raw.body.as_bytes(), &name, &check) {
+                Ok(existing) => decide_existing(&existing, &digests.sha256, &check),
+                Err(r) => Some(r),
+            };
+            if let Some(r) = decided {
+                return finish(base, r, None);
+            }
+        }
+    }
     if dry_run {
         base.status = "skipped";
         base.hint = Some(format!("dry run: {} bytes would be sent to {}", plan.content_length(), creds.url));
@@ -468,17 +488,33 @@ async fn sleep(ms: f64) {
 
 /// One POST with a per-attempt timeout and the user's cancellation, redirects not followed.
 async fn send(url: &str, creds: &Resolved, plan: &MultipartPlan, body: &Blob, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
-    let controller = AbortController::new().map_err(|_| SendError::Network("AbortController is not available".into()))?;
     let mut builder = gloo_net::http::RequestBuilder::new(url)
         .method(gloo_net::http::Method::POST)
         .header("Accept", ACCEPT)
-        .header("Content-Type", &plan.content_type())
-        .redirect(web_sys::RequestRedirect::Manual)
-        .abort_signal(Some(&controller.signal()));
+        .header("Content-Type", &plan.content_type());
     if let Some(a) = creds.authorization() {
         builder = builder.header("Authorization", &a);
     }
-    let request: web_sys::Request = builder.body(body.clone()).map_err(|e| SendError::Network(e.to_string()))?.into();
+    request(builder, Some(body), timeout_ms, user).await
+}
+
+/// GETs a simple-index page; credentials go along only to the upload URL's own origin.
+async fn get_page(url: &str, creds: &Resolved, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
+    let mut builder = gloo_net::http::RequestBuilder::new(url).method(gloo_net::http::Method::GET).header("Accept", ACCEPT_SIMPLE);
+    if let Some(a) = creds.authorization().filter(|_| simple::same_origin(&creds.url, url)) {
+        builder = builder.header("Authorization", &a);
+    }
+    request(builder, None, timeout_ms, user).await
+}
+
+async fn request(builder: gloo_net::http::RequestBuilder, body: Option<&Blob>, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
+    let controller = AbortController::new().map_err(|_| SendError::Network("AbortController is not available".into()))?;
+    let builder = builder.redirect(web_sys::RequestRedirect::Manual).abort_signal(Some(&controller.signal()));
+    let built = match body {
+        Some(b) => builder.body(b.clone()),
+        None => builder.build(),
+    };
+    let request: web_sys::Request = built.map_err(|e| SendError::Network(e.to_string()))?.into();
     let c = controller.clone();
     let abort = Closure::<dyn FnMut()>::new(move || c.abort());
     let timer = set_timeout(abort.as_ref().unchecked_ref(), timeout_ms);

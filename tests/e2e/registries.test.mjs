@@ -113,6 +113,50 @@ test("pypiserver: a duplicate is a decoded 409; --skip-existing turns it into sk
   }
 });
 
+test("skip-existing with a check URL: the same file is skipped unsent, a different one under the name fails unsent", async () => {
+  const reg = await startPypiserver();
+  try {
+    const name = "pp_hatch_demo-1.2.3-py3-none-any.whl";
+    const auth = ["--repository-url", reg.url, "-u", reg.user, "-p", reg.password, "--check-url", reg.simple];
+    assert.equal((await cli(["upload", ...auth, join(corpus, name)])).code, 0);
+    const same = await cli(["upload", "--json", "--skip-existing", ...auth, join(corpus, name)]);
+    assert.equal(same.code, 0);
+    assert.equal(same.json[0].status, "skipped");
+    assert.match(same.json[0].hint, /same sha256/);
+    assert.equal(same.json[0].attempts, 0, "nothing was sent");
+    // The same name, other bytes: a copy with a zip comment.
+    const dir = mkdtempSync(join(tmpdir(), "other-"));
+    const copy = join(dir, name);
+    const py = spawnSync(venv("python"), ["-c", `import zipfile,sys\nsrc=zipfile.ZipFile(sys.argv[1])\ndst=zipfile.ZipFile(sys.argv[2],'w')\n[dst.writestr(i, src.read(i)) for i in src.infolist()]\ndst.comment=b'other'\ndst.close()`, join(corpus, name), copy]);
+    assert.equal(py.status, 0, String(py.stderr));
+    const other = await cli(["upload", "--json", "--skip-existing", ...auth, copy]);
+    assert.equal(other.code, 1);
+    assert.equal(other.json[0].kind, "conflict");
+    assert.match(other.json[0].hint, /different file/);
+    assert.equal(other.json[0].attempts, 0);
+  } finally {
+    await reg.stop();
+  }
+});
+
+test("a check URL answering 401 is an auth failure, not absent, and nothing is uploaded", async () => {
+  const srv = await startServer((req, res) => {
+    if (req.method === "GET") res.writeHead(401, { "WWW-Authenticate": 'Basic realm="x"' }).end();
+    else res.writeHead(200).end();
+  });
+  try {
+    const r = await cli(["upload", "--json", "--skip-existing", "--check-url", `${srv.url}simple/`, "--repository-url", srv.url, "-u", "u", "-p", "pw-1234", join(corpus, "six-1.16.0-py2.py3-none-any.whl")]);
+    assert.equal(r.code, 1);
+    assert.equal(r.json[0].kind, "auth");
+    assert.match(r.json[0].hint, /check URL/);
+    assert.equal(srv.requests.filter((q) => q.method === "POST").length, 0);
+    assert.equal(srv.requests[0].url, "/simple/six/");
+    assert.ok(srv.requests[0].headers.authorization, "same origin: the check carries the credentials");
+  } finally {
+    await srv.stop();
+  }
+});
+
 test("devpi-server: upload to a non-volatile index, identical re-upload is skipped, pip gets it back", async () => {
   const reg = await startDevpi();
   try {
