@@ -241,3 +241,25 @@ test("usage errors exit 2; an unreachable registry fails with a clear error, not
   assert.match(r.json[0].error, /ECONNREFUSED|fetch failed/);
   assert.ok(!r.stdout.includes("pw-secret"));
 });
+
+for (const runtime of ["deno", "bun"]) {
+  test(`the same publish runs in ${runtime}`, async () => {
+    const reg = await startPypiserver();
+    try {
+      const files = ["pp_flit_demo-2.0.0b1-py3-none-any.whl", "pp_flit_demo-2.0.0b1.tar.gz"];
+      const bin = join(root, "node_modules/.bin", runtime);
+      const args = runtime === "deno" ? ["run", "--quiet", "--allow-read", "--allow-net", "--allow-env"] : [];
+      const out = spawnSync(bin, [...args, join(root, "tests/e2e/publish-runtime.mjs"), reg.url, reg.user, reg.password, ...files.map((f) => join(corpus, f))], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+      assert.equal(out.status, 0, out.stderr);
+      const reports = JSON.parse(out.stdout.trim().split("\n").pop());
+      assert.deepEqual(reports.map((r) => r.status), ["uploaded", "uploaded"], out.stdout);
+      for (const f of files) {
+        const link = (await simpleLinks(reg.simple, "pp-flit-demo")).find((l) => l.endsWith(`/${f}`) || l.includes(`/${f}#`));
+        assert.ok(link, `${f} listed`);
+        assert.equal(sha256(Buffer.from(await (await fetch(link)).arrayBuffer())), localSha(f));
+      }
+    } finally {
+      await reg.stop();
+    }
+  });
+}
