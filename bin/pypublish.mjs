@@ -19,6 +19,7 @@ upload options:
   -u, --username USER        -p, --password PASS        -t, --token TOKEN
   --skip-existing            files already there count as skipped (a different file still fails)
   --check-url URL            a simple index to look each file up in (by sha256) before sending
+  --trusted-publishing MODE  auto (default), always or never: PyPI/TestPyPI tokens from the CI's OIDC identity
   --dry-run                  prepare everything, send nothing
   --retries N                retries after network errors, 5xx, 408, 429 (default 3)
   --timeout SECONDS          per attempt (default 300)
@@ -28,7 +29,7 @@ upload options:
   --no-progress              no progress bars
 environment: PYPUBLISH_REPOSITORY_URL, PYPUBLISH_USERNAME, PYPUBLISH_PASSWORD, PYPUBLISH_TOKEN,
   TWINE_REPOSITORY_URL, TWINE_USERNAME, TWINE_PASSWORD, UV_PUBLISH_URL, UV_PUBLISH_USERNAME,
-  UV_PUBLISH_PASSWORD, UV_PUBLISH_TOKEN`;
+  UV_PUBLISH_PASSWORD, UV_PUBLISH_TOKEN, PYPUBLISH_CHECK_URL, PYPUBLISH_TRUSTED_PUBLISHING`;
 
 const KNOWN_REPOSITORIES = {
   pypi: "https://upload.pypi.org/legacy/",
@@ -43,6 +44,7 @@ function parseArgs(argv) {
     "--repository-url": "repositoryUrl", "--publish-url": "repositoryUrl", "-r": "repository", "--repository": "repository",
     "-u": "username", "--username": "username", "-p": "password", "--password": "password", "-t": "token", "--token": "token",
     "--retries": "retries", "--timeout": "timeout", "--concurrency": "concurrency", "--check-url": "checkUrl",
+    "--trusted-publishing": "trustedPublishing",
   };
   const flags = { "--skip-existing": "skipExisting", "--dry-run": "dryRun", "--json": "json", "--verbose": "verbose", "--no-progress": "noProgress", "-h": "help", "--help": "help" };
   for (let i = 0; i < argv.length; i++) {
@@ -182,6 +184,8 @@ async function upload(opts) {
     retries: opts.retries,
     timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined,
     concurrency: opts.concurrency,
+    trustedPublishing: opts.trustedPublishing ?? process.env.PYPUBLISH_TRUSTED_PUBLISHING ?? process.env.UV_TRUSTED_PUBLISHING,
+    env: process.env,
     verbose: !!opts.verbose,
     signal: ac.signal,
     onProgress,
@@ -250,6 +254,10 @@ try {
   await init({ module_or_path: readFileSync(join(here, "../pkg/pypublish_bg.wasm")) });
   process.exitCode = cmd === "upload" ? await upload(opts) : await inspectOrCheck(cmd, opts);
 } catch (e) {
+  if (e?.kind === "trustedPublishing") {
+    console.error(`pypublish: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ""}`);
+    process.exit(1);
+  }
   if (e instanceof UsageError || e?.kind === "input") {
     console.error(`pypublish: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ""}\n(pypublish --help for usage)`);
     process.exit(2);

@@ -12,6 +12,7 @@ pub mod filename;
 pub mod form;
 pub mod metadata;
 pub mod multipart;
+pub mod oidc;
 pub mod publish;
 pub mod registry;
 pub mod response;

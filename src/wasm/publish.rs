@@ -43,6 +43,10 @@ export interface PublishOptions {
   skipExisting?: boolean;
   /** A simple index to look files up in before sending (derived for known registries with skipExisting). */
   checkUrl?: string;
+  /** Trusted publishing (PyPI, TestPyPI): "auto" (default) when in a CI that issues OIDC tokens and no credentials were given. */
+  trustedPublishing?: "auto" | "always" | "never";
+  /** Environment variables for trusted publishing (ACTIONS_ID_TOKEN_REQUEST_URL, …, PYPI_ID_TOKEN); runtimes differ in how they expose them. */
+  env?: Record<string, string | undefined>;
   /** Prepare and report, send nothing. */
   dryRun?: boolean;
   /** Retries after network errors, 5xx, 408 and 429. Default 3. */
@@ -115,6 +119,8 @@ struct RawResponse {
 
 struct Options {
     creds: Resolved,
+    trusted: crate::oidc::Mode,
+    env: JsValue,
     skip_existing: bool,
     check_url: Option<String>,
     dry_run: bool,
@@ -172,8 +178,14 @@ impl Options {
         let url = opt_string(v, "repositoryUrl")?.ok_or_else(|| js_error("input", "options.repositoryUrl is required", Some("for PyPI use https://upload.pypi.org/legacy/")))?;
         let given = Given { url, username: opt_string(v, "username")?, password: opt_string(v, "password")?, token: opt_string(v, "token")? };
         let creds = auth::resolve(&given).map_err(|e| js_error("input", &e.to_string(), None))?;
+        let trusted = match opt_string(v, "trustedPublishing")? {
+            None => crate::oidc::Mode::Auto,
+            Some(m) => crate::oidc::Mode::parse(&m).ok_or_else(|| js_error("input", "options.trustedPublishing must be \"auto\", \"always\" or \"never\"", None))?,
+        };
         Ok(Options {
             creds,
+            trusted,
+            env: get(v, "env"),
             skip_existing: get(v, "skipExisting").as_bool().unwrap_or(false),
             check_url: opt_string(v, "checkUrl")?,
             dry_run: get(v, "dryRun").as_bool().unwrap_or(false),
@@ -204,7 +216,7 @@ fn progress(cb: &Option<Function>, filename: &str, phase: &str, done: u64, total
 /// Publishes distributions; resolves to one report per file.
 #[wasm_bindgen(unchecked_return_type = "FileReport[]")]
 pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] options: JsValue) -> Result<JsValue, JsValue> {
-    let opts = Options::read(&options)?;
+    let mut opts = Options::read(&options)?;
     let files = get(&options, "files");
     if !Array::is_array(&files) {
         return Err(js_error("input", "options.files must be an array of File or { file, filename }", None));
@@ -212,6 +224,20 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
     let files: Array = files.unchecked_into();
     if files.length() == 0 {
         return Err(js_error("input", "options.files is empty: nothing to publish", Some("build with `python -m build`, then publish dist/*")));
+    }
+
+    let env = opts.env.clone();
+    let lookup = move |k: &str| if env.is_object() { get(&env, k).as_string() } else { None };
+    let use_trusted = match opts.trusted {
+        crate::oidc::Mode::Never => false,
+        crate::oidc::Mode::Always => true,
+        crate::oidc::Mode::Auto => crate::oidc::supported(&opts.creds.url) && opts.creds.authorization().is_none() && crate::oidc::ambient_available(&lookup),
+    };
+    if use_trusted && !opts.dry_run {
+        let token = trusted_token(&opts.creds.url, &lookup, opts.timeout_ms, opts.signal.as_ref()).await.map_err(|e| {
+            js_error("trustedPublishing", &format!("trusted publishing failed: {e}"), Some("or give a token with --token / PYPUBLISH_TOKEN, or turn it off with --trusted-publishing never"))
+        })?;
+        opts.creds = auth::resolve(&Given { url: opts.creds.url.clone(), token: Some(token), ..Given::default() }).map_err(|e| js_error("input", &e.to_string(), None))?;
     }
 
     // 1. Read and check every file's metadata (kilobytes each) before anything is sent.
@@ -263,6 +289,36 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
     JsFuture::from(Promise::all(&all)).await?;
     let reports: Vec<FileReport> = shared.borrow_mut().reports.drain(..).flatten().collect();
     to_js(&reports).map_err(|e| js_error("input", &e.to_string(), None))
+}
+
+/// Audience → the CI's OIDC token → PyPI's mint-token: a short-lived API token.
+async fn trusted_token(upload_url: &str, env: &dyn Fn(&str) -> Option<String>, timeout_ms: f64, signal: Option<&AbortSignal>) -> Result<String, crate::oidc::OidcError> {
+    use crate::oidc::{self, OidcError};
+    let net = |what: &str, e: SendError| OidcError::Unexpected {
+        what: what.into(),
+        detail: match e {
+            SendError::Cancelled => "cancelled".into(),
+            SendError::Network(d) => d,
+        },
+    };
+    let host = crate::registry::url_parts(upload_url).host.to_string();
+    let audience_url = oidc::endpoint(upload_url, "audience").unwrap_or_default();
+    let get_json = |url: &str| gloo_net::http::RequestBuilder::new(url).method(gloo_net::http::Method::GET).header("Accept", "application/json");
+    let r = request(get_json(&audience_url), None, timeout_ms, signal).await.map_err(|e| net("the audience endpoint", e))?;
+    let audience = oidc::parse_audience(r.status, &r.body, &host)?;
+    let jwt = match oidc::token_source(env, upload_url, &audience)? {
+        oidc::TokenSource::Ready(t) => t,
+        oidc::TokenSource::GitHub { url, bearer } => {
+            let r = request(get_json(&url).header("Authorization", &format!("bearer {bearer}")), None, timeout_ms, signal)
+                .await
+                .map_err(|e| net("GitHub's token endpoint", e))?;
+            oidc::parse_github_token(r.status, &r.body)?
+        }
+    };
+    let mint_url = oidc::endpoint(upload_url, "mint-token").unwrap_or_default();
+    let builder = gloo_net::http::RequestBuilder::new(&mint_url).method(gloo_net::http::Method::POST).header("Content-Type", "application/json");
+    let r = request(builder, Some(JsValue::from_str(&oidc::mint_body(&jwt))), timeout_ms, signal).await.map_err(|e| net("the mint-token endpoint", e))?;
+    oidc::parse_mint(r.status, &r.body, &jwt)
 }
 
 fn file_entry(v: &JsValue) -> Result<(Blob, String), JsValue> {
@@ -495,7 +551,7 @@ async fn send(url: &str, creds: &Resolved, plan: &MultipartPlan, body: &Blob, ti
     if let Some(a) = creds.authorization() {
         builder = builder.header("Authorization", &a);
     }
-    request(builder, Some(body), timeout_ms, user).await
+    request(builder, Some(body.clone().into()), timeout_ms, user).await
 }
 
 /// GETs a simple-index page; credentials go along only to the upload URL's own origin.
@@ -507,11 +563,11 @@ async fn get_page(url: &str, creds: &Resolved, timeout_ms: f64, user: Option<&Ab
     request(builder, None, timeout_ms, user).await
 }
 
-async fn request(builder: gloo_net::http::RequestBuilder, body: Option<&Blob>, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
+async fn request(builder: gloo_net::http::RequestBuilder, body: Option<JsValue>, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
     let controller = AbortController::new().map_err(|_| SendError::Network("AbortController is not available".into()))?;
     let builder = builder.redirect(web_sys::RequestRedirect::Manual).abort_signal(Some(&controller.signal()));
     let built = match body {
-        Some(b) => builder.body(b.clone()),
+        Some(b) => builder.body(b),
         None => builder.build(),
     };
     let request: web_sys::Request = built.map_err(|e| SendError::Network(e.to_string()))?.into();
