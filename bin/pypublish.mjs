@@ -169,7 +169,12 @@ async function upload(opts) {
   const s = settings(opts);
   const paths = expand(opts.files);
   const files = [];
-  for (const p of paths) files.push({ file: await openAsBlob(p), filename: basename(p) });
+  for (const p of paths) {
+    // PEP 740: `<dist>.publish.attestation` beside the file goes along as `attestations`.
+    const att = `${p}.publish.attestation`;
+    const attestations = existsSync(att) ? [readFileSync(att, "utf8")] : [];
+    files.push({ file: await openAsBlob(p), filename: basename(p), attestations });
+  }
   const tty = process.stderr.isTTY && !opts.noProgress && !opts.json;
   const onProgress = progressPrinter(tty);
   if (!opts.json && !tty) console.error(`publishing ${files.length} file(s) to ${redact(s.repositoryUrl)}`);

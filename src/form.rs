@@ -76,6 +76,23 @@ impl Form {
         Form { fields }
     }
 
+    /// Adds PEP 740 attestations (the contents of `<dist>.publish.attestation` files) as the
+    /// `attestations` field: a JSON array of objects, as twine sends it.
+    pub fn add_attestations(&mut self, attestations: &[String]) -> Result<(), String> {
+        let mut list = Vec::new();
+        for (i, text) in attestations.iter().enumerate() {
+            let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("attestation {} is not JSON: {e}", i + 1))?;
+            if !v.is_object() {
+                return Err(format!("attestation {} is not a JSON object", i + 1));
+            }
+            list.push(v);
+        }
+        if !list.is_empty() {
+            self.fields.push(Field { name: "attestations".into(), value: serde_json::Value::Array(list).to_string() });
+        }
+        Ok(())
+    }
+
     /// The first value of field `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields.iter().find(|f| f.name == name).map(|f| f.value.as_str())
@@ -122,6 +139,16 @@ mod tests {
         assert_eq!(form.get("md5_digest"), Some("d41d8cd98f00b204e9800998ecf8427e"));
         let classifiers: Vec<_> = form.fields.iter().filter(|f| f.name == "classifiers").map(|f| &f.value).collect();
         assert_eq!(classifiers, ["A", "B"]);
+    }
+
+    #[test]
+    fn attestations_go_as_one_json_array() {
+        let mut form = Form { fields: vec![] };
+        form.add_attestations(&[r#"{"version": 1}"#.into(), r#"{"version": 1, "x": 2}"#.into()]).unwrap();
+        let v: serde_json::Value = serde_json::from_str(form.get("attestations").unwrap()).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 2);
+        assert!(form.add_attestations(&["[1]".into()]).is_err());
+        assert!(form.add_attestations(&["{".into()]).is_err());
     }
 
     #[test]

@@ -30,7 +30,7 @@ use crate::HASH_CHUNK;
 #[wasm_bindgen(typescript_custom_section)]
 const TS_PUBLISH: &str = r#"
 /** A file to publish: a `File`, or a `Blob` with its distribution file name. */
-export type PublishFile = File | { file: Blob; filename: string };
+export type PublishFile = File | { file: Blob; filename: string; attestations?: (string | object)[] };
 /** Options for `publish`. */
 export interface PublishOptions {
   repositoryUrl: string;
@@ -134,6 +134,7 @@ struct Options {
 
 struct Prepared {
     blob: Blob,
+    attestations: Vec<String>,
     file: DistFilename,
     metadata: Metadata,
 }
@@ -244,9 +245,9 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
     let mut prepared = Vec::new();
     let mut refused = Vec::new();
     for entry in files.iter() {
-        let (blob, name) = file_entry(&entry)?;
+        let (blob, name, attestations) = file_entry(&entry)?;
         match check_file(&blob, &name).await {
-            Ok((file, metadata)) => prepared.push(Prepared { blob, file, metadata }),
+            Ok((file, metadata)) => prepared.push(Prepared { blob, attestations, file, metadata }),
             Err((kind, message)) => refused.push(FileReport { filename: name, status: "failed", error: Some(message), kind: Some(kind), ..Default::default() }),
         }
     }
@@ -321,14 +322,20 @@ async fn trusted_token(upload_url: &str, env: &dyn Fn(&str) -> Option<String>, t
     oidc::parse_mint(r.status, &r.body, &jwt)
 }
 
-fn file_entry(v: &JsValue) -> Result<(Blob, String), JsValue> {
+fn file_entry(v: &JsValue) -> Result<(Blob, String, Vec<String>), JsValue> {
     if let Some(f) = v.dyn_ref::<web_sys::File>() {
-        return Ok((f.clone().into(), f.name()));
+        return Ok((f.clone().into(), f.name(), Vec::new()));
     }
     let blob = get(v, "file").dyn_into::<Blob>().ok();
     let name = get(v, "filename").as_string();
+    let att = get(v, "attestations");
+    let attestations: Vec<String> = if Array::is_array(&att) {
+        Array::from(&att).iter().map(|a| a.as_string().or_else(|| js_sys::JSON::stringify(&a).ok().map(String::from)).unwrap_or_default()).collect()
+    } else {
+        Vec::new()
+    };
     match (blob, name) {
-        (Some(b), Some(n)) => Ok((b, n)),
+        (Some(b), Some(n)) => Ok((b, n, attestations)),
         _ => Err(js_error("input", "each of options.files must be a File or { file: Blob, filename: string }", None)),
     }
 }
@@ -425,7 +432,11 @@ async fn publish_one(shared: &Rc<RefCell<Shared>>, i: usize) -> FileReport {
     let (blob, form) = {
         let s = shared.borrow();
         let p = &s.files[i];
-        (p.blob.clone(), Form::new(&p.file, &p.metadata, &digests))
+        let mut form = Form::new(&p.file, &p.metadata, &digests);
+        if let Err(e) = form.add_attestations(&p.attestations) {
+            return fail("input", format!("{name}: {e}"));
+        }
+        (p.blob.clone(), form)
     };
     let mut entropy = [0u8; 32];
     super::get_random_values(&mut entropy);

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -263,3 +263,25 @@ for (const runtime of ["deno", "bun"]) {
     }
   });
 }
+
+test("a <dist>.publish.attestation beside the file is sent as the attestations field", async () => {
+  const srv = await startServer((req, res) => res.writeHead(200).end());
+  try {
+    const dir = mkdtempSync(join(tmpdir(), "att-"));
+    const name = "six-1.16.0-py2.py3-none-any.whl";
+    const copy = join(dir, name);
+    writeFileSync(copy, readFileSync(join(corpus, name)));
+    writeFileSync(`${copy}.publish.attestation`, JSON.stringify({ version: 1, verification_material: { certificate: "Zm9v" }, envelope: { statement: "YmFy", signature: "YmF6" } }));
+    const r = await cli(["upload", "--json", "--repository-url", srv.url, "-u", "u", "-p", "pw-att", join(dir, "*")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.length, 1, "the attestation itself is not uploaded as a file");
+    const body = srv.requests[0].body.toString("latin1");
+    const m = body.match(/name="attestations"\r\n\r\n(.*)\r\n--/);
+    assert.ok(m, "attestations field present");
+    const list = JSON.parse(m[1]);
+    assert.equal(list.length, 1);
+    assert.equal(list[0].envelope.signature, "YmF6");
+  } finally {
+    await srv.stop();
+  }
+});
