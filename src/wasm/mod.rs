@@ -65,6 +65,35 @@ export interface PypublishError extends Error {
 }
 "#;
 
+/// Incremental sha256, md5 and blake2b-256 for JS streams: feed chunks, then `finish()`.
+#[wasm_bindgen]
+pub struct Hasher {
+    inner: Option<Digester>,
+}
+
+#[wasm_bindgen]
+impl Hasher {
+    /// A fresh hasher.
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Hasher {
+        Hasher { inner: Some(Digester::new()) }
+    }
+
+    /// Feeds one chunk.
+    pub fn update(&mut self, chunk: &[u8]) -> Result<(), JsValue> {
+        self.inner.as_mut().ok_or_else(|| js_error("input", "update() after finish()", None))?.update(chunk);
+        Ok(())
+    }
+
+    /// The three digests in lowercase hex, and the length.
+    #[wasm_bindgen(unchecked_return_type = "{ sha256: string; md5: string; blake2_256: string; len: number }")]
+    pub fn finish(&mut self) -> Result<JsValue, JsValue> {
+        let d = self.inner.take().ok_or_else(|| js_error("input", "finish() called twice", None))?;
+        to_js(&d.finish()).map_err(|e| js_error("input", &e.to_string(), None))
+    }
+}
+
 /// The package version.
 #[wasm_bindgen(js_name = version)]
 pub fn version() -> String {
