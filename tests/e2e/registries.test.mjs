@@ -2,29 +2,26 @@
 // 127.0.0.1, started here. What we upload is fetched back with pip and compared by sha256.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { root, venv, startPypiserver, startDevpi, startServer } from "./servers.mjs";
+import { cli, root, venv, startPypiserver, startDevpi, startServer } from "./servers.mjs";
 
 const corpus = join(root, "tests/fixtures/corpus");
 const dists = readdirSync(corpus).filter((f) => /\.(whl|tar\.gz|zip)$/.test(f)).sort();
 const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
 const localSha = (name) => sha256(readFileSync(join(corpus, name)));
 
-/** Runs the CLI without blocking this process (servers here must keep answering). */
-function cli(args, env = {}) {
-  return new Promise((resolve) => {
-    const child = spawn("node", [join(root, "bin/pypublish.mjs"), ...args], { env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (code) => resolve({ code, stdout, stderr, json: args.includes("--json") && stdout.trim() ? stdout.trim().split("\n").map((l) => JSON.parse(l)) : [] }));
-  });
+/** The --json schema: one object per file with these fields and types, nothing else. */
+function assertSchema(rep) {
+  const allowed = { filename: "string", status: "string", httpStatus: "number", serverMessage: "string", hint: "string", error: "string", kind: "string", sha256: "string", attempts: "number", response: "object" };
+  for (const [k, v] of Object.entries(rep)) assert.equal(typeof v, allowed[k], `field ${k} of ${JSON.stringify(rep)}`);
+  assert.ok(["uploaded", "skipped", "failed"].includes(rep.status));
+  assert.match(rep.sha256, /^[0-9a-f]{64}$/);
+  if (rep.status === "failed") assert.ok(rep.hint || rep.error, "a failure says why");
 }
 
 const pip = (...args) => spawnSync(venv("python"), ["-m", "pip", "--isolated", "--disable-pip-version-check", ...args], { encoding: "utf8" });
@@ -95,7 +92,9 @@ test("pypiserver: a duplicate is a decoded 409; --skip-existing turns it into sk
   try {
     const file = join(corpus, "pp_poetry_demo-0.3.0-py3-none-any.whl");
     const auth = ["--repository-url", reg.url, "-u", reg.user, "-p", reg.password];
-    assert.equal((await cli(["upload", ...auth, file])).code, 0);
+    const first = await cli(["upload", "--json", ...auth, file]);
+    assert.equal(first.code, 0);
+    assert.equal(first.json[0].status, "uploaded");
     const again = await cli(["upload", "--json", ...auth, file]);
     assert.equal(again.code, 1);
     assert.equal(again.json[0].status, "failed");
@@ -105,6 +104,7 @@ test("pypiserver: a duplicate is a decoded 409; --skip-existing turns it into sk
     const skip = await cli(["upload", "--json", "--skip-existing", ...auth, file]);
     assert.equal(skip.code, 0);
     assert.equal(skip.json[0].status, "skipped");
+    for (const rep of [first.json[0], again.json[0], skip.json[0]]) assertSchema(rep);
     const human = await cli(["upload", "--skip-existing", ...auth, file]);
     assert.match(human.stdout, /^skipped   pp_poetry_demo-0.3.0-py3-none-any.whl/m);
     assert.doesNotMatch(human.stdout + human.stderr, /^uploaded/m, "never says uploaded for a skipped file");

@@ -93,3 +93,17 @@ export async function startServer(handler) {
   const { port } = server.address();
   return { url: `http://127.0.0.1:${port}/`, port, requests, stop: () => new Promise((r) => server.close(r)) };
 }
+
+/** Runs the CLI without blocking this process (servers here must keep answering). */
+export function cli(args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn("node", [join(root, "bin/pypublish.mjs"), ...args], { env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (code) =>
+      resolve({ code, stdout, stderr, json: args.includes("--json") && stdout.trim() ? stdout.trim().split("\n").map((l) => JSON.parse(l)) : [] }),
+    );
+  });
+}

@@ -4,25 +4,13 @@
 // The GitHub endpoint follows the Actions OIDC contract ({"value": jwt}, `bearer` request token).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 
-import { root, startServer } from "./servers.mjs";
+import { cli, root, startServer } from "./servers.mjs";
 
 const b64url = (s) => Buffer.from(s).toString("base64url");
 const JWT = `${b64url('{"alg":"RS256"}')}.${b64url(JSON.stringify({ sub: "repo:acme/demo:ref:refs/heads/main", repository: "acme/demo", repository_owner: "acme", job_workflow_ref: "acme/demo/.github/workflows/release.yml@refs/heads/main", ref: "refs/heads/main" }))}.c2lnbmF0dXJlLXNlY3JldA`;
 const MINTED = "pypi-minted-AgEIcHlwaS5vcmc";
-
-function cli(args, env) {
-  return new Promise((resolve) => {
-    const child = spawn("node", [join(root, "bin/pypublish.mjs"), ...args], { env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function fakes(mint) {
   const github = await startServer((req, res) => {
