@@ -8,6 +8,7 @@ import { homedir } from "node:os";
 import { fileURLToPath } from "node:url";
 
 import init, { inspect, planUpload, publish } from "../pkg/pypublish.js";
+import { nodeFetch } from "./node-fetch.mjs";
 
 const USAGE = `usage: pypublish upload [options] [FILES or globs, default dist/*]
        pypublish check FILES...            validate distributions without a network
@@ -191,6 +192,8 @@ async function upload(opts) {
     concurrency: opts.concurrency,
     trustedPublishing: opts.trustedPublishing ?? process.env.PYPUBLISH_TRUSTED_PUBLISHING ?? process.env.UV_TRUSTED_PUBLISHING,
     env: process.env,
+    // Bun's fetch streams request bodies; Node 20's buffers them whole.
+    fetch: process.versions.bun ? undefined : nodeFetch,
     verbose: !!opts.verbose,
     signal: ac.signal,
     onProgress,

@@ -47,6 +47,8 @@ export interface PublishOptions {
   trustedPublishing?: "auto" | "always" | "never";
   /** Environment variables for trusted publishing (ACTIONS_ID_TOKEN_REQUEST_URL, …, PYPI_ID_TOKEN); runtimes differ in how they expose them. */
   env?: Record<string, string | undefined>;
+  /** The fetch to use (default: the global one); the Node CLI passes one that streams. */
+  fetch?: (request: Request) => Promise<Response>;
   /** Prepare and report, send nothing. */
   dryRun?: boolean;
   /** Retries after network errors, 5xx, 408 and 429. Default 3. */
@@ -119,6 +121,7 @@ struct RawResponse {
 
 struct Options {
     creds: Resolved,
+    fetch: Option<Function>,
     trusted: crate::oidc::Mode,
     env: JsValue,
     skip_existing: bool,
@@ -185,6 +188,7 @@ impl Options {
         };
         Ok(Options {
             creds,
+            fetch: get(v, "fetch").dyn_into::<Function>().ok(),
             trusted,
             env: get(v, "env"),
             skip_existing: get(v, "skipExisting").as_bool().unwrap_or(false),
@@ -235,7 +239,7 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
         crate::oidc::Mode::Auto => crate::oidc::supported(&opts.creds.url) && opts.creds.authorization().is_none() && crate::oidc::ambient_available(&lookup),
     };
     if use_trusted && !opts.dry_run {
-        let token = trusted_token(&opts.creds.url, &lookup, opts.timeout_ms, opts.signal.as_ref()).await.map_err(|e| {
+        let token = trusted_token(opts.fetch.as_ref(), &opts.creds.url, &lookup, opts.timeout_ms, opts.signal.as_ref()).await.map_err(|e| {
             js_error("trustedPublishing", &format!("trusted publishing failed: {e}"), Some("or give a token with --token / PYPUBLISH_TOKEN, or turn it off with --trusted-publishing never"))
         })?;
         opts.creds = auth::resolve(&Given { url: opts.creds.url.clone(), token: Some(token), ..Given::default() }).map_err(|e| js_error("input", &e.to_string(), None))?;
@@ -293,7 +297,7 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
 }
 
 /// Audience → the CI's OIDC token → PyPI's mint-token: a short-lived API token.
-async fn trusted_token(upload_url: &str, env: &dyn Fn(&str) -> Option<String>, timeout_ms: f64, signal: Option<&AbortSignal>) -> Result<String, crate::oidc::OidcError> {
+async fn trusted_token(fetch: Option<&Function>, upload_url: &str, env: &dyn Fn(&str) -> Option<String>, timeout_ms: f64, signal: Option<&AbortSignal>) -> Result<String, crate::oidc::OidcError> {
     use crate::oidc::{self, OidcError};
     let net = |what: &str, e: SendError| OidcError::Unexpected {
         what: what.into(),
@@ -305,12 +309,12 @@ async fn trusted_token(upload_url: &str, env: &dyn Fn(&str) -> Option<String>, t
     let host = crate::registry::url_parts(upload_url).host.to_string();
     let audience_url = oidc::endpoint(upload_url, "audience").unwrap_or_default();
     let get_json = |url: &str| gloo_net::http::RequestBuilder::new(url).method(gloo_net::http::Method::GET).header("Accept", "application/json");
-    let r = request(get_json(&audience_url), None, timeout_ms, signal).await.map_err(|e| net("the audience endpoint", e))?;
+    let r = request(fetch, get_json(&audience_url), None, timeout_ms, signal).await.map_err(|e| net("the audience endpoint", e))?;
     let audience = oidc::parse_audience(r.status, &r.body, &host)?;
     let jwt = match oidc::token_source(env, upload_url, &audience)? {
         oidc::TokenSource::Ready(t) => t,
         oidc::TokenSource::GitHub { url, bearer } => {
-            let r = request(get_json(&url).header("Authorization", &format!("bearer {bearer}")), None, timeout_ms, signal)
+            let r = request(fetch, get_json(&url).header("Authorization", &format!("bearer {bearer}")), None, timeout_ms, signal)
                 .await
                 .map_err(|e| net("GitHub's token endpoint", e))?;
             oidc::parse_github_token(r.status, &r.body)?
@@ -318,7 +322,7 @@ async fn trusted_token(upload_url: &str, env: &dyn Fn(&str) -> Option<String>, t
     };
     let mint_url = oidc::endpoint(upload_url, "mint-token").unwrap_or_default();
     let builder = gloo_net::http::RequestBuilder::new(&mint_url).method(gloo_net::http::Method::POST).header("Content-Type", "application/json");
-    let r = request(builder, Some(JsValue::from_str(&oidc::mint_body(&jwt))), timeout_ms, signal).await.map_err(|e| net("the mint-token endpoint", e))?;
+    let r = request(fetch, builder, Some(BodyKind::Plain(JsValue::from_str(&oidc::mint_body(&jwt)))), timeout_ms, signal).await.map_err(|e| net("the mint-token endpoint", e))?;
     oidc::parse_mint(r.status, &r.body, &jwt)
 }
 
@@ -444,18 +448,18 @@ async fn publish_one(shared: &Rc<RefCell<Shared>>, i: usize) -> FileReport {
         Ok(p) => p,
         Err(e) => return fail("multipart", e.to_string()),
     };
-    let (creds, policy, timeout_ms, signal, cb, verbose, dry_run, check_url, normalized) = {
+    let (fetch, creds, policy, timeout_ms, signal, cb, verbose, dry_run, check_url, normalized) = {
         let s = shared.borrow();
         let o = &s.opts;
         let policy = Policy { max_attempts: o.retries + 1, skip_existing: o.skip_existing, ..Policy::default() };
         let check = o.check_url.clone().or_else(|| if o.skip_existing { simple::check_url_for(&o.creds.url) } else { None });
-        (o.creds.clone(), policy, o.timeout_ms, o.signal.clone(), o.on_progress.clone(), o.verbose, o.dry_run, check, s.files[i].file.normalized_name.clone())
+        (o.fetch.clone(), o.creds.clone(), policy, o.timeout_ms, o.signal.clone(), o.on_progress.clone(), o.verbose, o.dry_run, check, s.files[i].file.normalized_name.clone())
     };
     let mut base = FileReport { filename: name.clone(), sha256: Some(digests.sha256.clone()), ..Default::default() };
     if let Some(check) = check_url {
         let page = simple::project_url(&check, &normalized);
         // A check that cannot be made is no reason not to upload: the upload's reply decides.
-        if let Ok(raw) = get_page(&page, &creds, timeout_ms, signal.as_ref()).await {
+        if let Ok(raw) = get_page(fetch.as_ref(), &page, &creds, timeout_ms, signal.as_ref()).await {
             let ct = raw.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-type")).map(|(_, v)| v.as_str()).unwrap_or_default();
             let decided = match check_reply(raw.status, ct, raw.body.as_bytes(), &name, &check) {
                 Ok(existing) => decide_existing(&existing, &digests.sha256, &check),
@@ -500,7 +504,7 @@ async fn publish_one(shared: &Rc<RefCell<Shared>>, i: usize) -> FileReport {
                 progress(&cb, &name, "upload", 0, plan.content_length());
                 let sent_digests = digests.clone();
                 let sent = Sent { url: &url, username: creds.username.as_deref(), digests: Some(&sent_digests) };
-                match send(&url, &creds, &plan, &body, timeout_ms, signal.as_ref()).await {
+                match send(fetch.as_ref(), &url, &creds, &plan, &body, timeout_ms, signal.as_ref()).await {
                     Ok(raw) => {
                         let reply = Reply { status: raw.status, reason: &raw.status_text, headers: &raw.headers, body: raw.body.as_bytes() };
                         action = machine.on_reply(&reply, &sent, js_sys::Math::random());
@@ -553,8 +557,19 @@ async fn sleep(ms: f64) {
     let _ = JsFuture::from(p).await;
 }
 
+/// True in Node and Bun, whose fetch reads a whole `Blob` body into memory before sending it
+/// (undici's `writeBlob`): there the body goes as a stream with an explicit Content-Length.
+/// Browsers and Deno stream Blob bodies themselves, and browsers forbid Content-Length.
+fn stream_bodies() -> bool {
+    let global = js_sys::global();
+    if !get(&global, "Deno").is_undefined() {
+        return false;
+    }
+    get(&get(&get(&global, "process"), "versions"), "node").is_string()
+}
+
 /// One POST with a per-attempt timeout and the user's cancellation, redirects not followed.
-async fn send(url: &str, creds: &Resolved, plan: &MultipartPlan, body: &Blob, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
+async fn send(fetch: Option<&Function>, url: &str, creds: &Resolved, plan: &MultipartPlan, body: &Blob, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
     let mut builder = gloo_net::http::RequestBuilder::new(url)
         .method(gloo_net::http::Method::POST)
         .header("Accept", ACCEPT)
@@ -562,33 +577,61 @@ async fn send(url: &str, creds: &Resolved, plan: &MultipartPlan, body: &Blob, ti
     if let Some(a) = creds.authorization() {
         builder = builder.header("Authorization", &a);
     }
-    request(builder, Some(body.clone().into()), timeout_ms, user).await
+    if stream_bodies() {
+        builder = builder.header("Content-Length", &plan.content_length().to_string());
+        return request(fetch, builder, Some(BodyKind::Stream(body.stream())), timeout_ms, user).await;
+    }
+    request(fetch, builder, Some(BodyKind::Plain(body.clone().into())), timeout_ms, user).await
+}
+
+/// A request body: a plain value, or a stream that needs `duplex: "half"`.
+enum BodyKind {
+    Plain(JsValue),
+    Stream(web_sys::ReadableStream),
 }
 
 /// GETs a simple-index page; credentials go along only to the upload URL's own origin.
-async fn get_page(url: &str, creds: &Resolved, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
+async fn get_page(fetch: Option<&Function>, url: &str, creds: &Resolved, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
     let mut builder = gloo_net::http::RequestBuilder::new(url).method(gloo_net::http::Method::GET).header("Accept", ACCEPT_SIMPLE);
     if let Some(a) = creds.authorization().filter(|_| simple::same_origin(&creds.url, url)) {
         builder = builder.header("Authorization", &a);
     }
-    request(builder, None, timeout_ms, user).await
+    request(fetch, builder, None, timeout_ms, user).await
 }
 
-async fn request(builder: gloo_net::http::RequestBuilder, body: Option<JsValue>, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
+async fn request(fetch: Option<&Function>, builder: gloo_net::http::RequestBuilder, body: Option<BodyKind>, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
     let controller = AbortController::new().map_err(|_| SendError::Network("AbortController is not available".into()))?;
     let builder = builder.redirect(web_sys::RequestRedirect::Manual).abort_signal(Some(&controller.signal()));
-    let built = match body {
-        Some(b) => builder.body(b),
-        None => builder.build(),
+    let request: web_sys::Request = match body {
+        Some(BodyKind::Plain(b)) => builder.body(b).map_err(|e| SendError::Network(e.to_string()))?.into(),
+        None => builder.build().map_err(|e| SendError::Network(e.to_string()))?.into(),
+        Some(BodyKind::Stream(stream)) => {
+            // gloo-net has no `duplex` setter: build the Request from its parts ourselves.
+            let head: web_sys::Request = builder.build().map_err(|e| SendError::Network(e.to_string()))?.into();
+            let init = web_sys::RequestInit::new();
+            init.set_method(&head.method());
+            init.set_headers(&head.headers());
+            init.set_redirect(web_sys::RequestRedirect::Manual);
+            init.set_signal(Some(&controller.signal()));
+            init.set_body(&stream);
+            let _ = Reflect::set(&init, &"duplex".into(), &"half".into());
+            web_sys::Request::new_with_str_and_init(&head.url(), &init).map_err(|e| SendError::Network(describe_fetch_error(&e)))?
+        }
     };
-    let request: web_sys::Request = built.map_err(|e| SendError::Network(e.to_string()))?.into();
     let c = controller.clone();
     let abort = Closure::<dyn FnMut()>::new(move || c.abort());
     let timer = set_timeout(abort.as_ref().unchecked_ref(), timeout_ms);
     if let Some(s) = user {
         let _ = s.add_event_listener_with_callback("abort", abort.as_ref().unchecked_ref());
     }
-    let result = JsFuture::from(global_fetch(&request)).await;
+    let promise = match fetch {
+        Some(f) => match f.call1(&JsValue::NULL, &request) {
+            Ok(p) => p.dyn_into::<Promise>().unwrap_or_else(|v| Promise::resolve(&v)),
+            Err(e) => Promise::reject(&e),
+        },
+        None => global_fetch(&request),
+    };
+    let result = JsFuture::from(promise).await;
     clear_timeout(&timer);
     if let Some(s) = user {
         let _ = s.remove_event_listener_with_callback("abort", abort.as_ref().unchecked_ref());
