@@ -349,12 +349,13 @@ impl MetadataReader {
     }
 }
 
-/// Reads the metadata member from a random-access source, answering the reader's requests.
-pub fn read_metadata<S: ReadAt>(file: &DistFilename, source: &mut S) -> Result<MetadataFile, ArchiveError> {
+/// Reads the metadata member from a random-access source, answering the reader's requests;
+/// also returns how many bytes that took.
+pub fn read_metadata<S: ReadAt>(file: &DistFilename, source: &mut S) -> Result<(MetadataFile, u64), ArchiveError> {
     let mut reader = MetadataReader::new(file, source.size());
     loop {
         match reader.step() {
-            Step::Done(result) => return result,
+            Step::Done(result) => return result.map(|m| (m, reader.bytes_read())),
             Step::Need(range) => {
                 let data = source.read_at(range.offset, range.len).map_err(|e| ArchiveError::Source {
                     file: file.raw.clone(),

@@ -112,34 +112,12 @@ pub fn finish_inspection(
     })
 }
 
-/// Parses the metadata of the distribution `name` from `source` and checks it against the name.
-pub fn read_and_parse<S: ReadAt>(name: &str, source: &mut S) -> Result<(DistFilename, Metadata, MetadataFile), Error> {
-    let file = DistFilename::parse(name)?;
-    let member = archive::read_metadata(&file, source)?;
-    let wrap = |source| Error::Metadata { file: file.raw.clone(), source };
-    let metadata = Metadata::parse(&member.bytes).map_err(wrap)?;
-    metadata.check_filename(&file).map_err(wrap)?;
-    Ok((file, metadata, member))
-}
-
 /// Inspects the distribution `name` held by `source`; with `hash`, digests and form too.
 pub fn inspect<S: ReadAt>(name: &str, source: &mut S, hash: bool) -> Result<Inspection, Error> {
     let file = DistFilename::parse(name)?;
-    let mut reader = archive::MetadataReader::new(&file, source.size());
-    let member = loop {
-        match reader.step() {
-            archive::Step::Done(r) => break r?,
-            archive::Step::Need(range) => {
-                let data = source.read_at(range.offset, range.len).map_err(|e| source_error(&file, e))?;
-                if data.is_empty() {
-                    return Err(source_error(&file, std::io::Error::other("unexpected end of file")));
-                }
-                reader.supply(range.offset, data);
-            }
-        }
-    };
+    let (member, bytes_read) = archive::read_metadata(&file, source)?;
     let digests = if hash { Some(hash_source(&file, source)?) } else { None };
-    finish_inspection(&file, source.size(), &member, reader.bytes_read(), digests)
+    finish_inspection(&file, source.size(), &member, bytes_read, digests)
 }
 
 fn source_error(file: &DistFilename, e: std::io::Error) -> Error {

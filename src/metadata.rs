@@ -600,7 +600,8 @@ mod tests {
 
     #[test]
     fn each_defect_has_its_own_error() {
-        let cases: &[(&str, fn(&MetadataError) -> bool)] = &[
+        type Case = (&'static str, fn(&MetadataError) -> bool);
+        let cases: &[Case] = &[
             ("Name: x\nVersion: 1\n", |e| matches!(e, MetadataError::Missing("metadata-version"))),
             ("Metadata-Version: 2.0\nName: x\nVersion: 1\n", |e| matches!(e, MetadataError::BadMetadataVersion(_))),
             ("Metadata-Version: 2.1\nVersion: 1\n", |e| matches!(e, MetadataError::Missing("name"))),

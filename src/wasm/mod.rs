@@ -11,7 +11,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, File};
 
-use crate::archive::{MetadataReader, Step};
+use crate::archive::{MetadataFile, MetadataReader, Step};
 use crate::digest::Digester;
 use crate::filename::DistFilename;
 use crate::{finish_inspection, Error, HASH_CHUNK};
@@ -115,19 +115,7 @@ pub async fn inspect(
     };
     let dist = DistFilename::parse(&name).map_err(|e| core_error(&Error::from(e)))?;
     let size = source.size();
-    let mut reader = MetadataReader::new(&dist, size);
-    let member = loop {
-        match reader.step() {
-            Step::Done(r) => break r.map_err(|e| core_error(&Error::from(e)))?,
-            Step::Need(range) => {
-                let data = source.read(range.offset, range.len).await.map_err(|e| source_error(&name, e))?;
-                if data.is_empty() {
-                    return Err(source_error(&name, "no bytes where the archive says there are some".into()));
-                }
-                reader.supply(range.offset, data);
-            }
-        }
-    };
+    let (member, bytes_read) = read_member(&source, &dist).await.map_err(|(kind, message)| js_error(&kind, &message, None))?;
     let digests = if opts.hash {
         let mut d = Digester::new();
         let mut buf = vec![0u8; HASH_CHUNK.min(size) as usize];
@@ -147,7 +135,7 @@ pub async fn inspect(
     } else {
         None
     };
-    let inspection = finish_inspection(&dist, size, &member, reader.bytes_read(), digests).map_err(|e| core_error(&e))?;
+    let inspection = finish_inspection(&dist, size, &member, bytes_read, digests).map_err(|e| core_error(&e))?;
     to_js(&inspection).map_err(|e| js_error("input", &format!("could not convert the result: {e}"), None))
 }
 
@@ -181,6 +169,30 @@ pub fn plan_upload(
     set("head", &Uint8Array::from(plan.head.as_slice()).into())?;
     set("tail", &Uint8Array::from(plan.tail.as_slice()).into())?;
     Ok(out.into())
+}
+
+/// Drives the core's range reader over a JS source; errors as `(kind, message)`.
+pub(crate) async fn read_member(source: &Source, file: &DistFilename) -> Result<(MetadataFile, u64), (String, String)> {
+    let mut reader = MetadataReader::new(file, source.size());
+    loop {
+        match reader.step() {
+            Step::Done(r) => {
+                let e = match r {
+                    Ok(m) => return Ok((m, reader.bytes_read())),
+                    Err(e) => Error::from(e),
+                };
+                return Err((e.kind().into(), e.to_string()));
+            }
+            Step::Need(range) => {
+                let unreadable = |d: String| ("source".to_string(), format!("{} could not be read: {d}", file.raw));
+                let data = source.read(range.offset, range.len).await.map_err(unreadable)?;
+                if data.is_empty() {
+                    return Err(unreadable("it is shorter than its own directory says".into()));
+                }
+                reader.supply(range.offset, data);
+            }
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -15,7 +15,6 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{AbortController, AbortSignal, Blob};
 
 use super::{js_error, to_js, Source};
-use crate::archive::{MetadataReader, MetadataFile, Step};
 use crate::auth::{self, Given, Resolved, ACCEPT};
 use crate::digest::{DigestSet, Digester};
 use crate::filename::DistFilename;
@@ -347,20 +346,7 @@ fn file_entry(v: &JsValue) -> Result<(Blob, String, Vec<String>), JsValue> {
 async fn check_file(blob: &Blob, name: &str) -> Result<(DistFilename, Metadata), (String, String)> {
     let core = |e: crate::Error| (e.kind().to_string(), e.to_string());
     let file = DistFilename::parse(name).map_err(|e| core(e.into()))?;
-    let source = Source::Blob(blob.clone());
-    let mut reader = MetadataReader::new(&file, source.size());
-    let member: MetadataFile = loop {
-        match reader.step() {
-            Step::Done(r) => break r.map_err(|e| core(e.into()))?,
-            Step::Need(range) => {
-                let data = source.read(range.offset, range.len).await.map_err(|e| ("source".to_string(), format!("{name} could not be read: {e}")))?;
-                if data.is_empty() {
-                    return Err(("source".into(), format!("{name} could not be read: it is shorter than its own directory says")));
-                }
-                reader.supply(range.offset, data);
-            }
-        }
-    };
+    let (member, _) = super::read_member(&Source::Blob(blob.clone()), &file).await?;
     let wrap = |source| core(crate::Error::Metadata { file: name.to_string(), source });
     let metadata = Metadata::parse(&member.bytes).map_err(wrap)?;
     metadata.check_filename(&file).map_err(wrap)?;
