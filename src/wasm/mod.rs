@@ -12,11 +12,12 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, File};
 
 use crate::archive::{MetadataFile, MetadataReader, Step};
-use crate::digest::Digester;
+use crate::digest::{DigestSet, Digester};
 use crate::filename::DistFilename;
 use crate::{finish_inspection, Error, HASH_CHUNK};
 
 mod publish;
+mod stream;
 pub use publish::publish;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -108,30 +109,19 @@ pub async fn inspect(
 ) -> Result<JsValue, JsValue> {
     let opts = Options::read(&options)?;
     let source = Source::from_js(&file)?;
-    let name = match (opts.filename, file.dyn_ref::<File>()) {
-        (Some(n), _) => n,
-        (None, Some(f)) => f.name(),
-        (None, None) => return Err(js_error("input", "inspect() was given bytes without a file name; pass { filename }", None)),
+    let name = match (opts.filename, file.dyn_ref::<File>(), Reflect::get(&file, &"filename".into()).ok().and_then(|v| v.as_string())) {
+        (Some(n), _, _) => n,
+        (None, Some(f), _) => f.name(),
+        (None, None, Some(n)) => n,
+        (None, None, None) => return Err(js_error("input", "inspect() was given bytes without a file name; pass { filename }", None)),
     };
     let dist = DistFilename::parse(&name).map_err(|e| core_error(&Error::from(e)))?;
     let size = source.size();
     let (member, bytes_read) = read_member(&source, &dist).await.map_err(|(kind, message)| js_error(&kind, &message, None))?;
     let digests = if opts.hash {
-        let mut d = Digester::new();
-        let mut buf = vec![0u8; HASH_CHUNK.min(size) as usize];
-        while d.len() < size {
-            let n = HASH_CHUNK.min(size - d.len()) as usize;
-            source.read_into(d.len(), &mut buf[..n]).await.map_err(|e| source_error(&name, e))?;
-            d.update(&buf[..n]);
-            if let Some(cb) = &opts.on_progress {
-                let p = Progress { filename: &name, phase: "hash", done: d.len(), total: size };
-                if let Ok(v) = to_js(&p) {
-                    // A throwing progress callback must not abort the work it reports on.
-                    let _ = cb.call1(&JsValue::NULL, &v);
-                }
-            }
-        }
-        Some(d.finish())
+        let cb = opts.on_progress.clone();
+        let report = move |done: u64, total: u64| progress(&cb, &name, "hash", done, total);
+        Some(source.digest(&report).await.map_err(|e| source_error(&dist.raw, e))?)
     } else {
         None
     };
@@ -195,12 +185,18 @@ pub(crate) async fn read_member(source: &Source, file: &DistFilename) -> Result<
     }
 }
 
-#[derive(Serialize)]
-struct Progress<'a> {
-    filename: &'a str,
-    phase: &'a str,
-    done: u64,
-    total: u64,
+/// Calls `onProgress`; a throwing callback must not abort the work it reports on.
+pub(crate) fn progress(cb: &Option<Function>, filename: &str, phase: &str, done: u64, total: u64) {
+    #[derive(Serialize)]
+    struct P<'a> {
+        filename: &'a str,
+        phase: &'a str,
+        done: u64,
+        total: u64,
+    }
+    if let (Some(cb), Ok(v)) = (cb, to_js(&P { filename, phase, done, total })) {
+        let _ = cb.call1(&JsValue::NULL, &v);
+    }
 }
 
 struct Options {
@@ -227,9 +223,12 @@ impl Options {
     }
 }
 
+/// Where a distribution's bytes come from.
+#[derive(Clone)]
 pub(crate) enum Source {
     Blob(Blob),
     Bytes(Uint8Array),
+    Stream(std::rc::Rc<stream::StreamSource>),
 }
 
 impl Source {
@@ -240,8 +239,10 @@ impl Source {
             Ok(Source::Bytes(u.clone()))
         } else if v.is_instance_of::<js_sys::ArrayBuffer>() {
             Ok(Source::Bytes(Uint8Array::new(v)))
+        } else if let Some(s) = stream::StreamSource::from_js(v) {
+            s.map(|s| Source::Stream(std::rc::Rc::new(s))).map_err(|e| js_error("input", &e, None))
         } else {
-            Err(js_error("input", "expected a Blob, File, Uint8Array or ArrayBuffer", None))
+            Err(js_error("input", "expected a Blob, File, Uint8Array, ArrayBuffer or { size, stream() }", None))
         }
     }
 
@@ -249,6 +250,7 @@ impl Source {
         match self {
             Source::Blob(b) => b.size() as u64,
             Source::Bytes(u) => u.length() as u64,
+            Source::Stream(s) => s.size,
         }
     }
 
@@ -261,6 +263,7 @@ impl Source {
                 let buf = JsFuture::from(part.array_buffer()).await.map_err(describe)?;
                 Ok(Uint8Array::new(&buf))
             }
+            Source::Stream(s) => s.read_range(offset, len).await,
         }
     }
 
@@ -276,6 +279,44 @@ impl Source {
         }
         part.copy_to(buf);
         Ok(())
+    }
+
+    /// sha256, md5 and blake2b-256 in one pass through one reusable buffer; `on(done, total)`
+    /// hears the progress. A stream source must give exactly its size (and its sha256, if given).
+    pub(crate) async fn digest(&self, on: &dyn Fn(u64, u64)) -> Result<DigestSet, String> {
+        let size = self.size();
+        let mut d = Digester::new();
+        on(0, size);
+        let Source::Stream(s) = self else {
+            let mut buf = vec![0u8; HASH_CHUNK.min(size) as usize];
+            while d.len() < size {
+                let n = HASH_CHUNK.min(size - d.len()) as usize;
+                self.read_into(d.len(), &mut buf[..n]).await?;
+                d.update(&buf[..n]);
+                on(d.len(), size);
+            }
+            return Ok(d.finish());
+        };
+        let reader = s.open().await?;
+        let mut buf = Vec::new();
+        while let Some(chunk) = reader.next().await? {
+            if d.len() + chunk.length() as u64 > size {
+                reader.cancel();
+                return Err(format!("it is longer than its stated size of {size} bytes"));
+            }
+            buf.resize(chunk.length() as usize, 0);
+            chunk.copy_to(&mut buf);
+            d.update(&buf);
+            on(d.len(), size);
+        }
+        if d.len() != size {
+            return Err(format!("it ended after {} of its stated {size} bytes", d.len()));
+        }
+        let digests = d.finish();
+        match &s.sha256 {
+            Some(want) if *want != digests.sha256 => Err(format!("its sha256 is {}, not the {want} it was given with", digests.sha256)),
+            _ => Ok(digests),
+        }
     }
 }
 

@@ -14,9 +14,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{AbortController, AbortSignal, Blob};
 
-use super::{js_error, to_js, Source};
+use super::stream::{fixed_length_body, BodyFailure, BodySource};
+use super::{js_error, progress, to_js, Source};
 use crate::auth::{self, Given, Resolved, ACCEPT};
-use crate::digest::{DigestSet, Digester};
+use crate::digest::DigestSet;
 use crate::filename::DistFilename;
 use crate::form::Form;
 use crate::metadata::Metadata;
@@ -24,12 +25,27 @@ use crate::multipart::MultipartPlan;
 use crate::publish::{check_reply, decide_existing, Action, Policy, Report, Status, Upload};
 use crate::simple::{self, ACCEPT_SIMPLE};
 use crate::response::{Reply, Sent};
-use crate::HASH_CHUNK;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_PUBLISH: &str = r#"
-/** A file to publish: a `File`, or a `Blob` with its distribution file name. */
-export type PublishFile = File | { file: Blob; filename: string; attestations?: (string | object)[] };
+/** A file to publish: a `File`, a `Blob` with its distribution file name, or a stream source. */
+export type PublishFile = File | { file: Blob; filename: string; attestations?: (string | object)[] } | StreamFile;
+/**
+ * A file that is not a Blob (say, behind a URL in an edge function), read twice: once to hash
+ * it, once into the request body. `size` must be exact; the body stream stops before the end
+ * of the request if the bytes differ from what was hashed. `read(offset, length)` (for example
+ * an HTTP Range request) lets the metadata be read without streaming the file; without it the
+ * stream is opened again and skipped through.
+ */
+export interface StreamFile {
+  filename: string;
+  size: number;
+  stream: () => ReadableStream<Uint8Array> | Response | Promise<ReadableStream<Uint8Array> | Response>;
+  read?: (offset: number, length: number) => Promise<Uint8Array | ArrayBuffer>;
+  /** The expected sha256; a file that hashes otherwise is not sent. */
+  sha256?: string;
+  attestations?: (string | object)[];
+}
 /** Options for `publish`. */
 export interface PublishOptions {
   repositoryUrl: string;
@@ -135,7 +151,7 @@ struct Options {
 }
 
 struct Prepared {
-    blob: Blob,
+    source: Source,
     attestations: Vec<String>,
     file: DistFilename,
     metadata: Metadata,
@@ -203,20 +219,6 @@ impl Options {
     }
 }
 
-fn progress(cb: &Option<Function>, filename: &str, phase: &str, done: u64, total: u64) {
-    #[derive(Serialize)]
-    struct P<'a> {
-        filename: &'a str,
-        phase: &'a str,
-        done: u64,
-        total: u64,
-    }
-    if let (Some(cb), Ok(v)) = (cb, to_js(&P { filename, phase, done, total })) {
-        // A throwing progress callback must not abort the upload it reports on.
-        let _ = cb.call1(&JsValue::NULL, &v);
-    }
-}
-
 /// Publishes distributions; resolves to one report per file.
 #[wasm_bindgen(unchecked_return_type = "FileReport[]")]
 pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] options: JsValue) -> Result<JsValue, JsValue> {
@@ -248,9 +250,9 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
     let mut prepared = Vec::new();
     let mut refused = Vec::new();
     for entry in files.iter() {
-        let (blob, name, attestations) = file_entry(&entry)?;
-        match check_file(&blob, &name).await {
-            Ok((file, metadata)) => prepared.push(Prepared { blob, attestations, file, metadata }),
+        let (source, name, attestations) = file_entry(&entry)?;
+        match check_file(&source, &name).await {
+            Ok((file, metadata)) => prepared.push(Prepared { source, attestations, file, metadata }),
             Err((kind, message)) => refused.push(FileReport { filename: name, status: "failed", error: Some(message), kind: Some(kind), ..Default::default() }),
         }
     }
@@ -302,7 +304,7 @@ async fn trusted_token(fetch: Option<&Function>, upload_url: &str, env: &dyn Fn(
         what: what.into(),
         detail: match e {
             SendError::Cancelled => "cancelled".into(),
-            SendError::Network(d) => d,
+            SendError::Network(d) | SendError::Source(d) => d,
         },
     };
     let host = crate::registry::url_parts(upload_url).host.to_string();
@@ -325,12 +327,19 @@ async fn trusted_token(fetch: Option<&Function>, upload_url: &str, env: &dyn Fn(
     oidc::parse_mint(r.status, &r.body, &jwt)
 }
 
-fn file_entry(v: &JsValue) -> Result<(Blob, String, Vec<String>), JsValue> {
+fn file_entry(v: &JsValue) -> Result<(Source, String, Vec<String>), JsValue> {
     if let Some(f) = v.dyn_ref::<web_sys::File>() {
-        return Ok((f.clone().into(), f.name(), Vec::new()));
+        return Ok((Source::Blob(f.clone().into()), f.name(), Vec::new()));
     }
-    let blob = get(v, "file").dyn_into::<Blob>().ok();
     let name = get(v, "filename").as_string();
+    let blob = match get(v, "file").dyn_into::<Blob>() {
+        Ok(b) => Some(Source::Blob(b)),
+        Err(_) => match super::stream::StreamSource::from_js(v) {
+            Some(Ok(s)) => Some(Source::Stream(Rc::new(s))),
+            Some(Err(e)) => return Err(js_error("input", &format!("{}: {e}", name.as_deref().unwrap_or("a file")), None)),
+            None => None,
+        },
+    };
     let att = get(v, "attestations");
     let attestations: Vec<String> = if Array::is_array(&att) {
         Array::from(&att).iter().map(|a| a.as_string().or_else(|| js_sys::JSON::stringify(&a).ok().map(String::from)).unwrap_or_default()).collect()
@@ -339,14 +348,14 @@ fn file_entry(v: &JsValue) -> Result<(Blob, String, Vec<String>), JsValue> {
     };
     match (blob, name) {
         (Some(b), Some(n)) => Ok((b, n, attestations)),
-        _ => Err(js_error("input", "each of options.files must be a File or { file: Blob, filename: string }", None)),
+        _ => Err(js_error("input", "each of options.files must be a File, { file: Blob, filename } or { filename, size, stream() }", None)),
     }
 }
 
-async fn check_file(blob: &Blob, name: &str) -> Result<(DistFilename, Metadata), (String, String)> {
+async fn check_file(source: &Source, name: &str) -> Result<(DistFilename, Metadata), (String, String)> {
     let core = |e: crate::Error| (e.kind().to_string(), e.to_string());
     let file = DistFilename::parse(name).map_err(|e| core(e.into()))?;
-    let (member, _) = super::read_member(&Source::Blob(blob.clone()), &file).await?;
+    let (member, _) = super::read_member(source, &file).await?;
     let wrap = |source| core(crate::Error::Metadata { file: name.to_string(), source });
     let metadata = Metadata::parse(&member.bytes).map_err(wrap)?;
     metadata.check_filename(&file).map_err(wrap)?;
@@ -362,32 +371,17 @@ fn ensure_hash(shared: &Rc<RefCell<Shared>>, i: usize) -> Option<Promise> {
     if let Some(p) = &s.digests[i] {
         return Some(p.clone());
     }
-    let blob = s.files[i].blob.clone();
+    let source = s.files[i].source.clone();
     let name = s.files[i].file.raw.clone();
     let cb = s.opts.on_progress.clone();
     let sh = shared.clone();
     let p = future_to_promise(async move {
-        let r = hash_blob(&blob, &name, &cb).await;
+        let r = source.digest(&|done, total| progress(&cb, &name, "hash", done, total)).await;
         sh.borrow_mut().results[i] = Some(r);
         Ok(JsValue::UNDEFINED)
     });
     s.digests[i] = Some(p.clone());
     Some(p)
-}
-
-async fn hash_blob(blob: &Blob, name: &str, cb: &Option<Function>) -> Result<DigestSet, String> {
-    let source = Source::Blob(blob.clone());
-    let size = source.size();
-    let mut d = Digester::new();
-    let mut buf = vec![0u8; HASH_CHUNK.min(size) as usize];
-    progress(cb, name, "hash", 0, size);
-    while d.len() < size {
-        let n = HASH_CHUNK.min(size - d.len()) as usize;
-        source.read_into(d.len(), &mut buf[..n]).await?;
-        d.update(&buf[..n]);
-        progress(cb, name, "hash", d.len(), size);
-    }
-    Ok(d.finish())
 }
 
 async fn worker(shared: Rc<RefCell<Shared>>) {
@@ -419,18 +413,18 @@ async fn publish_one(shared: &Rc<RefCell<Shared>>, i: usize) -> FileReport {
         Some(Err(e)) => return fail("source", format!("{name} could not be read: {e}")),
         None => return fail("source", format!("{name} was not hashed")),
     };
-    let (blob, form) = {
+    let (source, form) = {
         let s = shared.borrow();
         let p = &s.files[i];
         let mut form = Form::new(&p.file, &p.metadata, &digests);
         if let Err(e) = form.add_attestations(&p.attestations) {
             return fail("input", format!("{name}: {e}"));
         }
-        (p.blob.clone(), form)
+        (p.source.clone(), form)
     };
     let mut entropy = [0u8; 32];
     super::get_random_values(&mut entropy);
-    let plan = match MultipartPlan::new(&form, &name, blob.size() as u64, &entropy) {
+    let plan = match MultipartPlan::new(&form, &name, source.size(), &entropy) {
         Ok(p) => p,
         Err(e) => return fail("multipart", e.to_string()),
     };
@@ -461,9 +455,19 @@ async fn publish_one(shared: &Rc<RefCell<Shared>>, i: usize) -> FileReport {
         base.hint = Some(format!("dry run: {} bytes would be sent to {}", plan.content_length(), creds.url));
         return base;
     }
-    let body = match build_body(&plan, &blob) {
-        Ok(b) => b,
-        Err(e) => return fail("input", e),
+    let body = match &source {
+        Source::Blob(b) if !stream_bodies() => match build_body(&plan, b) {
+            Ok(b) => Body::Blob(b),
+            Err(e) => return fail("input", e),
+        },
+        Source::Blob(b) => Body::Stream { source: BodySource::Blob(b.clone()), verify: None },
+        // Read a second time: what is sent must be what was hashed.
+        Source::Stream(s) => Body::Stream { source: BodySource::Stream(s.clone()), verify: Some(digests.sha256.clone()) },
+        Source::Bytes(_) => return fail("input", format!("{name}: bytes are not a publishable source; wrap them in a Blob")),
+    };
+    let on_sent = {
+        let (cb, name, head, total) = (cb.clone(), name.clone(), plan.head.len() as u64, plan.content_length());
+        Rc::new(move |sent: u64| progress(&cb, &name, "upload", head + sent, total))
     };
     let mut machine = Upload::new(&creds.url, policy);
     let mut action = machine.start();
@@ -490,7 +494,7 @@ async fn publish_one(shared: &Rc<RefCell<Shared>>, i: usize) -> FileReport {
                 progress(&cb, &name, "upload", 0, plan.content_length());
                 let sent_digests = digests.clone();
                 let sent = Sent { url: &url, username: creds.username.as_deref(), digests: Some(&sent_digests) };
-                match send(fetch.as_ref(), &url, &creds, &plan, &body, timeout_ms, signal.as_ref()).await {
+                match send(fetch.as_ref(), &url, &creds, &plan, &body, on_sent.clone(), timeout_ms, signal.as_ref()).await {
                     Ok(raw) => {
                         let reply = Reply { status: raw.status, reason: &raw.status_text, headers: &raw.headers, body: raw.body.as_bytes() };
                         action = machine.on_reply(&reply, &sent, js_sys::Math::random());
@@ -499,6 +503,7 @@ async fn publish_one(shared: &Rc<RefCell<Shared>>, i: usize) -> FileReport {
                         last_raw = Some(masked);
                     }
                     Err(SendError::Cancelled) => return fail("cancelled", "cancelled during the upload".into()),
+                    Err(SendError::Source(detail)) => return fail("source", format!("{name} was not sent whole: {detail}")),
                     Err(SendError::Network(detail)) => action = machine.on_network_error(&creds.mask(&detail), js_sys::Math::random()),
                 }
             }
@@ -534,6 +539,14 @@ fn build_body(plan: &MultipartPlan, blob: &Blob) -> Result<Blob, String> {
 enum SendError {
     Cancelled,
     Network(String),
+    /// The body stream stopped itself: the file is not what was hashed. No retry can help.
+    Source(String),
+}
+
+/// How a body goes out: a Blob the runtime streams itself, or our fixed-length stream.
+enum Body {
+    Blob(Blob),
+    Stream { source: BodySource, verify: Option<String> },
 }
 
 async fn sleep(ms: f64) {
@@ -544,8 +557,8 @@ async fn sleep(ms: f64) {
 }
 
 /// True in Node and Bun, whose fetch reads a whole `Blob` body into memory before sending it
-/// (undici's `writeBlob`): there the body goes as a stream with an explicit Content-Length.
-/// Browsers and Deno stream Blob bodies themselves, and browsers forbid Content-Length.
+/// (undici's `writeBlob`): there the body goes as a stream with an explicit Content-Length,
+/// which also lets us report upload progress. Browsers and Deno stream Blob bodies themselves.
 fn stream_bodies() -> bool {
     let global = js_sys::global();
     if !get(&global, "Deno").is_undefined() {
@@ -555,7 +568,8 @@ fn stream_bodies() -> bool {
 }
 
 /// One POST with a per-attempt timeout and the user's cancellation, redirects not followed.
-async fn send(fetch: Option<&Function>, url: &str, creds: &Resolved, plan: &MultipartPlan, body: &Blob, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
+#[allow(clippy::too_many_arguments)]
+async fn send(fetch: Option<&Function>, url: &str, creds: &Resolved, plan: &MultipartPlan, body: &Body, on_sent: Rc<dyn Fn(u64)>, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
     let mut builder = gloo_net::http::RequestBuilder::new(url)
         .method(gloo_net::http::Method::POST)
         .header("Accept", ACCEPT)
@@ -563,11 +577,21 @@ async fn send(fetch: Option<&Function>, url: &str, creds: &Resolved, plan: &Mult
     if let Some(a) = creds.authorization() {
         builder = builder.header("Authorization", &a);
     }
-    if stream_bodies() {
-        builder = builder.header("Content-Length", &plan.content_length().to_string());
-        return request(fetch, builder, Some(BodyKind::Stream(body.stream())), timeout_ms, user).await;
+    let (source, verify) = match body {
+        Body::Blob(b) => return request(fetch, builder, Some(BodyKind::Plain(b.clone().into())), timeout_ms, user).await,
+        Body::Stream { source, verify } => (source, verify),
+    };
+    // A stream is read once: each attempt gets its own. Browsers drop Content-Length (they forbid it).
+    builder = builder.header("Content-Length", &plan.content_length().to_string());
+    let (stream, failure): (_, BodyFailure) =
+        fixed_length_body(&plan.head, source.clone(), plan.file_len, &plan.tail, verify.clone(), Box::new(move |n| on_sent(n)))
+            .map_err(SendError::Network)?;
+    let result = request(fetch, builder, Some(BodyKind::Stream(stream)), timeout_ms, user).await;
+    let why = failure.borrow_mut().take();
+    match (result, why) {
+        (Err(SendError::Network(_)), Some(why)) => Err(SendError::Source(why)),
+        (r, _) => r,
     }
-    request(fetch, builder, Some(BodyKind::Plain(body.clone().into())), timeout_ms, user).await
 }
 
 /// A request body: a plain value, or a stream that needs `duplex: "half"`.

@@ -1,0 +1,290 @@
+//! Sources that are not Blobs — `{ filename, size, stream(), read?() }`, as an edge function has
+//! for a file behind a URL — and the fixed-length request body built around a file.
+//!
+//! A stream source is read twice: once to hash it, once into the body. The body stream counts
+//! the bytes and, for stream sources, hashes them again, and errors *before the closing
+//! boundary* when the source gave more or fewer bytes, or other bytes, than were hashed: the
+//! registry then sees a broken request, never a wrong file.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use sha2::{Digest, Sha256};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::{Blob, ReadableStream};
+
+fn get(v: &JsValue, k: &str) -> JsValue {
+    Reflect::get(v, &k.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn describe(v: &JsValue) -> String {
+    v.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| v.as_string())
+        .unwrap_or_else(|| "the source failed without saying why".into())
+}
+
+/// Awaits `v` if it is a promise.
+async fn settle(v: JsValue) -> Result<JsValue, String> {
+    match v.dyn_into::<Promise>() {
+        Ok(p) => JsFuture::from(p).await.map_err(|e| describe(&e)),
+        Err(v) => Ok(v),
+    }
+}
+
+/// Bytes from a chunk a stream or `read()` gave: a `Uint8Array`, another view, or an `ArrayBuffer`.
+fn as_bytes(v: &JsValue) -> Result<Uint8Array, String> {
+    if let Some(u) = v.dyn_ref::<Uint8Array>() {
+        return Ok(u.clone());
+    }
+    if v.is_instance_of::<js_sys::ArrayBuffer>() {
+        return Ok(Uint8Array::new(v));
+    }
+    let buffer = get(v, "buffer");
+    if buffer.is_instance_of::<js_sys::ArrayBuffer>() {
+        let offset = get(v, "byteOffset").as_f64().unwrap_or(0.0) as u32;
+        let len = get(v, "byteLength").as_f64().unwrap_or(0.0) as u32;
+        return Ok(Uint8Array::new_with_byte_offset_and_length(&buffer, offset, len));
+    }
+    Err("the source gave a chunk that is not bytes (expected Uint8Array chunks)".into())
+}
+
+/// A file known by its size and a function that opens it as a stream.
+pub(crate) struct StreamSource {
+    pub(crate) size: u64,
+    open: Function,
+    read: Option<Function>,
+    /// The sha256 the caller expects; the hashing pass checks it.
+    pub(crate) sha256: Option<String>,
+}
+
+impl StreamSource {
+    /// Reads `{ size, stream, read?, sha256? }`; `None` when `v` does not have that shape.
+    pub(crate) fn from_js(v: &JsValue) -> Option<Result<Self, String>> {
+        let open = get(v, "stream").dyn_into::<Function>().ok()?;
+        if v.is_instance_of::<Blob>() {
+            return None;
+        }
+        let size = match get(v, "size").as_f64() {
+            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => n as u64,
+            _ => return Some(Err("a stream source needs `size`, its exact length in bytes".into())),
+        };
+        let sha256 = match get(v, "sha256").as_string() {
+            Some(s) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) => Some(s.to_ascii_lowercase()),
+            Some(_) => return Some(Err("`sha256` must be 64 hexadecimal digits".into())),
+            None => None,
+        };
+        Some(Ok(StreamSource { size, open, read: get(v, "read").dyn_into::<Function>().ok(), sha256 }))
+    }
+
+    /// Opens a fresh stream over the whole file; `stream()` may give a `ReadableStream` or a `Response`.
+    pub(crate) async fn open(&self) -> Result<Reader, String> {
+        let v = self.open.call0(&JsValue::NULL).map_err(|e| describe(&e))?;
+        let mut v = settle(v).await?;
+        if v.is_instance_of::<web_sys::Response>() {
+            let r: web_sys::Response = v.unchecked_into();
+            if !r.ok() {
+                return Err(format!("fetching it gave HTTP {} {}", r.status(), r.status_text()));
+            }
+            v = r.body().map(JsValue::from).ok_or("the response has no body")?;
+        }
+        let stream = v.dyn_into::<ReadableStream>().map_err(|_| "stream() must return a ReadableStream or a Response".to_string())?;
+        Reader::of(&stream)
+    }
+
+    /// `len` bytes from `offset`: through `read()` when given, else by skipping through a stream.
+    pub(crate) async fn read_range(&self, offset: u64, len: u64) -> Result<Uint8Array, String> {
+        let end = offset.saturating_add(len).min(self.size);
+        let want = end.saturating_sub(offset) as usize;
+        if want == 0 {
+            return Ok(Uint8Array::new_with_length(0));
+        }
+        if let Some(read) = &self.read {
+            let v = read.call2(&JsValue::NULL, &(offset as f64).into(), &(want as f64).into()).map_err(|e| describe(&e))?;
+            let bytes = as_bytes(&settle(v).await?)?;
+            if bytes.length() as usize != want {
+                return Err(format!("read({offset}, {want}) gave {} bytes", bytes.length()));
+            }
+            return Ok(bytes);
+        }
+        let reader = self.open().await?;
+        let mut out = Vec::with_capacity(want);
+        let mut pos = 0u64;
+        while out.len() < want {
+            let Some(chunk) = reader.next().await? else { break };
+            let n = chunk.length() as u64;
+            if pos + n > offset {
+                let from = offset.saturating_sub(pos) as u32;
+                let to = (end - pos).min(n) as u32;
+                out.extend_from_slice(&chunk.subarray(from, to).to_vec());
+            }
+            pos += n;
+        }
+        reader.cancel();
+        if out.len() < want {
+            return Err(format!("the stream ended after {pos} bytes, short of its stated size of {} bytes", self.size));
+        }
+        Ok(Uint8Array::from(out.as_slice()))
+    }
+}
+
+/// A `ReadableStreamDefaultReader`, driven without web-sys's reader bindings.
+pub(crate) struct Reader(JsValue);
+
+impl Reader {
+    fn of(stream: &ReadableStream) -> Result<Reader, String> {
+        let get_reader = get(stream, "getReader").dyn_into::<Function>().map_err(|_| "the stream has no getReader()".to_string())?;
+        get_reader.call0(stream).map(Reader).map_err(|e| format!("the stream could not be read: {}", describe(&e)))
+    }
+
+    /// The next chunk, or `None` at the end.
+    pub(crate) async fn next(&self) -> Result<Option<Uint8Array>, String> {
+        let read = get(&self.0, "read").dyn_into::<Function>().map_err(|_| "the reader has no read()".to_string())?;
+        let r = settle(read.call0(&self.0).map_err(|e| describe(&e))?).await?;
+        if get(&r, "done").as_bool().unwrap_or(false) {
+            return Ok(None);
+        }
+        as_bytes(&get(&r, "value")).map(Some)
+    }
+
+    /// Stops the stream; what the source does with that is its business.
+    pub(crate) fn cancel(&self) {
+        if let Ok(cancel) = get(&self.0, "cancel").dyn_into::<Function>() {
+            if let Ok(p) = cancel.call0(&self.0) {
+                // An unobserved rejection would be reported by the runtime as unhandled.
+                if let Ok(p) = p.dyn_into::<Promise>() {
+                    let ignore = Closure::<dyn FnMut(JsValue)>::new(|_| {});
+                    let _ = p.catch(&ignore);
+                    ignore.forget();
+                }
+            }
+        }
+    }
+}
+
+/// What goes between the multipart head and tail.
+#[derive(Clone)]
+pub(crate) enum BodySource {
+    Blob(Blob),
+    Stream(Rc<StreamSource>),
+}
+
+impl BodySource {
+    async fn open(&self) -> Result<Reader, String> {
+        match self {
+            BodySource::Blob(b) => Reader::of(&b.stream()),
+            BodySource::Stream(s) => s.open().await,
+        }
+    }
+}
+
+struct BodyState {
+    source: BodySource,
+    size: u64,
+    head: Option<Vec<u8>>,
+    tail: Option<Vec<u8>>,
+    reader: Option<Rc<Reader>>,
+    sent: u64,
+    sha: Option<(Sha256, String)>,
+    buf: Vec<u8>,
+    on_sent: Box<dyn Fn(u64)>,
+}
+
+/// Why a body stream stopped itself: a source that is not what was hashed. Never worth a retry.
+pub(crate) type BodyFailure = Rc<RefCell<Option<String>>>;
+
+/// `head`, the file and `tail` as one `ReadableStream` of exactly `head + size + tail` bytes.
+/// With `verify`, the bytes must also have that sha256 (the one hashed before). `on_sent` hears
+/// how many file bytes the fetch has pulled so far.
+pub(crate) fn fixed_length_body(head: &[u8], source: BodySource, size: u64, tail: &[u8], verify: Option<String>, on_sent: Box<dyn Fn(u64)>) -> Result<(ReadableStream, BodyFailure), String> {
+    let sha = verify.map(|h| (Sha256::new(), h));
+    let state = Rc::new(RefCell::new(BodyState { source, size, head: Some(head.to_vec()), tail: Some(tail.to_vec()), reader: None, sent: 0, sha, buf: Vec::new(), on_sent }));
+    let failure: BodyFailure = Rc::new(RefCell::new(None));
+    let (st, fail) = (state.clone(), failure.clone());
+    let pull = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |ctrl: JsValue| {
+        let (st, fail) = (st.clone(), fail.clone());
+        future_to_promise(async move {
+            if let Err(msg) = pull_once(&st, &ctrl).await {
+                if let Some(r) = st.borrow_mut().reader.take() {
+                    r.cancel();
+                }
+                let _ = call(&ctrl, "error", &js_sys::Error::new(&msg).into());
+                *fail.borrow_mut() = Some(msg);
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    });
+    let st = state.clone();
+    let cancel = Closure::<dyn FnMut(JsValue)>::new(move |_reason: JsValue| {
+        if let Some(r) = st.borrow_mut().reader.take() {
+            r.cancel();
+        }
+    });
+    let underlying = Object::new();
+    Reflect::set(&underlying, &"pull".into(), &pull.into_js_value()).map_err(|e| describe(&e))?;
+    Reflect::set(&underlying, &"cancel".into(), &cancel.into_js_value()).map_err(|e| describe(&e))?;
+    let stream = ReadableStream::new_with_underlying_source(&underlying).map_err(|e| format!("the runtime could not make a stream: {}", describe(&e)))?;
+    Ok((stream, failure))
+}
+
+fn call(target: &JsValue, method: &str, arg: &JsValue) -> Result<JsValue, JsValue> {
+    get(target, method).dyn_into::<Function>()?.call1(target, arg)
+}
+
+fn enqueue(ctrl: &JsValue, bytes: &[u8]) -> Result<(), String> {
+    call(ctrl, "enqueue", &Uint8Array::from(bytes).into()).map(|_| ()).map_err(|e| describe(&e))
+}
+
+async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), String> {
+    let head = st.borrow_mut().head.take();
+    if let Some(head) = head {
+        let source = st.borrow().source.clone();
+        let reader = source.open().await.map_err(|e| format!("the file could not be opened for sending: {e}"))?;
+        st.borrow_mut().reader = Some(Rc::new(reader));
+        return enqueue(ctrl, &head);
+    }
+    let Some(reader) = st.borrow().reader.clone() else {
+        return Ok(());
+    };
+    match reader.next().await.map_err(|e| format!("the file could not be read while sending: {e}"))? {
+        Some(chunk) => {
+            let mut s = st.borrow_mut();
+            let n = chunk.length() as u64;
+            s.sent += n;
+            if s.sent > s.size {
+                return Err(format!("the source gave more than its {} bytes while sending: it changed after it was hashed", s.size));
+            }
+            if s.sha.is_some() {
+                let s = &mut *s;
+                s.buf.resize(n as usize, 0);
+                chunk.copy_to(&mut s.buf);
+                if let Some((h, _)) = &mut s.sha {
+                    h.update(&s.buf);
+                }
+            }
+            (s.on_sent)(s.sent);
+            drop(s);
+            call(ctrl, "enqueue", &chunk).map(|_| ()).map_err(|e| describe(&e))
+        }
+        None => {
+            let mut s = st.borrow_mut();
+            if s.sent != s.size {
+                return Err(format!("the source ended after {} of its {} bytes while sending", s.sent, s.size));
+            }
+            if let Some((h, want)) = s.sha.take() {
+                let got = crate::digest::hex(&h.finalize());
+                if got != want {
+                    return Err(format!("the bytes sent have sha256 {got}, not the {want} that was hashed: the source changed"));
+                }
+            }
+            s.reader = None;
+            let tail = s.tail.take().unwrap_or_default();
+            drop(s);
+            enqueue(ctrl, &tail)?;
+            call(ctrl, "close", &JsValue::UNDEFINED).map(|_| ()).map_err(|e| describe(&e))
+        }
+    }
+}
