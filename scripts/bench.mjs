@@ -6,7 +6,7 @@ import { cpus, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
 
 import init, { Hasher, inspect, planUpload } from "../pkg/pypublish.js";
-import { root, venv, startPypiserver } from "../tests/e2e/servers.mjs";
+import { root, venv, startPypiserver, makeWheel } from "../tests/e2e/servers.mjs";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const HASH_MIB = 256;
@@ -124,17 +124,8 @@ for (const [name, run] of Object.entries(tools)) {
 rmSync(bodies, { recursive: true, force: true });
 
 // (c) Peak RSS while uploading a 1 GiB wheel, against Node's own baseline.
-const big = join(work, "big_pkg-1.0-py3-none-any.whl");
-execFileSync(venv("python"), ["-c", `
-import sys, zipfile
-with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_STORED) as z:
-    z.writestr("big_pkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\\nName: big_pkg\\nVersion: 1.0\\n")
-    with z.open("big_pkg/payload.bin", "w", force_zip64=True) as f:
-        block = bytes(range(256)) * 4096
-        # 1000 MiB: waitress (pypiserver) refuses bodies over 1 GiB with a 413.
-        for _ in range(1000):
-            f.write(block)
-`, big]);
+// 1000 MiB: waitress (pypiserver) refuses bodies over 1 GiB with a 413.
+const big = makeWheel(work, "big_pkg", 1000);
 const baseline = timed("node", ["-e", "setTimeout(() => {}, 200)"]).rss;
 const reg = await startPypiserver();
 let bigRun;

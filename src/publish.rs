@@ -164,7 +164,7 @@ impl Upload {
                 redact_url(&self.url),
                 self.attempt
             )),
-            kind: None,
+            kind: Some(FailureKind::Network),
             attempts: self.attempt,
             retryable: true,
             error: Some(detail.to_string()),

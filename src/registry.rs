@@ -120,9 +120,49 @@ pub fn detect(url: &str) -> Registry {
     }
 }
 
+/// The page where people see a release, for registries that have one (twine's "View at").
+pub fn project_page(upload_url: &str, normalized_name: &str, version: &str) -> Option<String> {
+    let origin = |u: &str| {
+        let (scheme, rest) = u.split_once("://")?;
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        Some(format!("{scheme}://{}", authority.rsplit_once('@').map_or(authority, |(_, h)| h)))
+    };
+    match detect(upload_url) {
+        Registry::Pypi => Some(format!("https://pypi.org/project/{normalized_name}/{version}/")),
+        Registry::TestPypi => Some(format!("https://test.pypi.org/project/{normalized_name}/{version}/")),
+        Registry::GitLab => {
+            let path = url_parts(upload_url).path;
+            let (prefix, rest) = path.split_once("/api/v4/projects/")?;
+            let project = percent_decode(rest.split('/').next()?);
+            let base = format!("{}{prefix}", origin(upload_url)?);
+            if project.is_empty() {
+                None
+            } else if project.bytes().all(|b| b.is_ascii_digit()) {
+                // GitLab redirects /projects/:id to the project.
+                Some(format!("{base}/projects/{project}"))
+            } else {
+                Some(format!("{base}/{project}/-/packages"))
+            }
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn project_pages_for_registries_that_have_them() {
+        assert_eq!(project_page("https://upload.pypi.org/legacy/", "pp-demo", "1.0").as_deref(), Some("https://pypi.org/project/pp-demo/1.0/"));
+        assert_eq!(project_page("https://test.pypi.org/legacy/", "x", "2").as_deref(), Some("https://test.pypi.org/project/x/2/"));
+        assert_eq!(
+            project_page("https://tok:secret@gitlab.example.com/api/v4/projects/grp%2Fsub%2Fapp/packages/pypi", "app", "1").as_deref(),
+            Some("https://gitlab.example.com/grp/sub/app/-/packages")
+        );
+        assert_eq!(project_page("https://git.example.com/gitlab/api/v4/projects/42/packages/pypi", "a", "1").as_deref(), Some("https://git.example.com/gitlab/projects/42"));
+        assert_eq!(project_page("http://127.0.0.1:8080/", "a", "1"), None);
+    }
 
     #[test]
     fn detects_each_registry_from_its_documented_url() {

@@ -54,6 +54,8 @@ pub enum FailureKind {
     RateLimited,
     /// The server failed.
     Server,
+    /// No reply at all: refused, reset, timed out, or (in a browser) blocked by CORS.
+    Network,
     /// Anything else.
     Other,
 }

@@ -144,7 +144,7 @@ pub fn plan_upload(
 ) -> Result<JsValue, JsValue> {
     let fields: Vec<crate::form::Field> = serde_wasm_bindgen::from_value(form)
         .map_err(|e| js_error("input", &format!("form must be an array of {{ name, value }}: {e}"), None))?;
-    if !(file_length >= 0.0 && file_length <= 9_007_199_254_740_991.0 && file_length.fract() == 0.0) {
+    if !((0.0..=9_007_199_254_740_991.0).contains(&file_length) && file_length.fract() == 0.0) {
         return Err(js_error("input", "fileLength must be a whole number of bytes", None));
     }
     let mut entropy = [0u8; 32];

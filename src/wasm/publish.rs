@@ -58,6 +58,11 @@ export interface PublishOptions {
   skipExisting?: boolean;
   /** A simple index to look files up in before sending (derived for known registries with skipExisting). */
   checkUrl?: string;
+  /**
+   * A CORS relay for registries that send no CORS headers (PyPI, TestPyPI, pypiserver): uploads
+   * go to `relayUrl?upstream=<repositoryUrl>`, and the relay forwards them (see edge/relay.js).
+   */
+  relayUrl?: string;
   /** Trusted publishing (PyPI, TestPyPI): "auto" (default) when in a CI that issues OIDC tokens and no credentials were given. */
   trustedPublishing?: "auto" | "always" | "never";
   /** Environment variables for trusted publishing (ACTIONS_ID_TOKEN_REQUEST_URL, …, PYPI_ID_TOKEN); runtimes differ in how they expose them. */
@@ -89,6 +94,8 @@ export interface FileReport {
   sha256?: string;
   attempts: number;
   response?: { status: number; statusText: string; headers: [string, string][]; body: string };
+  /** Where the release can be seen, for registries with such a page (PyPI, TestPyPI, GitLab). */
+  projectUrl?: string;
 }
 "#;
 
@@ -123,6 +130,8 @@ struct FileReport {
     attempts: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     response: Option<RawResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project_url: Option<String>,
 }
 
 #[derive(Serialize, Clone)]
@@ -141,6 +150,7 @@ struct Options {
     env: JsValue,
     skip_existing: bool,
     check_url: Option<String>,
+    relay_url: Option<String>,
     dry_run: bool,
     retries: u32,
     timeout_ms: f64,
@@ -208,6 +218,7 @@ impl Options {
             env: get(v, "env"),
             skip_existing: get(v, "skipExisting").as_bool().unwrap_or(false),
             check_url: opt_string(v, "checkUrl")?,
+            relay_url: opt_string(v, "relayUrl")?,
             dry_run: get(v, "dryRun").as_bool().unwrap_or(false),
             retries: opt_number(v, "retries", 3.0, 0.0)?.min(20.0) as u32,
             timeout_ms: opt_number(v, "timeoutMs", 300_000.0, 1.0)?,
@@ -428,6 +439,11 @@ async fn publish_one(shared: &Rc<RefCell<Shared>>, i: usize) -> FileReport {
         Ok(p) => p,
         Err(e) => return fail("multipart", e.to_string()),
     };
+    let (relay, project_url) = {
+        let s = shared.borrow();
+        let f = &s.files[i].file;
+        (s.opts.relay_url.clone(), crate::registry::project_page(&s.opts.creds.url, &f.normalized_name, &f.version))
+    };
     let (fetch, creds, policy, timeout_ms, signal, cb, verbose, dry_run, check_url, normalized) = {
         let s = shared.borrow();
         let o = &s.opts;
@@ -435,7 +451,7 @@ async fn publish_one(shared: &Rc<RefCell<Shared>>, i: usize) -> FileReport {
         let check = o.check_url.clone().or_else(|| if o.skip_existing { simple::check_url_for(&o.creds.url) } else { None });
         (o.fetch.clone(), o.creds.clone(), policy, o.timeout_ms, o.signal.clone(), o.on_progress.clone(), o.verbose, o.dry_run, check, s.files[i].file.normalized_name.clone())
     };
-    let mut base = FileReport { filename: name.clone(), sha256: Some(digests.sha256.clone()), ..Default::default() };
+    let mut base = FileReport { filename: name.clone(), sha256: Some(digests.sha256.clone()), project_url, ..Default::default() };
     if let Some(check) = check_url {
         let page = simple::project_url(&check, &normalized);
         // A check that cannot be made is no reason not to upload: the upload's reply decides.
@@ -466,8 +482,8 @@ async fn publish_one(shared: &Rc<RefCell<Shared>>, i: usize) -> FileReport {
         Source::Bytes(_) => return fail("input", format!("{name}: bytes are not a publishable source; wrap them in a Blob")),
     };
     let on_sent = {
-        let (cb, name, head, total) = (cb.clone(), name.clone(), plan.head.len() as u64, plan.content_length());
-        Rc::new(move |sent: u64| progress(&cb, &name, "upload", head + sent, total))
+        let (cb, name, total) = (cb.clone(), name.clone(), plan.content_length());
+        Rc::new(move |sent: u64| progress(&cb, &name, "upload", sent, total))
     };
     let mut machine = Upload::new(&creds.url, policy);
     let mut action = machine.start();
@@ -494,7 +510,7 @@ async fn publish_one(shared: &Rc<RefCell<Shared>>, i: usize) -> FileReport {
                 progress(&cb, &name, "upload", 0, plan.content_length());
                 let sent_digests = digests.clone();
                 let sent = Sent { url: &url, username: creds.username.as_deref(), digests: Some(&sent_digests) };
-                match send(fetch.as_ref(), &url, &creds, &plan, &body, on_sent.clone(), timeout_ms, signal.as_ref()).await {
+                match send(fetch.as_ref(), relay.as_deref(), &url, &creds, &plan, &body, on_sent.clone(), timeout_ms, signal.as_ref()).await {
                     Ok(raw) => {
                         let reply = Reply { status: raw.status, reason: &raw.status_text, headers: &raw.headers, body: raw.body.as_bytes() };
                         action = machine.on_reply(&reply, &sent, js_sys::Math::random());
@@ -524,6 +540,9 @@ fn finish(mut base: FileReport, r: Report, raw: Option<RawResponse>) -> FileRepo
     base.kind = r.kind.and_then(|k| serde_json::to_value(k).ok()).and_then(|v| v.as_str().map(str::to_string));
     base.attempts = r.attempts;
     base.response = raw;
+    if base.status == "failed" {
+        base.project_url = None;
+    }
     base
 }
 
@@ -569,7 +588,18 @@ fn stream_bodies() -> bool {
 
 /// One POST with a per-attempt timeout and the user's cancellation, redirects not followed.
 #[allow(clippy::too_many_arguments)]
-async fn send(fetch: Option<&Function>, url: &str, creds: &Resolved, plan: &MultipartPlan, body: &Body, on_sent: Rc<dyn Fn(u64)>, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
+async fn send(fetch: Option<&Function>, relay: Option<&str>, url: &str, creds: &Resolved, plan: &MultipartPlan, body: &Body, on_sent: Rc<dyn Fn(u64)>, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
+    // Through a relay the request goes there, naming the registry; the reply is the registry's.
+    let target = match relay {
+        Some(r) => format!("{r}{}upstream={}", if r.contains('?') { '&' } else { '?' }, String::from(js_sys::encode_uri_component(url))),
+        None => url.to_string(),
+    };
+    let url = target.as_str();
+    if let (Body::Blob(b), None, true) = (body, fetch, has_xhr()) {
+        let mut headers = vec![("Accept".to_string(), ACCEPT.to_string()), ("Content-Type".to_string(), plan.content_type())];
+        headers.extend(creds.authorization().map(|a| ("Authorization".to_string(), a)));
+        return xhr_send(url, &headers, b, &on_sent, timeout_ms, user).await;
+    }
     let mut builder = gloo_net::http::RequestBuilder::new(url)
         .method(gloo_net::http::Method::POST)
         .header("Accept", ACCEPT)
@@ -583,8 +613,9 @@ async fn send(fetch: Option<&Function>, url: &str, creds: &Resolved, plan: &Mult
     };
     // A stream is read once: each attempt gets its own. Browsers drop Content-Length (they forbid it).
     builder = builder.header("Content-Length", &plan.content_length().to_string());
+    let head = plan.head.len() as u64;
     let (stream, failure): (_, BodyFailure) =
-        fixed_length_body(&plan.head, source.clone(), plan.file_len, &plan.tail, verify.clone(), Box::new(move |n| on_sent(n)))
+        fixed_length_body(&plan.head, source.clone(), plan.file_len, &plan.tail, verify.clone(), Box::new(move |n| on_sent(head + n)))
             .map_err(SendError::Network)?;
     let result = request(fetch, builder, Some(BodyKind::Stream(stream)), timeout_ms, user).await;
     let why = failure.borrow_mut().take();
@@ -592,6 +623,72 @@ async fn send(fetch: Option<&Function>, url: &str, creds: &Resolved, plan: &Mult
         (Err(SendError::Network(_)), Some(why)) => Err(SendError::Source(why)),
         (r, _) => r,
     }
+}
+
+fn has_xhr() -> bool {
+    !get(&js_sys::global(), "XMLHttpRequest").is_undefined()
+}
+
+/// Browsers: one POST through XMLHttpRequest, whose `upload.onprogress` counts the bytes that
+/// really left (fetch has no upload progress). XHR follows redirects itself: a reply from
+/// another URL is reported as a 308 to it, for the state machine to judge.
+async fn xhr_send(url: &str, headers: &[(String, String)], body: &Blob, on_sent: &Rc<dyn Fn(u64)>, timeout_ms: f64, user: Option<&AbortSignal>) -> Result<RawResponse, SendError> {
+    use web_sys::{ProgressEvent, XmlHttpRequest};
+    let failed = |e: JsValue| SendError::Network(describe_fetch_error(&e));
+    let xhr = XmlHttpRequest::new().map_err(failed)?;
+    xhr.open_with_async("POST", url, true).map_err(failed)?;
+    for (k, v) in headers {
+        xhr.set_request_header(k, v).map_err(failed)?;
+    }
+    xhr.set_timeout(timeout_ms.clamp(1.0, u32::MAX as f64) as u32);
+    let on_sent = on_sent.clone();
+    let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| on_sent(e.loaded() as u64));
+    if let Ok(up) = xhr.upload() {
+        up.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    }
+    let timed_out = Rc::new(std::cell::Cell::new(false));
+    let t = timed_out.clone();
+    let on_timeout = Closure::<dyn FnMut()>::new(move || t.set(true));
+    xhr.set_ontimeout(Some(on_timeout.as_ref().unchecked_ref()));
+    let x = xhr.clone();
+    let abort = Closure::<dyn FnMut()>::new(move || {
+        let _ = x.abort();
+    });
+    if let Some(s) = user {
+        let _ = s.add_event_listener_with_callback("abort", abort.as_ref().unchecked_ref());
+    }
+    let x = xhr.clone();
+    let ended = Promise::new(&mut |resolve, _| {
+        x.set_onloadend(Some(&resolve));
+    });
+    xhr.send_with_opt_blob(Some(body)).map_err(failed)?;
+    let _ = JsFuture::from(ended).await;
+    if let Some(s) = user {
+        let _ = s.remove_event_listener_with_callback("abort", abort.as_ref().unchecked_ref());
+    }
+    if user.is_some_and(|s| s.aborted()) {
+        return Err(SendError::Cancelled);
+    }
+    if timed_out.get() {
+        return Err(SendError::Network(format!("no reply within {} s", timeout_ms / 1000.0)));
+    }
+    let status = xhr.status().unwrap_or(0);
+    if status == 0 {
+        // The browser tells scripts nothing more, by design: refused, reset, or no CORS headers.
+        return Err(SendError::Network("the browser got no readable reply (TypeError: network error or CORS)".into()));
+    }
+    let response_url = xhr.response_url();
+    if !response_url.is_empty() && response_url != url {
+        return Ok(RawResponse { status: 308, status_text: "followed by the browser".into(), headers: vec![("location".into(), response_url)], body: String::new() });
+    }
+    let headers = xhr
+        .get_all_response_headers()
+        .unwrap_or_default()
+        .split("\r\n")
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
+        .collect();
+    let body = xhr.response_text().ok().flatten().unwrap_or_default();
+    Ok(RawResponse { status, status_text: xhr.status_text().unwrap_or_default(), headers, body })
 }
 
 /// A request body: a plain value, or a stream that needs `duplex: "half"`.

@@ -107,3 +107,23 @@ export function cli(args, env = {}) {
     );
   });
 }
+
+/**
+ * Writes `<project>-1.0-py3-none-any.whl` in `dir` with a `mib` MiB stored payload (repeating
+ * bytes, or random ones with `random`), streamed by Python's zipfile (zip64 when needed).
+ */
+export function makeWheel(dir, project, mib, { random = false } = {}) {
+  const path = join(dir, `${project}-1.0-py3-none-any.whl`);
+  const r = spawnSync(venv("python"), ["-c", `
+import os, sys, zipfile
+path, name, mib, rand = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
+with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+    z.writestr(f"{name}-1.0.dist-info/METADATA", f"Metadata-Version: 2.1\\nName: {name}\\nVersion: 1.0\\n")
+    with z.open(f"{name}/payload.bin", "w", force_zip64=True) as f:
+        block = os.urandom(1 << 20) if rand else bytes(range(256)) * 4096
+        for _ in range(mib):
+            f.write(block)
+`, path, project, String(mib), random ? "1" : "0"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`making ${path}: ${r.stderr}`);
+  return path;
+}
