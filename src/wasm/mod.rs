@@ -297,7 +297,7 @@ impl Source {
             }
             return Ok(d.finish());
         };
-        let reader = s.open().await?;
+        let reader = s.open_with(true).await?;
         let mut buf = Vec::new();
         while let Some(chunk) = reader.next().await? {
             if d.len() + chunk.length() as u64 > size {

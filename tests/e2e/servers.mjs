@@ -119,6 +119,8 @@ import os, sys, zipfile
 path, name, mib, rand = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
 with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
     z.writestr(f"{name}-1.0.dist-info/METADATA", f"Metadata-Version: 2.1\\nName: {name}\\nVersion: 1.0\\n")
+    z.writestr(f"{name}-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nGenerator: pypublish-tests\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+    z.writestr(f"{name}-1.0.dist-info/RECORD", "")
     with z.open(f"{name}/payload.bin", "w", force_zip64=True) as f:
         block = os.urandom(1 << 20) if rand else bytes(range(256)) * 4096
         for _ in range(mib):

@@ -1,0 +1,64 @@
+// Writes a workerd config serving the release hook and the CORS relay on 127.0.0.1:
+//   node edge/workerd-config.mjs --hook-port 8787 --relay-port 8788 > pypublish.capnp
+//   node_modules/.bin/workerd serve pypublish.capnp
+// Environment values (PYPUBLISH_*, RELAY_*) are taken from this process's environment and
+// become text bindings. The network service allows local addresses, so a hook can publish to
+// a registry on 127.0.0.1 (workerd's default outbound forbids loopback).
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const HOOK_ENV = ["PYPUBLISH_REPOSITORY_URL", "PYPUBLISH_USERNAME", "PYPUBLISH_PASSWORD", "PYPUBLISH_TOKEN", "PYPUBLISH_HOOK_SECRET", "PYPUBLISH_MAX_ASSET_BYTES", "GITHUB_TOKEN"];
+const RELAY_ENV = ["RELAY_ALLOWED_ORIGINS", "RELAY_UPSTREAMS"];
+const str = (s) => JSON.stringify(String(s));
+
+/** The capnp text for a file written in `dir` (workerd's embed paths are relative to it). */
+export function workerdConfig({ hookPort, relayPort, dir = process.cwd(), env = process.env, compatibilityDate = "2026-05-01" }) {
+  const bindings = (names) => names.filter((n) => env[n] !== undefined).map((n) => `(name = ${str(n)}, text = ${str(env[n])})`).join(",\n    ");
+  const embed = (p) => `embed ${str(relative(dir, join(here, p)))}`;
+  return `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "hook", worker = .hook),
+    (name = "relay", worker = .relay),
+    (name = "internet", network = (allow = ["public", "private", "local"], tlsOptions = (trustBrowserCas = true))),
+  ],
+  sockets = [
+    (name = "hook", address = "127.0.0.1:${hookPort}", http = (), service = "hook"),
+    (name = "relay", address = "127.0.0.1:${relayPort}", http = (), service = "relay"),
+  ],
+);
+
+const hook :Workerd.Worker = (
+  modules = [
+    (name = "edge/workerd-entry.js", esModule = ${embed("workerd-entry.js")}),
+    (name = "edge/hook.js", esModule = ${embed("hook.js")}),
+    (name = "pkg/pypublish.js", esModule = ${embed("../pkg/pypublish.js")}),
+    (name = "pkg/pypublish_bg.wasm", wasm = ${embed("../pkg/pypublish_bg.wasm")}),
+  ],
+  compatibilityDate = ${str(compatibilityDate)},
+  bindings = [
+    ${bindings(HOOK_ENV)}
+  ],
+  globalOutbound = "internet",
+);
+
+const relay :Workerd.Worker = (
+  modules = [
+    (name = "edge/relay.js", esModule = ${embed("relay.js")}),
+  ],
+  compatibilityDate = ${str(compatibilityDate)},
+  bindings = [
+    ${bindings(RELAY_ENV)}
+  ],
+  globalOutbound = "internet",
+);
+`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const a = process.argv.slice(2);
+  const opt = (k, d) => (a.includes(k) ? Number(a[a.indexOf(k) + 1]) : d);
+  process.stdout.write(workerdConfig({ hookPort: opt("--hook-port", 8787), relayPort: opt("--relay-port", 8788) }));
+}
