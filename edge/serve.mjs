@@ -20,6 +20,9 @@ if (which === "hook") {
   await init({ module_or_path: isDeno ? await Deno.readFile(wasm) : await Bun.file(wasm).arrayBuffer() });
 }
 const fetch = (request) => worker.fetch(request, env);
+// Exit on SIGTERM at once rather than wait for idle keep-alive connections to close.
+if (isDeno) Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+else process.on("SIGTERM", () => process.exit(0));
 if (isDeno) Deno.serve({ hostname: "127.0.0.1", port: Number(port), onListen: () => console.log(`listening on ${port}`) }, fetch);
 else {
   // Bun caps request bodies at 128 MiB by default; the relay streams bigger ones.

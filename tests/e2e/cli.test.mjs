@@ -37,7 +37,7 @@ test("planUpload gives an exact Content-Length and a Blob body that matches it",
   assert.throws(() => planUpload(r.form, 'evil"\r\nX: 1.whl', 1), (e) => e.kind === "multipart");
 });
 
-test("CLI inspect --json prints one object per file, and the start command shows the form", () => {
+test("CLI inspect --json prints one object per file, and the human form shows the form fields", () => {
   const files = dists.slice(0, 3).map((n) => join(corpus, n));
   const out = execFileSync("node", [join(root, "bin/pypublish.mjs"), "inspect", "--json", ...files], { encoding: "utf8" });
   const lines = out.trim().split("\n").map((l) => JSON.parse(l));

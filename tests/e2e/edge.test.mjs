@@ -59,7 +59,14 @@ function spawnLogged(cmd, args, env) {
   child.stderrText = "";
   child.stderr.on("data", (d) => (child.stderrText += d));
   child.stdout.on("data", () => {});
-  child.stop = () => new Promise((r) => (child.exitCode !== null ? r() : (child.once("exit", r), child.kill("SIGTERM"))));
+  // SIGTERM, then SIGKILL: a server that waits on idle keep-alive connections must not hang the run.
+  child.stop = () =>
+    new Promise((r) => {
+      if (child.exitCode !== null || child.signalCode !== null) return r();
+      const force = setTimeout(() => child.kill("SIGKILL"), 2000);
+      child.once("exit", () => (clearTimeout(force), r()));
+      child.kill("SIGTERM");
+    });
   return child;
 }
 
@@ -104,41 +111,58 @@ before(() => {
   work = mkdtempSync(join(tmpdir(), "edge-"));
 });
 
-test("workerd: the hook publishes three assets (one of 300 MB) to pypiserver; pip gets the same bytes back", async (t) => {
-  const big = makeWheel(work, "edge_big", 300, { random: true });
-  const assets = {
-    "six-1.16.0-py2.py3-none-any.whl": join(corpus, "six-1.16.0-py2.py3-none-any.whl"),
-    "six-1.9.0.tar.gz": join(corpus, "six-1.9.0.tar.gz"),
-    "edge_big-1.0-py3-none-any.whl": big,
-  };
-  const srv = await assetServer(assets);
-  const reg = await startPypiserver({ user: "hook", password: "hook-pw-1" });
-  const wd = await startWorkerd({ PYPUBLISH_REPOSITORY_URL: reg.url, PYPUBLISH_USERNAME: "hook", PYPUBLISH_PASSWORD: "hook-pw-1", PYPUBLISH_HOOK_SECRET: SECRET });
-  try {
-    const idle = rss(wd.child.pid).now;
-    const files = Object.entries(assets).map(([name, path]) => ({ url: srv.base + name, sha256: sha256File(path) }));
-    const r = await callHook(wd.hook, { files });
-    assert.equal(r.status, 200, JSON.stringify(r.json));
-    assert.deepEqual(r.json.map((x) => x.status), ["uploaded", "uploaded", "uploaded"], JSON.stringify(r.json));
-    const mem = rss(wd.child.pid);
-    t.diagnostic(`workerd RSS: idle ${idle.toFixed(0)} MiB, peak ${mem.peak.toFixed(0)} MiB (+${(mem.peak - idle).toFixed(0)} MiB) for a ${(statSync(big).size / 2 ** 20).toFixed(0)} MiB asset`);
-    assert.ok(!JSON.stringify(r.json).includes("hook-pw-1"), "no credential in the reply");
+/** The hook served by `runtime` (workerd, deno or bun) with `env`. */
+async function startHook(runtime, env) {
+  if (runtime === "workerd") return startWorkerd(env);
+  const port = await freePort();
+  const serve = [join(root, "edge/serve.mjs"), "hook", String(port)];
+  const args = runtime === "deno" ? ["run", "--quiet", "--allow-net", "--allow-read", "--allow-env", ...serve] : serve;
+  const child = spawnLogged(join(root, "node_modules/.bin", runtime), args, env);
+  const hook = `http://127.0.0.1:${port}/`;
+  await waitListening(hook, child, runtime);
+  return { hook, child, stop: child.stop };
+}
 
-    const dl = mkdtempSync(join(tmpdir(), "pip-edge-"));
-    let p = pipDownload(reg, dl, "--only-binary", ":all:", "six==1.16.0", "edge_big==1.0");
-    assert.equal(p.status, 0, p.stderr);
-    p = pipDownload(reg, dl, "--no-binary", ":all:", "--no-build-isolation", "six==1.9.0");
-    assert.equal(p.status, 0, p.stderr);
-    for (const [name, path] of Object.entries(assets)) assert.equal(sha256File(join(dl, name)), sha256File(path), name);
-    // The big asset was never fetched whole more than twice (hash, body), and its metadata by ranges.
-    const bigGets = srv.requests.filter((q) => q.url === "/edge_big-1.0-py3-none-any.whl" && q.method === "GET");
-    assert.equal(bigGets.filter((q) => !q.range).length, 2, "streamed twice: once hashed, once sent");
-  } finally {
-    await wd.stop();
-    await reg.stop();
-    await srv.stop();
-  }
-});
+let bigAsset;
+// Deno and Bun ran this too, but Deno intermittently took ~180 s (under investigation); they run the webhook case below.
+for (const runtime of ["workerd"]) {
+  test(`${runtime}: the hook publishes three assets (one of 300 MB) to pypiserver; pip gets the same bytes back`, async (t) => {
+    bigAsset ??= makeWheel(work, "edge_big", 300, { random: true });
+    const assets = {
+      "six-1.16.0-py2.py3-none-any.whl": join(corpus, "six-1.16.0-py2.py3-none-any.whl"),
+      "six-1.9.0.tar.gz": join(corpus, "six-1.9.0.tar.gz"),
+      "edge_big-1.0-py3-none-any.whl": bigAsset,
+    };
+    const srv = await assetServer(assets);
+    const reg = await startPypiserver({ user: "hook", password: "hook-pw-1" });
+    const h = await startHook(runtime, { PYPUBLISH_REPOSITORY_URL: reg.url, PYPUBLISH_USERNAME: "hook", PYPUBLISH_PASSWORD: "hook-pw-1", PYPUBLISH_HOOK_SECRET: SECRET });
+    try {
+      const idle = rss(h.child.pid).now;
+      const files = Object.entries(assets).map(([name, path]) => ({ url: srv.base + name, sha256: sha256File(path) }));
+      const r = await callHook(h.hook, { files });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.deepEqual(r.json.map((x) => x.status), ["uploaded", "uploaded", "uploaded"], JSON.stringify(r.json));
+      const mem = rss(h.child.pid);
+      // workerd runs as itself; npm's deno and bun entries may be launchers, so their RSS is not theirs.
+      if (runtime === "workerd") t.diagnostic(`${runtime} RSS: idle ${idle.toFixed(0)} MiB, peak ${mem.peak.toFixed(0)} MiB (+${(mem.peak - idle).toFixed(0)} MiB) for a ${(statSync(bigAsset).size / 2 ** 20).toFixed(0)} MiB asset`);
+      assert.ok(!JSON.stringify(r.json).includes("hook-pw-1"), "no credential in the reply");
+
+      const dl = mkdtempSync(join(tmpdir(), "pip-edge-"));
+      let p = pipDownload(reg, dl, "--only-binary", ":all:", "six==1.16.0", "edge_big==1.0");
+      assert.equal(p.status, 0, p.stderr);
+      p = pipDownload(reg, dl, "--no-binary", ":all:", "--no-build-isolation", "six==1.9.0");
+      assert.equal(p.status, 0, p.stderr);
+      for (const [name, path] of Object.entries(assets)) assert.equal(sha256File(join(dl, name)), sha256File(path), name);
+      // Metadata by range requests; the whole asset fetched exactly twice: hashed, then sent.
+      const bigGets = srv.requests.filter((q) => q.url === "/edge_big-1.0-py3-none-any.whl" && q.method === "GET");
+      assert.equal(bigGets.filter((q) => !q.range).length, 2, "streamed twice: once hashed, once sent");
+    } finally {
+      await h.stop();
+      await reg.stop();
+      await srv.stop();
+    }
+  });
+}
 
 test("workerd: a tampered signature, bad JSON, an unreachable or oversize asset each get a JSON error, and nothing is uploaded", async () => {
   const name = "six-1.16.0-py2.py3-none-any.whl";
@@ -222,16 +246,13 @@ test("workerd relay: the page in Chromium uploads to pypiserver through it; othe
 });
 
 for (const runtime of ["deno", "bun"]) {
-  test(`${runtime}: the same hook module publishes a GitHub release's dist assets to pypiserver`, async () => {
+  test(`${runtime}: the hook publishes a GitHub release's dist assets to pypiserver`, async () => {
     const names = ["pp_poetry_demo-0.3.0-py3-none-any.whl", "pp_poetry_demo-0.3.0.tar.gz"];
     const srv = await assetServer(Object.fromEntries(names.map((n) => [n, join(corpus, n)])));
     const reg = await startPypiserver({ user: "gh", password: `gh-pw-${runtime}` });
-    const port = await freePort();
-    const args = runtime === "deno" ? ["run", "--quiet", "--allow-net", "--allow-read", "--allow-env", join(root, "edge/serve.mjs"), "hook", String(port)] : [join(root, "edge/serve.mjs"), "hook", String(port)];
-    const child = spawnLogged(join(root, "node_modules/.bin", runtime), args, { PYPUBLISH_REPOSITORY_URL: reg.url, PYPUBLISH_USERNAME: "gh", PYPUBLISH_PASSWORD: `gh-pw-${runtime}`, PYPUBLISH_HOOK_SECRET: SECRET });
+    const h = await startHook(runtime, { PYPUBLISH_REPOSITORY_URL: reg.url, PYPUBLISH_USERNAME: "gh", PYPUBLISH_PASSWORD: `gh-pw-${runtime}`, PYPUBLISH_HOOK_SECRET: SECRET });
     try {
-      const hook = `http://127.0.0.1:${port}/`;
-      await waitListening(hook, child, runtime);
+      const hook = h.hook;
       const release = {
         action: "published",
         release: { tag_name: "v0.3.0", assets: [...names, "checksums.txt"].map((n) => ({ name: n, url: `https://api.github.invalid/assets/${n}`, browser_download_url: srv.base + n })) },
@@ -248,7 +269,7 @@ for (const runtime of ["deno", "bun"]) {
       assert.equal(p.status, 0, p.stderr);
       for (const n of names) assert.equal(sha256File(join(dl, n)), sha256File(join(corpus, n)), n);
     } finally {
-      await child.stop();
+      await h.stop();
       await reg.stop();
       await srv.stop();
     }
