@@ -55,7 +55,14 @@ async function waitListening(url, child, what) {
 }
 
 function spawnLogged(cmd, args, env) {
-  const child = spawn(cmd, args, { env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: npm's launchers (deno) start the real binary as a child, which a
+  // signal to the launcher alone would orphan, holding our pipes open.
+  const child = spawn(cmd, args, { env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const signal = (sig) => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {}
+  };
   child.stderrText = "";
   child.stderr.on("data", (d) => (child.stderrText += d));
   child.stdout.on("data", () => {});
@@ -63,9 +70,9 @@ function spawnLogged(cmd, args, env) {
   child.stop = () =>
     new Promise((r) => {
       if (child.exitCode !== null || child.signalCode !== null) return r();
-      const force = setTimeout(() => child.kill("SIGKILL"), 2000);
-      child.once("exit", () => (clearTimeout(force), r()));
-      child.kill("SIGTERM");
+      const force = setTimeout(() => signal("SIGKILL"), 2000);
+      child.once("exit", () => (clearTimeout(force), signal("SIGKILL"), r()));
+      signal("SIGTERM");
     });
   return child;
 }
