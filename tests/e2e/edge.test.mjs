@@ -131,8 +131,8 @@ async function startHook(runtime, env) {
 }
 
 let bigAsset;
-// Deno and Bun ran this too, but Deno intermittently took ~180 s (under investigation); they run the webhook case below.
-for (const runtime of ["workerd"]) {
+
+for (const runtime of ["workerd", "deno", "bun"]) {
   test(`${runtime}: the hook publishes three assets (one of 300 MB) to pypiserver; pip gets the same bytes back`, async (t) => {
     bigAsset ??= makeWheel(work, "edge_big", 300, { random: true });
     const assets = {
