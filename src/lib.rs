@@ -69,6 +69,17 @@ impl Error {
     }
 }
 
+/// What to do about an error of `kind` (see [`Error::kind`]): every shell shows the same advice.
+pub fn hint_for_kind(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "filename" => "distribution file names are name-version(-build)-python-abi-platform.whl, name-version.tar.gz or a legacy name-version.zip",
+        "metadata" => "fix the project's metadata (pyproject.toml) and rebuild with `python -m build`",
+        "archive" | "mismatch" => "rebuild the distribution with `python -m build` rather than renaming or editing it: the file name, the archive and its metadata must agree",
+        "source" => "choose the file again; it may have been moved or changed",
+        _ => return None,
+    })
+}
+
 /// What inspecting one distribution found: everything that would be sent, but the bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

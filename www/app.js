@@ -185,17 +185,10 @@ async function addRow(file, attestations) {
     for (const f of [".version", ".type", ".sha256"]) el.querySelector(f).textContent = "—";
     setStatus(row, "invalid");
     setText(row, ".message", e.message);
-    setText(row, ".hint", e.hint ?? hintFor(e.kind));
+    setText(row, ".hint", e.hint);
     announce(`${file.name} is invalid: ${e.message}`);
   }
   refresh();
-}
-
-function hintFor(kind) {
-  if (kind === "filename") return "Distribution file names follow name-version(-build)-python-abi-platform.whl or name-version.tar.gz.";
-  if (kind === "metadata") return "Fix the project's metadata (pyproject.toml) and rebuild with python -m build.";
-  if (kind === "source") return "Choose the file again; it may have been moved or changed.";
-  return "Rebuild the distribution with python -m build rather than renaming or editing it: the file name, the archive and its metadata must agree.";
 }
 
 function refresh() {

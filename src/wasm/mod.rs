@@ -117,7 +117,7 @@ pub async fn inspect(
     };
     let dist = DistFilename::parse(&name).map_err(|e| core_error(&Error::from(e)))?;
     let size = source.size();
-    let (member, bytes_read) = read_member(&source, &dist).await.map_err(|(kind, message)| js_error(&kind, &message, None))?;
+    let (member, bytes_read) = read_member(&source, &dist).await.map_err(|(kind, message)| js_error(&kind, &message, crate::hint_for_kind(&kind)))?;
     let digests = if opts.hash {
         let cb = opts.on_progress.clone();
         let report = move |done: u64, total: u64| progress(&cb, &name, "hash", done, total);
@@ -332,11 +332,11 @@ pub(crate) fn to_js<T: Serialize>(v: &T) -> Result<JsValue, serde_wasm_bindgen::
 }
 
 fn source_error(name: &str, detail: String) -> JsValue {
-    js_error("source", &format!("{name} could not be read: {detail}"), Some("choose the file again; it may have been moved or changed"))
+    js_error("source", &format!("{name} could not be read: {detail}"), crate::hint_for_kind("source"))
 }
 
 fn core_error(e: &Error) -> JsValue {
-    js_error(e.kind(), &e.to_string(), None)
+    js_error(e.kind(), &e.to_string(), crate::hint_for_kind(e.kind()))
 }
 
 /// An `Error` with `kind`, `hint` and `retryable` set.

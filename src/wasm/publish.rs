@@ -264,7 +264,14 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
         let (source, name, attestations) = file_entry(&entry)?;
         match check_file(&source, &name).await {
             Ok((file, metadata)) => prepared.push(Prepared { source, attestations, file, metadata }),
-            Err((kind, message)) => refused.push(FileReport { filename: name, status: "failed", error: Some(message), kind: Some(kind), ..Default::default() }),
+            Err((kind, message)) => refused.push(FileReport {
+                filename: name,
+                status: "failed",
+                error: Some(message),
+                hint: crate::hint_for_kind(&kind).map(str::to_string),
+                kind: Some(kind),
+                ..Default::default()
+            }),
         }
     }
     if !refused.is_empty() {

@@ -7,10 +7,9 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 
-import { root, venv, startPypiserver, startServer } from "./servers.mjs";
-import { serveWww } from "../../scripts/serve-www.mjs";
+import { root, venv, startPypiserver, startServer, launchChromium } from "./servers.mjs";
+import { demoConfig, serveWww } from "../../scripts/serve-www.mjs";
 
 const corpus = join(root, "tests/fixtures/corpus");
 const artifacts = join(root, "target/test-artifacts");
@@ -20,10 +19,7 @@ const SDIST = "pp_hatch_demo-1.2.3.tar.gz";
 
 let browser;
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 after(async () => browser?.close());
 
@@ -59,7 +55,7 @@ async function waitStatus(page, name, statuses, timeout = 60_000) {
 
 test("page: a dropped wheel and sdist upload to pypiserver through the demo relay, and pip installs the package", async () => {
   const reg = await startPypiserver({ user: "demo", password: "page-pw-1" });
-  const www = await serveWww({ registry: reg.url, config: { demo: { repositoryUrl: "/registry/", username: "demo", simpleUrl: reg.simple } } });
+  const www = await serveWww({ registry: reg.url, config: demoConfig({ simpleUrl: reg.simple }) });
   const { page, errors } = await open(www.url);
   try {
     assert.equal(await page.inputValue("#repository-url"), `${www.url}registry/`, "the demo registry is the default");
@@ -92,7 +88,7 @@ test("page: a dropped wheel and sdist upload to pypiserver through the demo rela
 
 test("page: a wrong password shows pypiserver's 403 and the htpasswd hint, with the raw reply masked", async () => {
   const reg = await startPypiserver({ user: "demo", password: "right-pw-2" });
-  const www = await serveWww({ registry: reg.url, config: { demo: { repositoryUrl: "/registry/", username: "demo", simpleUrl: reg.simple } } });
+  const www = await serveWww({ registry: reg.url, config: demoConfig({ simpleUrl: reg.simple }) });
   const { page } = await open(www.url);
   try {
     await drop(page, fromCorpus(WHEEL));
@@ -178,7 +174,7 @@ test("page: a registry that sends no CORS headers gets the CORS explanation and 
 
 test("page: a wheel whose metadata names another project is marked invalid and never sent", async () => {
   const registry = await startServer((req, res) => res.writeHead(200).end("OK"));
-  const www = await serveWww({ registry: registry.url, config: { demo: { repositoryUrl: "/registry/", username: "demo", simpleUrl: `${registry.url}simple/` } } });
+  const www = await serveWww({ registry: registry.url, config: demoConfig({ simpleUrl: `${registry.url}simple/` }) });
   const { page } = await open(www.url);
   try {
     // six's wheel under another project's name: the filename says "seven", METADATA says "six".
@@ -188,6 +184,7 @@ test("page: a wheel whose metadata names another project is marked invalid and n
     const msg = await row(page, renamed.name).locator(".message").textContent();
     assert.match(msg, /seven/);
     assert.match(msg, /six/);
+    assert.match(await row(page, renamed.name).locator(".hint").textContent(), /rebuild the distribution with `python -m build`/);
     await waitStatus(page, WHEEL, ["ready"]);
     assert.ok(await page.isDisabled("#upload"), "no upload while a file is invalid");
     assert.match(await page.locator("#summary").textContent(), /invalid/);
