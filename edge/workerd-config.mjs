@@ -1,9 +1,10 @@
 // Writes a workerd config serving the release hook and the CORS relay on 127.0.0.1:
 //   node edge/workerd-config.mjs --hook-port 8787 --relay-port 8788 > pypublish.capnp
 //   node_modules/.bin/workerd serve pypublish.capnp
-// Environment values (PYPUBLISH_*, RELAY_*) are taken from this process's environment and
-// become text bindings. The network service allows local addresses, so a hook can publish to
-// a registry on 127.0.0.1 (workerd's default outbound forbids loopback).
+// The variables (PYPUBLISH_*, RELAY_*) set in this environment become bindings read from
+// workerd's own environment when it starts (no secret is written into the file): run workerd
+// with the same variables set. The network service allows local addresses, so a hook can
+// publish to a registry on 127.0.0.1 (workerd's default outbound forbids loopback).
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -14,7 +15,8 @@ const str = (s) => JSON.stringify(String(s));
 
 /** The capnp text for a file written in `dir` (workerd's embed paths are relative to it). */
 export function workerdConfig({ hookPort, relayPort, dir = process.cwd(), env = process.env, compatibilityDate = "2026-05-01" }) {
-  const bindings = (names) => names.filter((n) => env[n] !== undefined).map((n) => `(name = ${str(n)}, text = ${str(env[n])})`).join(",\n    ");
+  // fromEnvironment: workerd reads the values when it starts, so no secret is written here.
+  const bindings = (names) => names.filter((n) => env[n] !== undefined).map((n) => `(name = ${str(n)}, fromEnvironment = ${str(n)})`).join(",\n    ");
   const embed = (p) => `embed ${str(relative(dir, join(here, p)))}`;
   return `using Workerd = import "/workerd/workerd.capnp";
 

@@ -4,41 +4,31 @@
 // idle (the Workers memory limit). Run: scripts/build-wasm && node scripts/bench-edge.mjs
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { workerdConfig } from "../edge/workerd-config.mjs";
 import { sign } from "../edge/hook.js";
-import { root, freePort, makeWheel } from "../tests/e2e/servers.mjs";
+import { root, freePort, makeWheel, startAssetServer, writeBenchSection } from "../tests/e2e/servers.mjs";
 
 const MiB = 2 ** 20;
 const work = mkdtempSync(join(tmpdir(), "bench-edge-"));
 const big = makeWheel(work, "edge_bench", 300, { random: true });
 const size = statSync(big).size;
-const assets = createServer((req, res) => {
-  const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
-  if (m) {
-    const [s, e] = [Number(m[1]), Math.min(Number(m[2]), size - 1)];
-    res.writeHead(206, { "content-length": e - s + 1, "accept-ranges": "bytes" });
-    return createReadStream(big, { start: s, end: e }).pipe(res);
-  }
-  res.writeHead(200, { "content-length": size, "accept-ranges": "bytes" });
-  if (req.method === "HEAD") return res.end();
-  createReadStream(big).pipe(res);
-});
+const assets = await startAssetServer({ "edge_bench-1.0-py3-none-any.whl": big });
 let received = 0;
 const sink = createServer((req, res) => {
   req.on("data", (c) => (received += c.length));
   req.on("end", () => res.end("OK"));
 });
-await Promise.all([assets, sink].map((s) => new Promise((r) => s.listen(0, "127.0.0.1", r))));
+await new Promise((r) => sink.listen(0, "127.0.0.1", r));
 const [hookPort, relayPort] = [await freePort(), await freePort()];
 const dir = join(root, "target/workerd");
 mkdirSync(dir, { recursive: true });
 const env = { PYPUBLISH_REPOSITORY_URL: `http://127.0.0.1:${sink.address().port}/`, PYPUBLISH_USERNAME: "bench", PYPUBLISH_PASSWORD: "bench-pw", PYPUBLISH_HOOK_SECRET: "bench-secret" };
 writeFileSync(join(dir, "bench.capnp"), workerdConfig({ hookPort, relayPort, dir, env }));
-const wd = spawn(join(root, "node_modules/@cloudflare/workerd-linux-64/bin/workerd"), ["serve", join(dir, "bench.capnp")], { stdio: "ignore" });
+const wd = spawn(join(root, "node_modules/@cloudflare/workerd-linux-64/bin/workerd"), ["serve", join(dir, "bench.capnp")], { stdio: "ignore", env: { ...process.env, ...env } });
 const status = () => readFileSync(`/proc/${wd.pid}/status`, "utf8");
 const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status())[1]) * 1024;
 let idle;
@@ -52,7 +42,7 @@ for (let i = 0; i < 100; i++) {
 }
 try {
   idle = kb("VmRSS");
-  const body = JSON.stringify({ files: [{ url: `http://127.0.0.1:${assets.address().port}/edge_bench-1.0-py3-none-any.whl` }] });
+  const body = JSON.stringify({ files: [{ url: `${assets.base}edge_bench-1.0-py3-none-any.whl` }] });
   const t = performance.now();
   const r = await fetch(`http://127.0.0.1:${hookPort}/publish`, { method: "POST", headers: { "x-pypublish-signature": await sign(env.PYPUBLISH_HOOK_SECRET, body) }, body });
   const reports = await r.json();
@@ -74,14 +64,10 @@ try {
     "",
   ].join("\n");
   console.log(section);
-  const path = join(root, "BENCHMARKS.md");
-  let doc = readFileSync(path, "utf8");
-  const at = doc.indexOf("## (e) The release hook");
-  doc = at >= 0 ? doc.slice(0, at) : doc;
-  writeFileSync(path, doc + section);
+  writeBenchSection("## (e) The release hook", section);
 } finally {
   wd.kill();
-  assets.close();
+  await assets.stop();
   sink.close();
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,16 +1,14 @@
 // The release hook and the CORS relay (edge/) run for real: in workerd (npm), and the same
 // hook module in Deno and Bun, publishing to pypiserver assets served over HTTP on 127.0.0.1.
-import { test, before, after } from "node:test";
+import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createServer } from "node:http";
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 
-import { root, venv, freePort, startPypiserver, startServer, makeWheel } from "./servers.mjs";
+import { root, venv, freePort, startPypiserver, startServer, startAssetServer, makeWheel, launchChromium } from "./servers.mjs";
 import { serveWww } from "../../scripts/serve-www.mjs";
 import { workerdConfig } from "../../edge/workerd-config.mjs";
 import { sign } from "../../edge/hook.js";
@@ -18,28 +16,6 @@ import { sign } from "../../edge/hook.js";
 const corpus = join(root, "tests/fixtures/corpus");
 const SECRET = "hook-secret-for-tests";
 const sha256File = (p) => createHash("sha256").update(readFileSync(p)).digest("hex");
-
-/** Static files with HEAD, Content-Length and Range support; records each request. */
-async function assetServer(files) {
-  const requests = [];
-  const server = createServer((req, res) => {
-    requests.push({ method: req.method, url: req.url, range: req.headers.range });
-    const path = files[decodeURIComponent(req.url.slice(1))];
-    if (!path) return res.writeHead(404).end("no such asset");
-    const size = statSync(path).size;
-    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
-    if (m) {
-      const [s, e] = [Number(m[1]), Math.min(Number(m[2]), size - 1)];
-      res.writeHead(206, { "content-length": e - s + 1, "content-range": `bytes ${s}-${e}/${size}`, "accept-ranges": "bytes" });
-      return req.method === "HEAD" ? res.end() : createReadStream(path, { start: s, end: e }).pipe(res);
-    }
-    res.writeHead(200, { "content-length": size, "accept-ranges": "bytes", "content-type": "application/octet-stream" });
-    if (req.method === "HEAD") return res.end();
-    createReadStream(path).pipe(res);
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { base: `http://127.0.0.1:${server.address().port}/`, requests, stop: () => new Promise((r) => server.close(r)) };
-}
 
 async function waitListening(url, child, what) {
   for (let i = 0; i < 150; i++) {
@@ -85,7 +61,7 @@ async function startWorkerd(env) {
   const config = join(dir, `config-${hookPort}.capnp`);
   writeFileSync(config, workerdConfig({ hookPort, relayPort, dir, env }));
   // The binary itself, not npm's Node launcher, so that its RSS is workerd's.
-  const child = spawnLogged(join(root, "node_modules/@cloudflare/workerd-linux-64/bin/workerd"), ["serve", config]);
+  const child = spawnLogged(join(root, "node_modules/@cloudflare/workerd-linux-64/bin/workerd"), ["serve", config], env);
   const hook = `http://127.0.0.1:${hookPort}/`;
   const relay = `http://127.0.0.1:${relayPort}/`;
   await waitListening(hook, child, "workerd");
@@ -140,11 +116,11 @@ for (const runtime of ["workerd", "deno", "bun"]) {
       "six-1.9.0.tar.gz": join(corpus, "six-1.9.0.tar.gz"),
       "edge_big-1.0-py3-none-any.whl": bigAsset,
     };
-    const srv = await assetServer(assets);
+    const srv = await startAssetServer(assets);
     const reg = await startPypiserver({ user: "hook", password: "hook-pw-1" });
     const h = await startHook(runtime, { PYPUBLISH_REPOSITORY_URL: reg.url, PYPUBLISH_USERNAME: "hook", PYPUBLISH_PASSWORD: "hook-pw-1", PYPUBLISH_HOOK_SECRET: SECRET });
     try {
-      const idle = rss(h.child.pid).now;
+      const idle = runtime === "workerd" ? rss(h.child.pid).now : 0;
       const files = Object.entries(assets).map(([name, path]) => ({ url: srv.base + name, sha256: sha256File(path) }));
       const r = await callHook(h.hook, { files });
       assert.equal(r.status, 200, JSON.stringify(r.json));
@@ -173,7 +149,7 @@ for (const runtime of ["workerd", "deno", "bun"]) {
 
 test("workerd: a tampered signature, bad JSON, an unreachable or oversize asset each get a JSON error, and nothing is uploaded", async () => {
   const name = "six-1.16.0-py2.py3-none-any.whl";
-  const srv = await assetServer({ [name]: join(corpus, name) });
+  const srv = await startAssetServer({ [name]: join(corpus, name) });
   const registry = await startServer((req, res) => res.writeHead(200).end("OK"));
   const wd = await startWorkerd({ PYPUBLISH_REPOSITORY_URL: registry.url, PYPUBLISH_USERNAME: "u", PYPUBLISH_PASSWORD: "pw-2", PYPUBLISH_HOOK_SECRET: SECRET, PYPUBLISH_MAX_ASSET_BYTES: "5000" });
   try {
@@ -211,7 +187,7 @@ test("workerd relay: the page in Chromium uploads to pypiserver through it; othe
   const pageOrigin = `http://127.0.0.1:${wwwPort}`;
   const wd = await startWorkerd({ RELAY_ALLOWED_ORIGINS: pageOrigin, RELAY_UPSTREAMS: reg.url, PYPUBLISH_HOOK_SECRET: SECRET, PYPUBLISH_REPOSITORY_URL: reg.url });
   const www = await serveWww({ port: wwwPort, connect: [wd.relay] });
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(www.url);
@@ -255,7 +231,7 @@ test("workerd relay: the page in Chromium uploads to pypiserver through it; othe
 for (const runtime of ["deno", "bun"]) {
   test(`${runtime}: the hook publishes a GitHub release's dist assets to pypiserver`, async () => {
     const names = ["pp_poetry_demo-0.3.0-py3-none-any.whl", "pp_poetry_demo-0.3.0.tar.gz"];
-    const srv = await assetServer(Object.fromEntries(names.map((n) => [n, join(corpus, n)])));
+    const srv = await startAssetServer(Object.fromEntries(names.map((n) => [n, join(corpus, n)])));
     const reg = await startPypiserver({ user: "gh", password: `gh-pw-${runtime}` });
     const h = await startHook(runtime, { PYPUBLISH_REPOSITORY_URL: reg.url, PYPUBLISH_USERNAME: "gh", PYPUBLISH_PASSWORD: `gh-pw-${runtime}`, PYPUBLISH_HOOK_SECRET: SECRET });
     try {
@@ -283,4 +259,3 @@ for (const runtime of ["deno", "bun"]) {
   });
 }
 
-after(() => {});
