@@ -4,13 +4,12 @@
 // Goal: wasm memory ≤ 32 MiB. Writes section (d) of BENCHMARKS.md (run by scripts/bench, or
 // alone: node scripts/bench-page.mjs after scripts/build-wasm).
 import { createServer } from "node:http";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 
-import { root, makeWheel } from "../tests/e2e/servers.mjs";
-import { serveWww } from "./serve-www.mjs";
+import { makeWheel, launchChromium, writeBenchSection } from "../tests/e2e/servers.mjs";
+import { demoConfig, serveWww } from "./serve-www.mjs";
 
 const MiB = 2 ** 20;
 const work = mkdtempSync(join(tmpdir(), "bench-page-"));
@@ -24,11 +23,8 @@ const sink = createServer((req, res) => {
 });
 await new Promise((r) => sink.listen(0, "127.0.0.1", r));
 const sinkUrl = `http://127.0.0.1:${sink.address().port}/`;
-const www = await serveWww({ registry: sinkUrl, config: { demo: { repositoryUrl: "/registry/", username: "bench", simpleUrl: `${sinkUrl}simple/` } } });
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--enable-precise-memory-info"],
-});
+const www = await serveWww({ registry: sinkUrl, config: demoConfig({ username: "bench", simpleUrl: `${sinkUrl}simple/` }) });
+const browser = await launchChromium(["--enable-precise-memory-info"]);
 let result;
 try {
   const page = await browser.newPage();
@@ -86,8 +82,4 @@ const section = [
   "",
 ].join("\n");
 console.log(section);
-const path = join(root, "BENCHMARKS.md");
-let doc = readFileSync(path, "utf8");
-const at = doc.indexOf("## (d) The page");
-doc = at >= 0 ? doc.slice(0, at) : doc.endsWith("\n\n") ? doc : `${doc}\n`;
-writeFileSync(path, doc + section);
+writeBenchSection("## (d) The page", section);

@@ -6,14 +6,14 @@
 //   node scripts/demo.mjs [--port N]     (default 8000, or any free port if 8000 is taken)
 import { randomBytes } from "node:crypto";
 import { startPypiserver } from "../tests/e2e/servers.mjs";
-import { serveWww } from "./serve-www.mjs";
+import { demoConfig, serveWww } from "./serve-www.mjs";
 
 const args = process.argv.slice(2);
 const wanted = args[0] === "--port" ? Number(args[1]) : Number(process.env.PORT ?? 8000);
 const user = "demo";
 const password = randomBytes(12).toString("base64url");
 const reg = await startPypiserver({ user, password });
-const config = { demo: { repositoryUrl: "/registry/", username: user, simpleUrl: reg.simple } };
+const config = demoConfig({ username: user, simpleUrl: reg.simple });
 let page;
 try {
   page = await serveWww({ port: wanted, registry: reg.url, config });

@@ -32,6 +32,11 @@ export function policy(connect, meta = false) {
     .join("; ");
 }
 
+/** The /config.json that makes the page's default registry the relayed one at /registry/. */
+export function demoConfig({ username = "demo", simpleUrl }) {
+  return { demo: { repositoryUrl: "/registry/", username, simpleUrl } };
+}
+
 /**
  * Starts the server. `config` is served as /config.json (the page reads its demo registry
  * there); `registry` is the upstream of /registry/. Resolves to `{ url, stop }`.

@@ -136,7 +136,9 @@ impl StreamSource {
             if pos + n > offset {
                 let from = offset.saturating_sub(pos) as u32;
                 let to = (end - pos).min(n) as u32;
-                out.extend_from_slice(&chunk.subarray(from, to).to_vec());
+                let at = out.len();
+                out.resize(at + (to - from) as usize, 0);
+                chunk.subarray(from, to).copy_to(&mut out[at..]);
             }
             pos += n;
         }

@@ -1,7 +1,8 @@
 // Real registries and small misbehaving servers on 127.0.0.1 for the end-to-end tests.
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, mkdirSync } from "node:fs";
+import { createReadStream, mkdtempSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chromium } from "playwright-core";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import net from "node:net";
@@ -128,4 +129,53 @@ with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
 `, path, project, String(mib), random ? "1" : "0"], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`making ${path}: ${r.stderr}`);
   return path;
+}
+
+/**
+ * Static files for stream sources: `files` maps a name to a path or to bytes. HEAD, exact
+ * Content-Length and Range requests, as release-asset hosts serve them; records each request.
+ */
+export async function startAssetServer(files) {
+  const requests = [];
+  const server = createServer((req, res) => {
+    requests.push({ method: req.method, url: req.url, range: req.headers.range });
+    const entry = files[decodeURIComponent(req.url.slice(1))];
+    if (entry === undefined) return res.writeHead(404).end("no such asset");
+    const size = typeof entry === "string" ? statSync(entry).size : entry.length;
+    const send = (status, start, end, extra = {}) => {
+      res.writeHead(status, { "content-length": end - start + 1, "accept-ranges": "bytes", ...extra });
+      if (req.method === "HEAD") return res.end();
+      if (typeof entry !== "string") return res.end(entry.subarray(start, end + 1));
+      if (end < start) return res.end();
+      createReadStream(entry, { start, end }).pipe(res);
+    };
+    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
+    if (m) {
+      const [s, e] = [Number(m[1]), Math.min(Number(m[2]), size - 1)];
+      return send(206, s, e, { "content-range": `bytes ${s}-${e}/${size}` });
+    }
+    send(200, 0, size - 1);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { base: `http://127.0.0.1:${server.address().port}/`, requests, stop: () => new Promise((r) => server.close(r)) };
+}
+
+/** Debian's Chromium, headless, with the flags this closed network needs. */
+export function launchChromium(extraArgs = []) {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", ...extraArgs],
+  });
+}
+
+/** Replaces (or appends) the section of BENCHMARKS.md that starts with `heading`. */
+export function writeBenchSection(heading, text) {
+  const path = join(root, "BENCHMARKS.md");
+  let doc = readFileSync(path, "utf8");
+  const at = doc.indexOf(heading);
+  if (at >= 0) {
+    const next = doc.indexOf("\n## ", at + heading.length);
+    doc = doc.slice(0, at) + (next >= 0 ? doc.slice(next + 1) : "");
+  }
+  writeFileSync(path, (doc.endsWith("\n\n") || doc === "" ? doc : doc.endsWith("\n") ? `${doc}\n` : `${doc}\n\n`) + text);
 }

@@ -4,39 +4,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { createServer } from "node:http";
 import { readFileSync, readdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 
 import init, { publish } from "../../pkg/pypublish.js";
-import { root, venv, startPypiserver, startServer } from "./servers.mjs";
+import { root, venv, startPypiserver, startServer, startAssetServer } from "./servers.mjs";
 
 const corpus = join(root, "tests/fixtures/corpus");
 const sha256 = (b) => createHash("sha256").update(b).digest("hex");
 await init({ module_or_path: readFileSync(join(root, "pkg/pypublish_bg.wasm")) });
-
-/** Serves `files` (name → bytes, or name → (nth open) → bytes) with Range support; counts GETs. */
-async function assetServer(files) {
-  const gets = {};
-  const server = createServer((req, res) => {
-    const name = decodeURIComponent(req.url.slice(1));
-    const entry = files[name];
-    if (!entry) return res.writeHead(404).end();
-    gets[name] = (gets[name] ?? 0) + 1;
-    const body = typeof entry === "function" ? entry(gets[name]) : entry;
-    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
-    if (range) {
-      const [s, e] = [Number(range[1]), Math.min(Number(range[2]), body.length - 1)];
-      return res.writeHead(206, { "content-range": `bytes ${s}-${e}/${body.length}`, "content-length": e - s + 1 }).end(body.subarray(s, e + 1));
-    }
-    res.writeHead(200, { "content-length": body.length }).end(body);
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  const base = `http://127.0.0.1:${server.address().port}/`;
-  return { base, gets, stop: () => new Promise((r) => server.close(r)) };
-}
 
 /** A StreamFile over HTTP: ranges for the metadata, a GET per pass. */
 function urlFile(base, filename, size, extra = {}) {
@@ -53,7 +31,7 @@ function urlFile(base, filename, size, extra = {}) {
 test("stream sources publish to pypiserver: pip gets the same bytes back, and upload progress reaches the total", async () => {
   const names = ["six-1.16.0-py2.py3-none-any.whl", "six-1.9.0.tar.gz"];
   const bytes = Object.fromEntries(names.map((n) => [n, readFileSync(join(corpus, n))]));
-  const assets = await assetServer(bytes);
+  const assets = await startAssetServer(bytes);
   const reg = await startPypiserver();
   try {
     const events = [];
@@ -90,7 +68,7 @@ test("a stream source that changes between hashing and sending is cut off before
   evil[Math.floor(evil.length / 2)] ^= 0xff; // same length, one byte different
   // Range reads and the hashing pass see the real file; the third full GET (the body) does not.
   let full = 0;
-  const assets = await assetServer({ [name]: () => good });
+  const assets = await startAssetServer({ [name]: good });
   const reg = await startPypiserver();
   try {
     const file = urlFile(assets.base, name, good.length);
@@ -110,7 +88,7 @@ test("a stream source that changes between hashing and sending is cut off before
 test("a stream source shorter than its size, or with another sha256 than given, is refused before anything is sent", async () => {
   const name = "six-1.16.0-py2.py3-none-any.whl";
   const good = readFileSync(join(corpus, name));
-  const assets = await assetServer({ [name]: good });
+  const assets = await startAssetServer({ [name]: good });
   const srv = await startServer((req, res) => res.writeHead(200).end());
   try {
     const short = urlFile(assets.base, name, good.length + 10);
