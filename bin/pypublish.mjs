@@ -75,12 +75,12 @@ class UsageError extends Error {}
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
 const escapeControl = (c) => ({ "\n": "\\n", "\r": "\\r", "\t": "\\t" })[c] ?? `\\u{${c.codePointAt(0).toString(16)}}`;
-const maskLocal = (text, secrets) => secrets.filter((s) => s && s.length >= 1).reduce((t, s) => t.split(s).join("****"), String(text));
 
-/** One line of server- or file-derived text, safe for a terminal: no escape sequences, no secrets. */
-const sanitize = core.sanitize ?? ((text, secrets = []) => maskLocal(text, secrets).replace(CONTROL, escapeControl));
+// The core masks credentials in everything it returns; what the CLI adds here is escaping.
+/** One line of server- or file-derived text, safe for a terminal: no escape sequences. */
+const sanitize = core.sanitize ?? ((text) => String(text).replace(CONTROL, escapeControl));
 /** A block (a raw reply): like sanitize, but newlines and tabs stay. */
-const sanitizeBlock = core.sanitizeBlock ?? ((text, secrets = []) => maskLocal(text, secrets).replace(/\r\n/g, "\n").replace(CONTROL, (c) => (c === "\n" || c === "\t" ? c : escapeControl(c))));
+const sanitizeBlock = core.sanitizeBlock ?? ((text) => String(text).replace(/\r\n/g, "\n").replace(CONTROL, (c) => (c === "\n" || c === "\t" ? c : escapeControl(c))));
 /** A URL without its userinfo, parsed the WHATWG way as fetch parses it. */
 const redactUrl =
   core.redactUrl ??
@@ -101,9 +101,9 @@ const describeDist =
 
 // ---------- terminal output ----------
 
-let secrets = [];
-const clean = (text) => sanitize(String(text ?? ""), secrets);
-const cleanBlock = (text) => sanitizeBlock(String(text ?? ""), secrets);
+/** Every string the CLI prints that it did not write itself goes through one of these two. */
+const clean = (text) => sanitize(String(text ?? ""));
+const cleanBlock = (text) => sanitizeBlock(String(text ?? ""));
 
 /** Colours for one stream: only on a terminal, and never with NO_COLOR (no-color.org) or TERM=dumb. */
 function palette(stream) {
@@ -348,7 +348,8 @@ function outcomeLines(r, size, level, out, err) {
   const lines = [`${err.c.red("failed")}    ${name}: ${status}`];
   // The server's own words, labelled as such: advice in them ("start server with --overwrite")
   // is addressed to whoever runs the registry, not to the uploader.
-  if (r.serverMessage) lines.push(`  ${err.c.dim("server:")} ${clean(r.serverMessage)}`);
+  // Several lines stay several lines, each indented under the label, so none can pass for an outcome.
+  if (r.serverMessage) lines.push(`  ${err.c.dim("server:")} ${cleanBlock(r.serverMessage).trim().split("\n").join("\n          ")}`);
   if (r.error) lines.push(`  ${err.c.dim("error:")}  ${clean(r.error)}`);
   if (r.hint) lines.push(`  ${err.c.dim("hint:")}   ${clean(r.hint)}`);
   return [err, lines.join("\n")];
@@ -371,7 +372,6 @@ function details(r, level, stream) {
 
 async function upload(opts) {
   const s = settings(opts);
-  secrets = [s.password, s.token].filter(Boolean);
   const paths = expand(opts.files);
   const files = [];
   for (const p of paths) {
