@@ -328,6 +328,9 @@ function refresh() {
   const busy = controller !== null;
   $("#upload").disabled = busy || invalid > 0 || pending > 0 || ready === 0;
   $("#cancel").disabled = !busy;
+  // The list is the batch being sent: it changes only between uploads.
+  $("#clear").disabled = busy;
+  for (const b of document.querySelectorAll("#files .remove")) b.disabled = busy;
   $("#summary").textContent = invalid
     ? `${plural(invalid, "invalid file")}: remove ${invalid > 1 ? "them" : "it"} to upload the rest, so a release never goes up half-checked.`
     : pending
@@ -410,8 +413,9 @@ async function upload() {
         if (!r) return;
         const frac = total ? done / total : 1;
         if (phase === "upload") {
-          if (r.status !== "uploading" || Math.floor(frac * 100) !== r.pct) setStatus(r, "uploading", `uploading ${Math.floor(frac * 100)}%`);
-          r.pct = Math.floor(frac * 100);
+          const pct = Math.floor(frac * 100);
+          if (r.status !== "uploading" || pct !== r.pct) setStatus(r, "uploading", pct === 100 ? "waiting for the reply" : `uploading ${pct}%`);
+          r.pct = pct;
           r.el.querySelector(".upload-progress").value = frac;
         } else {
           if (r.status !== "preparing") setStatus(r, "preparing", "hashing…");
@@ -511,7 +515,7 @@ function show(rep, repositoryUrl, relayUrl) {
     r.el.dataset.verified = "false";
     setText(r, ".message", "Not uploaded: the registry already has a file with this name, and no index could show that it is this file.");
     setServer(r, rep, repositoryUrl);
-    setText(r, ".hint", "Check that the registry's copy is yours (its SHA-256 must be the one above); if it is not, bump the version and rebuild. With a preset that has an index (the demo, devpi, GitLab, PyPI), the page compares SHA-256s itself.");
+    setText(r, ".hint", "Check that the registry's copy is yours (its SHA‑256 must be the one above); if it is not, bump the version and rebuild. With a preset that has an index (the demo, devpi, GitLab, PyPI), the page compares SHA‑256s itself.");
     setRaw(r, rep);
     announce(`${rep.filename} not uploaded: a file with this name is already there, not verified to be the same.`);
     return;
@@ -547,7 +551,10 @@ function setServer(r, rep, repositoryUrl) {
   if (!rep.serverMessage) return;
   const box = r.el.querySelector(".server");
   box.querySelector(".server-label").textContent = `Reply from ${registryName(repositoryUrl)}, in its own words (advice there is for whoever runs the server):`;
-  box.querySelector(".server-words").textContent = rep.serverMessage;
+  // Verbatim, backticks and all; only a flag in it is kept on one line.
+  const words = box.querySelector(".server-words");
+  words.replaceChildren();
+  appendFlags(words, rep.serverMessage);
   box.hidden = false;
 }
 
