@@ -138,9 +138,9 @@ function gitlabUrl() {
 }
 
 /**
- * Whenever the upload URL's origin changes, the password (and a username that is not the
- * preset's) is cleared: credentials typed for one registry must never go to another. Typing
- * them while no URL is set is fine: they belong to the first origin that appears.
+ * Whenever the upload URL's origin changes, the password is cleared and the username goes back
+ * to the preset's: credentials typed for one registry must never go to another. Typing them
+ * while no URL is set is fine: they belong to the first origin that appears.
  */
 function urlChanged() {
   const origin = repositoryUrl() ? originOf(repositoryUrl()) : "";
@@ -364,6 +364,8 @@ function checkUrlFor(preset, url) {
 }
 
 async function upload() {
+  // An edit not yet committed (no change event) still counts: never send to a new origin with old credentials.
+  urlChanged();
   const raw = repositoryUrl();
   const repositoryUrlAbs = raw ? new URL(raw, location.href).href : "";
   if (!/^https?:/.test(repositoryUrlAbs)) {

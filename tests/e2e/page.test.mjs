@@ -534,6 +534,37 @@ test("page: credentials are cleared whenever the upload URL's origin changes (pr
   }
 });
 
+test("page: an upload right after an uncommitted URL edit sends no credentials to the new origin", async () => {
+  let pageOrigin = "";
+  const other = await startServer((req, res) => {
+    const cors = { "access-control-allow-origin": pageOrigin, "access-control-allow-headers": "authorization, content-type, accept", "access-control-allow-methods": "POST" };
+    res.writeHead(req.method === "OPTIONS" ? 204 : 403, cors).end();
+  });
+  const www = await serveWww({ registry: demo.reg.url, config: demoConfig({ simpleUrl: demo.reg.simple }), connect: [other.url] });
+  pageOrigin = new URL(www.url).origin;
+  const { page } = await open(www.url);
+  try {
+    await drop(page, fromCorpus(WHEEL));
+    await waitStatus(page, WHEEL, ["ready"]);
+    await page.fill("#password", "for-the-demo-only");
+    // The value changes without a change event, and Upload is pressed without a blur.
+    await page.evaluate((url) => {
+      document.querySelector("#repository-url").value = url;
+      document.querySelector("#upload").click();
+    }, `${other.url}legacy/`);
+    await waitStatus(page, WHEEL, ["uploaded", "failed"]);
+    assert.equal(await page.inputValue("#password"), "");
+    const posts = other.requests.filter((r) => r.method === "POST");
+    assert.equal(posts.length, 1);
+    const auth = posts[0].headers.authorization ?? "";
+    assert.ok(!Buffer.from(auth.replace(/^Basic /, ""), "base64").toString().includes("for-the-demo-only"), "the demo's password went to another origin");
+  } finally {
+    await page.close();
+    await www.stop();
+    await other.stop();
+  }
+});
+
 test("page: GitLab's 404 to gitlab-ci-token shows the job-token allowlist hint", async () => {
   // Replays GitLab's reply to a CI_JOB_TOKEN whose project is not allow-listed, with the CORS
   // headers GitLab's /api/* sends (source: tests/fixtures/replies.json, "gitlab job token not allow-listed").
