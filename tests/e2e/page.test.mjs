@@ -706,6 +706,13 @@ test("page: no global is set for tests or benchmarks; readiness is an attribute 
     const globals = await page.evaluate(() => Object.keys(globalThis).filter((k) => /pypublish/i.test(k)));
     assert.deepEqual(globals, []);
     assert.equal(await page.getAttribute("html", "data-ready"), "true");
+    // What scripts/bench-page.mjs samples instead: the page's own module instance, by its URL
+    // (the same module, already initialised: the wasm is not fetched again).
+    const fetched = [];
+    page.on("request", (r) => r.url().endsWith(".wasm") && fetched.push(r.url()));
+    const bytes = await page.evaluate(async () => (await (await import("/pkg/pypublish.js")).default()).memory.buffer.byteLength);
+    assert.ok(bytes >= 65536, `wasm memory ${bytes}`);
+    assert.deepEqual(fetched, []);
   } finally {
     await page.close();
   }
