@@ -337,18 +337,20 @@ function settings(opts) {
 
 // ---------- upload ----------
 
-function outcomeLines(r, size, level, out, err) {
+function outcomeLines(r, size, out, err) {
   const name = clean(r.filename);
   if (r.status === "uploaded") return [out, `${out.c.green("uploaded")}  ${name}${size !== undefined ? out.c.dim(`  ${fmtBytes(size)}`) : ""}`];
   if (r.status === "skipped") {
     const why = r.hint ?? r.serverMessage;
-    return [out, `${out.c.yellow("skipped")}   ${name}${why ? `: ${clean(why)}` : ""}`];
+    // A name the registry has, not shown to be this file, is never a plain "skipped".
+    const unverified = r.verified === false ? ` ${out.c.yellow("(not verified to be this file)")}` : "";
+    return [out, `${out.c.yellow("skipped")}   ${name}${unverified}${why ? `: ${clean(why)}` : ""}`];
   }
   const status = r.httpStatus ? `HTTP ${r.httpStatus}` : clean(r.kind ?? "error");
   const lines = [`${err.c.red("failed")}    ${name}: ${status}`];
   // The server's own words, labelled as such: advice in them ("start server with --overwrite")
-  // is addressed to whoever runs the registry, not to the uploader.
-  // Several lines stay several lines, each indented under the label, so none can pass for an outcome.
+  // is addressed to whoever runs the registry, not to the uploader. Several lines stay several
+  // lines, each indented under the label, so none can pass for an outcome line.
   if (r.serverMessage) lines.push(`  ${err.c.dim("server:")} ${cleanBlock(r.serverMessage).trim().split("\n").join("\n          ")}`);
   if (r.error) lines.push(`  ${err.c.dim("error:")}  ${clean(r.error)}`);
   if (r.hint) lines.push(`  ${err.c.dim("hint:")}   ${clean(r.hint)}`);
@@ -421,7 +423,7 @@ async function upload(opts) {
       console.log(JSON.stringify(r));
       continue;
     }
-    const [to, text] = outcomeLines(r, sizes.get(r.filename), level, out, err);
+    const [to, text] = outcomeLines(r, sizes.get(r.filename), out, err);
     to.stream.write(`${text}\n`);
     if (level >= 2) {
       const more = details(r, level, to);
@@ -431,10 +433,11 @@ async function upload(opts) {
   if (level >= 1) {
     const n = (st) => reports.filter((r) => r.status === st).length;
     const [up, sk, fa] = [n("uploaded"), n("skipped"), n("failed")];
+    const unverified = reports.filter((r) => r.status === "skipped" && r.verified === false).length;
     const c = err.c;
     const paint = (k, f) => (k ? f : (x) => x);
     console.error(
-      `${paint(up, c.green)(`${up} uploaded`)}, ${paint(sk, c.yellow)(`${sk} skipped`)}, ${paint(fa, c.red)(`${fa} failed`)} in ${seconds.toFixed(1)} s${opts.dryRun ? " (dry run: nothing sent)" : ""}`,
+      `${paint(up, c.green)(`${up} uploaded`)}, ${paint(sk, c.yellow)(`${sk} skipped${unverified ? ` (${unverified} not verified)` : ""}`)}, ${paint(fa, c.red)(`${fa} failed`)} in ${seconds.toFixed(1)} s${opts.dryRun ? " (dry run: nothing sent)" : ""}`,
     );
   }
   return reports.some((r) => r.status === "failed") ? 1 : 0;

@@ -11,7 +11,14 @@ await init();
 const isDistributionName = core.isDistributionName ?? ((name) => /\.(whl|tar\.gz|zip)$/i.test(name));
 const describeDist =
   core.describeDist ?? ((filename, k) => (k.type === "wheel" ? `wheel ${k.pythonTag} · ${k.abi.join(".")} · ${k.platform.join(".")}` : `sdist (${k.format})`));
-const registryFor = core.registryFor ?? (() => ({}));
+/** What the engine knows of a registry from its URL; nothing when it cannot tell (or cannot parse it). */
+const registryFor = (url) => {
+  try {
+    return core.registryFor?.(url) ?? {};
+  } catch {
+    return {};
+  }
+};
 const redactUrl =
   core.redactUrl ??
   ((url) => {
@@ -359,7 +366,7 @@ function checkUrlFor(preset, url) {
     case "gitlab":
       return `${slash}simple/`;
     default:
-      return registryFor(url)?.checkUrl ?? PRESETS[preset]?.index;
+      return registryFor(url).checkUrl ?? PRESETS[preset]?.index;
   }
 }
 
@@ -478,9 +485,11 @@ const HEADLINES = {
   redirect: "Redirected",
 };
 
+const REGISTRY_NAMES = { pypi: "PyPI", testpypi: "TestPyPI", gitlab: "GitLab", devpi: "devpi", pypiserver: "pypiserver", artifactory: "Artifactory", nexus: "Nexus", codeartifact: "CodeArtifact", azure: "Azure Artifacts", gitea: "Gitea", cloudsmith: "Cloudsmith" };
+
 function registryName(url) {
-  const r = registryFor(url)?.registry;
-  return r && r !== "unknown" && r !== "other" ? r : "the registry";
+  const r = registryFor(url).registry;
+  return REGISTRY_NAMES[r] ?? (r && r !== "unknown" ? r : "the registry");
 }
 
 function show(rep, repositoryUrl, relayUrl) {
@@ -524,7 +533,8 @@ function show(rep, repositoryUrl, relayUrl) {
   }
   setStatus(r, "failed");
   const cross = originOf(relayUrl ?? repositoryUrl) !== location.origin;
-  const noCors = registryFor(repositoryUrl)?.browserCors === false;
+  const info = registryFor(repositoryUrl);
+  const noCors = info.browserCors === false && !!info.registry && info.registry !== "unknown";
   if (cspBlocked && rep.kind === "network") {
     setText(r, ".message", `This page's Content-Security-Policy blocked the connection to ${originOf(repositoryUrl)}.`);
     setText(r, ".hint", "The page may only connect to the registries it was served for: serve it with `scripts/serve-www.mjs --connect <registry origin>`, or use the relay.");
