@@ -747,8 +747,12 @@ impl Batch {
         }
     }
 
-    /// The index to look files up in before sending: given, or known for the registry.
+    /// The index to look files up in before sending: given, or known for the registry. A dry
+    /// run makes no request at all.
     fn lookup_index(&self) -> Option<Url> {
+        if self.cfg.dry_run {
+            return None;
+        }
         if let Some(u) = &self.cfg.check_url {
             return Some(u.clone());
         }
@@ -1055,7 +1059,8 @@ pub fn clean_report(mut r: Report, secrets: &Secrets, surface: Surface) -> Repor
             *v = secrets.clean(v);
         }
     };
-    r.filename = secrets.clean(&r.filename);
+    // The file's own name is the caller's, never a secret: escaped, not masked.
+    r.filename = crate::mask::escape_line(&r.filename);
     r.hint = r.hint.map(|h| surface.render(&h));
     line(&mut r.hint);
     line(&mut r.server_message);

@@ -12,6 +12,9 @@ use std::fmt::Write as _;
 /// What a masked secret is replaced with.
 pub const MASK: &str = "********";
 
+/// Secrets shorter than this are masked only where they stand apart from letters and digits.
+pub const SHORT: usize = 4;
+
 /// The secrets of one run, in every form they take on the wire.
 #[derive(Clone, Default)]
 pub struct Secrets {
@@ -78,14 +81,23 @@ impl Secrets {
         }
     }
 
-    /// `text` with every occurrence of every form replaced by [`MASK`].
+    /// `text` with every occurrence of every form replaced by [`MASK`]. A form shorter than
+    /// [`SHORT`] characters is masked wherever it stands apart from letters and digits: a
+    /// one-letter password is hidden in `password=p` and `u:p@h`, and `py3` stays readable.
     pub fn mask(&self, text: &str) -> String {
         if self.forms.is_empty() {
             return text.to_string();
         }
+        let alnum_at = |i: usize| text[i..].chars().next().is_some_and(|c| c.is_alphanumeric());
+        let alnum_before = |i: usize| text[..i].chars().next_back().is_some_and(|c| c.is_alphanumeric());
         let mut spans: Vec<(usize, usize)> = Vec::new();
         for f in &self.forms {
-            spans.extend(text.match_indices(f.as_str()).map(|(i, m)| (i, i + m.len())));
+            let short = f.chars().count() < SHORT;
+            spans.extend(
+                text.match_indices(f.as_str())
+                    .map(|(i, m)| (i, i + m.len()))
+                    .filter(|&(i, j)| !short || !(alnum_before(i) || alnum_at(j))),
+            );
         }
         if spans.is_empty() {
             return text.to_string();
