@@ -61,7 +61,7 @@ impl Secrets {
     /// Adds HTTP Basic credentials: the password's forms and the header's base64 value.
     pub fn add_basic(&mut self, username: &str, password: &str) {
         self.add(password);
-        let b64 = crate::auth::base64(format!("{username}:{password}").as_bytes());
+        let b64 = base64(format!("{username}:{password}").as_bytes());
         self.push(b64.trim_end_matches('=').to_string());
         self.push(b64);
     }
@@ -203,3 +203,21 @@ fn percent_encode(s: &str, plus: bool) -> String {
     }
     out
 }
+
+/// Standard base64 with padding.
+pub fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | (b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
