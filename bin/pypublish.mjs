@@ -14,7 +14,7 @@ import { nodeFetch } from "./node-fetch.mjs";
 const { default: init, inspect, planUpload, publish } = core;
 
 const USAGE = `usage: pypublish upload [options] [FILES or globs, default dist/*]
-       pypublish check FILES...            validate distributions without a network
+       pypublish check [--online] FILES... validate distributions (--online: and the registry settings, sending nothing)
        pypublish inspect [--json] FILES... show metadata and the form an upload would send
 
 upload options:
@@ -26,6 +26,9 @@ upload options:
   --check-url URL            a simple index to look each file up in (by sha256) before sending
   --trusted-publishing MODE  auto (default), always or never: PyPI/TestPyPI tokens from the CI's OIDC identity
   --dry-run                  prepare everything, send nothing
+  --no-preflight             skip the check, before the first byte, that the URL, credentials and
+                             permission are right (one GET, or none for PyPI)
+  --digests-first            send the digest fields before the file (the file is then read twice)
   --retries N                retries after network errors, 5xx, 408, 429 (default 3)
   --timeout SECONDS          give up on an attempt after this long without progress (default 300)
   --concurrency N            uploads at once (default 1)
@@ -52,6 +55,9 @@ const OPTIONS = {
   "check-url": { type: "string" },
   "trusted-publishing": { type: "string" },
   "dry-run": { type: "boolean" },
+  "no-preflight": { type: "boolean" },
+  "digests-first": { type: "boolean" },
+  online: { type: "boolean" },
   retries: { type: "string" },
   timeout: { type: "string" },
   concurrency: { type: "string" },
@@ -227,6 +233,9 @@ function parseCommandLine(argv) {
     checkUrl: v["check-url"],
     trustedPublishing: v["trusted-publishing"],
     dryRun: !!v["dry-run"],
+    preflight: !v["no-preflight"],
+    digestsFirst: !!v["digests-first"],
+    online: !!v.online,
     json: !!v.json,
     noProgress: !!v["no-progress"],
     help: !!v.help,
@@ -378,6 +387,8 @@ async function upload(opts) {
       skipExisting: opts.skipExisting,
       checkUrl: opts.checkUrl ?? process.env.PYPUBLISH_CHECK_URL ?? process.env.UV_PUBLISH_CHECK_URL,
       dryRun: opts.dryRun,
+      preflight: opts.preflight,
+      digestsFirst: opts.digestsFirst,
       retries: opts.retries,
       timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined,
       concurrency: opts.concurrency,
@@ -478,7 +489,12 @@ try {
     (opts.help ? console.log : console.error)(USAGE);
     process.exit(opts.help ? 0 : 2);
   }
-  process.exitCode = opts.cmd === "upload" ? await upload(opts) : await inspectOrCheck(opts.cmd, opts);
+  if (opts.cmd === "upload") process.exitCode = await upload(opts);
+  else {
+    process.exitCode = await inspectOrCheck(opts.cmd, opts);
+    // check --online: the same preflight an upload makes, as a dry run: nothing is sent.
+    if (opts.cmd === "check" && opts.online && process.exitCode === 0) process.exitCode = await upload({ ...opts, dryRun: true, preflight: true });
+  }
 } catch (e) {
   const hint = e?.hint ? `\nhint: ${clean(e.hint)}` : "";
   if (e?.kind === "trustedPublishing") {

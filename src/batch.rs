@@ -30,8 +30,9 @@ use crate::metadata::Metadata;
 use crate::multipart::{MultipartPlan, TRAILING_FIELDS};
 use crate::oidc::{self, Flow, FlowStep};
 use crate::publish::{self, Policy, Upload};
-use crate::registry::{self, Registry};
+use crate::registry::{self, GitLabJob, Registry};
 use crate::report::{Kind, RawResponse, Report, Status, Surface};
+use crate::response::Sent;
 use crate::simple::{self, Existing, ACCEPT_SIMPLE};
 use crate::url::Url;
 
@@ -68,6 +69,9 @@ pub struct Options {
     /// Send the digest fields before the file even where the transport could hash while
     /// sending (for a registry that needs them first).
     pub digests_first: bool,
+    /// Before the first byte, check with the cheapest request (or none) that the URL, the
+    /// credentials and the permission are right.
+    pub preflight: bool,
 }
 
 /// Which digests a transport can compute while it sends the file, so that they can follow the
@@ -125,6 +129,8 @@ pub struct Config {
     /// Digests the transport can compute while sending (set by the shell; `Off` with
     /// `digests_first`).
     pub trailing: Trailing,
+    /// Probe the registry before sending.
+    pub preflight: bool,
 }
 
 impl Config {
@@ -168,6 +174,7 @@ impl Config {
             surface,
             env,
             trailing: Trailing::Off,
+            preflight: o.preflight,
         })
     }
 
@@ -269,6 +276,7 @@ struct Entry {
 enum Phase {
     Validate,
     Trusted,
+    Preflight,
     Prehash,
     Upload,
     Over,
@@ -277,6 +285,7 @@ enum Phase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pending {
     Trusted,
+    Preflight,
     Index(usize),
     Upload(usize),
     Verify(usize),
@@ -294,6 +303,9 @@ pub struct Batch {
     next_id: u64,
     secrets: Secrets,
     flow: Option<Flow>,
+    /// True when the credentials came from trusted publishing (the exchange was the probe).
+    minted: bool,
+    job: Option<GitLabJob>,
     seed: [u8; 32],
     draws: u64,
 }
@@ -306,6 +318,7 @@ impl Batch {
             return Err(input("no files to publish", Some("build with `python -m build`, then publish dist/*")));
         }
         let secrets = cfg.creds.secrets();
+        let job = GitLabJob::from_env(&cfg.env);
         let mut b = Batch {
             cfg,
             files: Vec::new(),
@@ -317,6 +330,8 @@ impl Batch {
             next_id: 1,
             secrets,
             flow: None,
+            minted: false,
+            job,
             seed,
             draws: 0,
         };
@@ -408,6 +423,7 @@ impl Batch {
                 let step = self.flow.as_mut().map(|f| f.on_reply(&reply));
                 self.trusted_step(step);
             }
+            Pending::Preflight => self.preflight_reply(&reply),
             Pending::Index(file) => self.index_reply(file, &reply),
             Pending::Upload(file) => {
                 self.files[file].last_reply = Some(raw_response(&reply));
@@ -442,6 +458,13 @@ impl Batch {
                 let step = self.flow.as_mut().map(|f| f.on_no_reply(&detail(&why)));
                 self.trusted_step(step);
             }
+            Pending::Preflight => match why {
+                NoReply::Cancelled => self.cancel(),
+                why => {
+                    let url = self.cfg.creds.url.to_string();
+                    self.preflight_blocked(None, format!("not sent: the registry at {url} could not be reached before the upload ({})", detail(&why)), "check the URL, the network and any proxy: nothing was sent".into());
+                }
+            },
             Pending::Index(file) => {
                 let retry = matches!(why, NoReply::Network(_) | NoReply::Stalled(_));
                 self.index_failed(file, &format!("no reply ({})", detail(&why)), None, retry);
@@ -549,7 +572,7 @@ impl Batch {
             let before = self.phase;
             match self.phase {
                 Phase::Validate => self.after_validation(),
-                Phase::Trusted => {}
+                Phase::Trusted | Phase::Preflight => {}
                 Phase::Prehash => self.after_prehash(),
                 Phase::Upload => self.schedule(),
                 Phase::Over => {}
@@ -629,6 +652,7 @@ impl Batch {
                     Ok(c) => {
                         self.secrets.extend(&c.secrets());
                         self.cfg.creds = c;
+                        self.minted = true;
                         self.after_credentials();
                     }
                     Err(e) => self.trusted_failed(&e.to_string()),
@@ -650,10 +674,97 @@ impl Batch {
     }
 
     fn after_credentials(&mut self) {
+        if self.cfg.preflight && !self.minted {
+            self.phase = Phase::Preflight;
+            return self.preflight();
+        }
+        self.after_preflight();
+    }
+
+    /// The cheapest check that the URL, the credentials and the permission are right, before
+    /// any file is sent. PyPI and TestPyPI need no request (their tokens are read locally, and
+    /// trusted publishing's exchange was the probe); GitLab answers its project's simple index
+    /// with the same 401/403/404 an upload would get; other registries are asked for their
+    /// index, or for the upload URL itself.
+    fn preflight(&mut self) {
+        let url = self.cfg.creds.url.clone();
+        let reg = registry::detect(&url);
+        if matches!(reg, Registry::Pypi | Registry::TestPypi) {
+            return match self.pypi_credentials_finding(reg) {
+                Some((error, hint)) => self.preflight_blocked(None, error, hint),
+                None => self.after_preflight(),
+            };
+        }
+        let probe = registry::index_for(&url, reg).unwrap_or_else(|| url.clone());
+        let same = probe.same_origin(&url);
+        let mut headers = vec![("Accept".to_string(), "application/json, text/html;q=0.5".to_string())];
+        if same {
+            headers.extend(self.cfg.creds.authorization().map(|a| ("Authorization".to_string(), a)));
+        }
+        let target = match &self.cfg.relay {
+            Some(relay) if same => relay.with_query_pair("upstream", probe.as_str()),
+            _ => probe,
+        };
+        let id = self.id();
+        self.pending.insert(id, Pending::Preflight);
+        self.out.push_back(Action::Request { id, file: None, request: Request { method: Method::Get, url: target, headers, body: Body::Empty } });
+    }
+
+    /// PyPI refuses passwords, and a token scoped to other projects: both are known here.
+    fn pypi_credentials_finding(&self, reg: Registry) -> Option<(String, String)> {
+        let host = if reg == Registry::TestPypi { "test.pypi.org" } else { "pypi.org" };
+        let user = self.cfg.creds.username.as_deref().unwrap_or_default();
+        if self.cfg.creds.authorization().is_none() {
+            return Some((
+                format!("not sent: no credentials for {host}"),
+                format!("give an API token with {{token}} (create one at https://{host}/manage/account/token/), or publish from a CI with trusted publishing"),
+            ));
+        }
+        if user != "__token__" {
+            return Some((
+                format!("not sent: {host} accepts API tokens only, not the password of user {user:?}"),
+                format!("use the username `__token__` and an API token (it starts with `pypi-`) as the password: https://{host}/manage/account/token/"),
+            ));
+        }
+        None
+    }
+
+    fn preflight_reply(&mut self, reply: &Reply) {
+        let url = self.cfg.creds.url.clone();
+        let reg = registry::detect(&url);
+        // An index or upload URL that answers at all, but for auth or absence, is fine: the
+        // upload's own reply speaks for the rest (a GET on an upload-only URL may be 405).
+        let blocking = matches!(reply.status, 401 | 403 | 404 | 410) || (reg == Registry::GitLab && reply.status == 404) || crate::response::looks_like_sign_in(&reply.body);
+        if !blocking {
+            return self.after_preflight();
+        }
+        let sent = Sent { url: &url, username: self.cfg.creds.username.as_deref(), digests: None, job: self.job.as_ref() };
+        let d = crate::response::decode(reply, &sent);
+        let hint = d.hint.clone().unwrap_or_else(|| "check the repository URL and the credentials".into());
+        let error = format!("not sent: before the upload, the registry answered HTTP {} to a check with the same credentials", reply.status);
+        self.preflight_blocked(Some((reply.status, d.server_message)), error, hint);
+    }
+
+    fn preflight_blocked(&mut self, reply: Option<(u16, Option<String>)>, error: String, hint: String) {
+        for i in 0..self.files.len() {
+            let mut r = Report::failed(&self.files[i].spec.name, Kind::Preflight, error.clone());
+            r.hint = Some(hint.clone());
+            if let Some((status, words)) = &reply {
+                r.http_status = Some(*status);
+                r.server_message = words.clone();
+            }
+            self.finish(i, r);
+        }
+        self.end();
+    }
+
+    fn after_preflight(&mut self) {
         // Sources that are read anew each time may change: with more than one file, every file
         // is hashed and checked before the first byte goes out, so a release is all or nothing.
         let prehash = self.files.len() > 1 && self.files.iter().any(|e| e.spec.changeable);
-        if prehash {
+        if self.cfg.dry_run {
+            self.phase = Phase::Upload;
+        } else if prehash {
             self.phase = Phase::Prehash;
             for i in self.order.clone() {
                 if matches!(self.files[i].state, St::Valid) {
@@ -932,7 +1043,7 @@ impl Batch {
             };
             return self.finish(file, r);
         }
-        let mut machine = Upload::new(&e.spec.name, &self.cfg.creds.url, self.cfg.policy);
+        let mut machine = Upload::new(&e.spec.name, &self.cfg.creds.url, self.cfg.policy).in_job(self.job.clone());
         self.files[file].plan = Some(plan);
         let action = machine.start();
         self.files[file].state = St::Sending(Box::new(machine));

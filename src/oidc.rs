@@ -82,12 +82,14 @@ pub enum OidcError {
         detail: String,
     },
     /// PyPI refused to mint a token.
-    #[error("PyPI refused to mint a token ({}); the token's claims were: {}. They must match the trusted publisher configured for the project on PyPI (owner, repository, workflow file, environment)", errors.iter().map(|(c, d)| format!("{c}: {d}")).collect::<Vec<_>>().join("; "), claims.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))]
+    #[error("PyPI refused to mint a token ({}); the token's claims were: {}. {diagnosis}", errors.iter().map(|(c, d)| format!("{c}: {d}")).collect::<Vec<_>>().join("; "), claims.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))]
     MintRefused {
         /// `(code, description)` pairs from PyPI.
         errors: Vec<(String, String)>,
         /// Selected JWT claims (never the token).
         claims: Vec<(String, String)>,
+        /// What PyPI compares, and which part usually differs.
+        diagnosis: String,
     },
 }
 
@@ -184,7 +186,39 @@ pub fn parse_mint(status: u16, body: &str, jwt: &str) -> Result<String, OidcErro
             *d = d.replace(jwt, "<token>");
         }
     }
-    Err(OidcError::MintRefused { errors, claims: claims(jwt) })
+    let claims = claims(jwt);
+    let diagnosis = diagnose(&claims);
+    Err(OidcError::MintRefused { errors, claims, diagnosis })
+}
+
+/// The workflow file name in a `workflow_ref`/`job_workflow_ref` claim
+/// (`owner/repo/.github/workflows/release.yml@refs/heads/main` → `release.yml`).
+fn workflow_file(claim: &str) -> Option<&str> {
+    let end = claim.find(".yml@").map(|i| i + 4).or_else(|| claim.find(".yaml@").map(|i| i + 5))?;
+    let start = claim[..end].rfind('/').map_or(0, |i| i + 1);
+    Some(&claim[start..end])
+}
+
+/// What PyPI matches a GitHub token on (warehouse `oidc/models/github.py`: the repository, its
+/// owner, the workflow file named in `job_workflow_ref`, and the environment when the publisher
+/// names one), and which of them usually differs.
+pub fn diagnose(claims: &[(String, String)]) -> String {
+    let get = |k: &str| claims.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let Some(job) = get("job_workflow_ref") else {
+        return "They must match the trusted publisher configured for the project on PyPI (for GitLab: the project path, the CI file and the environment)".into();
+    };
+    let job_file = workflow_file(job).unwrap_or(job);
+    let repo = get("repository").unwrap_or("?");
+    let env = get("environment").map_or("no environment".to_string(), |e| format!("environment `{e}`"));
+    let mut out = format!("PyPI looks for a publisher with repository `{repo}`, workflow `{job_file}` (from job_workflow_ref) and {env}.");
+    match get("workflow_ref").and_then(workflow_file) {
+        Some(caller) if caller != job_file => out.push_str(&format!(
+            " This job runs the reusable workflow `{job_file}`, called from `{caller}`: PyPI compares the publisher's workflow name with `{job_file}`, so the publisher must name that file (in `{}`'s repository settings on PyPI), not `{caller}`.",
+            repo
+        )),
+        _ => out.push_str(" The part that usually differs is the workflow file name or the environment: a publisher configured with an environment accepts only jobs that declare `environment:` with that name."),
+    }
+    out
 }
 
 /// The claims a person compares with the publisher settings on PyPI; never the signature.
@@ -192,7 +226,7 @@ pub fn claims(jwt: &str) -> Vec<(String, String)> {
     let Some(payload) = jwt.split('.').nth(1) else { return Vec::new() };
     let Some(bytes) = base64url_decode(payload) else { return Vec::new() };
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return Vec::new() };
-    ["sub", "repository", "repository_owner", "job_workflow_ref", "ref", "environment", "project_path", "ci_config_ref_uri"]
+    ["sub", "repository", "repository_owner", "workflow_ref", "job_workflow_ref", "ref", "environment", "project_path", "ci_config_ref_uri"]
         .iter()
         .filter_map(|k| v.get(*k).and_then(|x| x.as_str()).map(|x| (k.to_string(), x.to_string())))
         .collect()

@@ -7,7 +7,7 @@
 
 use crate::digest::DigestSet;
 use crate::http::{NoReply, Reply};
-use crate::registry::Registry;
+use crate::registry::{GitLabJob, Registry};
 use crate::report::{Kind, Report, Status};
 use crate::response::{decode, Decoded, Outcome, Sent};
 use crate::url::Url;
@@ -63,6 +63,7 @@ pub enum Action {
 /// The state of one file's upload.
 #[derive(Debug, Clone)]
 pub struct Upload {
+    job: Option<GitLabJob>,
     filename: String,
     url: Url,
     policy: Policy,
@@ -74,7 +75,13 @@ pub struct Upload {
 impl Upload {
     /// An upload of `filename` to `url`.
     pub fn new(filename: &str, url: &Url, policy: Policy) -> Self {
-        Upload { filename: filename.to_string(), url: url.clone(), policy, attempt: 0, visited: vec![url.clone()], pending_conflict: None }
+        Upload { job: None, filename: filename.to_string(), url: url.clone(), policy, attempt: 0, visited: vec![url.clone()], pending_conflict: None }
+    }
+
+    /// Explains replies against the GitLab CI job the upload runs in.
+    pub fn in_job(mut self, job: Option<GitLabJob>) -> Self {
+        self.job = job;
+        self
     }
 
     /// Upload requests sent so far.
@@ -104,7 +111,7 @@ impl Upload {
 
     /// Decides after a reply. `jitter` is a random number in `[0, 1)` from the caller.
     pub fn on_reply(&mut self, reply: &Reply, username: Option<&str>, digests: Option<&DigestSet>, jitter: f64) -> Action {
-        let d = decode(reply, &Sent { url: &self.url, username, digests });
+        let d = decode(reply, &Sent { url: &self.url, username, digests, job: self.job.as_ref() });
         match d.outcome {
             Outcome::Uploaded => self.done(Status::Uploaded, &d),
             // Our earlier attempt may have been stored before its reply was lost: the same

@@ -77,6 +77,29 @@ pub fn gitlab_project(url: &Url) -> Option<(String, String)> {
     Some((prefix, project))
 }
 
+/// The GitLab CI job the publish runs in, from its predefined variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitLabJob {
+    /// `CI_PROJECT_ID`.
+    pub project_id: String,
+    /// `CI_PROJECT_PATH` (`group/project`).
+    pub project_path: String,
+}
+
+impl GitLabJob {
+    /// The job, when `CI_PROJECT_ID` and `CI_PROJECT_PATH` are set (with `GITLAB_CI`).
+    pub fn from_env(env: &[(String, String)]) -> Option<GitLabJob> {
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+        get("GITLAB_CI")?;
+        Some(GitLabJob { project_id: get("CI_PROJECT_ID")?, project_path: get("CI_PROJECT_PATH")? })
+    }
+
+    /// True when `target` (an id or a path, as in an upload URL) is this job's own project.
+    pub fn is_project(&self, target: &str) -> bool {
+        target == self.project_id || target.eq_ignore_ascii_case(&self.project_path)
+    }
+}
+
 /// The page where people see a release, for registries that have one (twine's "View at").
 pub fn project_page(upload: &Url, registry: Registry, normalized_name: &str, version: &str) -> Option<String> {
     match registry {

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::digest::DigestSet;
 use crate::http::Reply;
-use crate::registry::{self, Registry};
+use crate::registry::{self, GitLabJob, Registry};
 use crate::report::Kind;
 use crate::url::Url;
 
@@ -20,6 +20,8 @@ pub struct Sent<'a> {
     pub username: Option<&'a str>,
     /// The file's digests.
     pub digests: Option<&'a DigestSet>,
+    /// The GitLab CI job we run in, if any (a 404 is then explained against its project).
+    pub job: Option<&'a GitLabJob>,
 }
 
 /// The decoded reply.
@@ -229,6 +231,14 @@ fn hint(reg: Registry, status: u16, lower: &str, sent: &Sent<'_>) -> Option<Stri
             };
             let ids = "check the project id or URL-encoded path (`group%2Fproject`) in the URL";
             let allow = "the target project must allow-list the job's project under Settings → CI/CD → Job token permissions";
+            let target = registry::gitlab_project(sent.url).map(|(_, p)| p);
+            if let (Some(job), Some(target), "gitlab-ci-token") = (sent.job, target, user) {
+                return Some(if job.is_project(&target) {
+                    format!("GitLab answers 404 to this job for its own project `{}`: check that the project's package registry is enabled (Settings → General → Visibility → Package registry) and that the URL ends in /projects/{}/packages/pypi.{encoding}", job.project_path, job.project_id)
+                } else {
+                    format!("this job's project `{}` may not publish to `{target}`: in `{target}`, add `{}` under Settings → CI/CD → Job token permissions (GitLab answers 404 rather than 403 to hide the project). If that is done, check the project id or path in the URL.{encoding}", job.project_path, job.project_path)
+                });
+            }
             Some(if user == "gitlab-ci-token" {
                 format!("GitLab answers 404 when it hides a project from the caller. With CI_JOB_TOKEN this is most often a different project that has not allow-listed this job's project: in the target project, {}. Otherwise, {ids}, and that the job's user can see it.{encoding}", allow.trim_start_matches("the target project must "))
             } else {

@@ -74,6 +74,13 @@ export interface PublishOptions {
    * (Node, Bun), the file is hashed as it is sent and the digests follow it: one read.
    */
   digestsFirst?: boolean;
+  /**
+   * Before the first byte, check the URL, the credentials and the permission with the cheapest
+   * request (GitLab: the project's simple index; others: their index or upload URL; PyPI: none,
+   * the token is read locally). A blocking finding fails every file with `kind: "preflight"`
+   * and sends nothing. Default false here; the CLI, the page and the hook turn it on.
+   */
+  preflight?: boolean;
   /** Retries after network errors, stalls, 5xx, 408 and 429. Default 3. */
   retries?: number;
   /** Stall timeout: a request is abandoned when nothing moves for this long (no body bytes sent, no reply). Default 300000. */

@@ -496,3 +496,79 @@ fn a_single_stream_source_is_checked_whole_before_its_first_byte_is_sent() {
     assert!(run.net.seen.is_empty(), "refused before anything is sent");
     assert_eq!((run.reports[0].kind, run.hashed, run.trailing_sends), (Some(Kind::Source), 1, 0));
 }
+
+fn gitlab_job(project_id: &str, project_path: &str) -> Vec<(String, String)> {
+    [("GITLAB_CI", "true"), ("CI_PROJECT_ID", project_id), ("CI_PROJECT_PATH", project_path), ("CI_SERVER_URL", "https://gitlab.example.com")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+const GITLAB: &str = "https://gitlab.example.com";
+
+fn gitlab_opts(project: &str) -> pypublish::batch::Options {
+    let mut o = options(&format!("{GITLAB}/api/v4/projects/{project}/packages/pypi"));
+    o.username = Some("gitlab-ci-token".into());
+    o.password = Some("glcbt-job-token-secret".into());
+    o.preflight = true;
+    o
+}
+
+#[test]
+fn a_gitlab_404_at_preflight_sends_nothing_and_names_both_projects() {
+    // GitLab hides a project the job's token may not see: 404 {"message":"404 Not Found"}
+    // (lib/api/helpers.rb not_found!; reference/registries.md).
+    let net = || Net::new().serve(GITLAB, |_, _| reply(404, &[("Content-Type", "application/json")], r#"{"message":"404 Not Found"}"#));
+    let other = run(gitlab_opts("acme%2Fwheels"), gitlab_job("42", "acme/app"), &[wheel("demo", "1.0"), sdist("demo", "1.0")], net());
+    assert!(other.net.posts().is_empty(), "nothing POSTed");
+    assert_eq!(other.net.seen.len(), 1, "one request: the project's simple index");
+    assert_eq!(other.net.seen[0].url, format!("{GITLAB}/api/v4/projects/acme%2Fwheels/packages/pypi/simple/"));
+    for r in &other.reports {
+        assert_eq!((r.kind, r.http_status, r.server_message.as_deref()), (Some(Kind::Preflight), Some(404), Some("404 Not Found")));
+        let hint = r.hint.as_deref().unwrap();
+        assert!(hint.contains("in `acme/wheels`, add `acme/app` under Settings → CI/CD → Job token permissions"), "{hint}");
+    }
+    let own = run(gitlab_opts("42"), gitlab_job("42", "acme/app"), &[wheel("demo", "1.0")], net());
+    let hint = own.reports[0].hint.clone().unwrap();
+    assert!(hint.contains("its own project `acme/app`") && hint.contains("Package registry"), "{hint}");
+}
+
+#[test]
+fn a_good_configuration_passes_preflight_with_one_extra_request() {
+    let mut o = opts();
+    o.preflight = true;
+    let mut store = ok_registry();
+    let net = Net::new().serve(REG, move |seen, st| if seen.method == "GET" { reply(200, &[("Content-Type", "text/html")], "<html>pypiserver</html>") } else { store(seen, st) });
+    let run = run(o, vec![], &[wheel("demo", "1.0")], net);
+    assert_eq!(run.reports[0].status, Status::Uploaded);
+    assert_eq!(run.net.seen.len(), 2);
+    assert_eq!((run.net.seen[0].method, run.net.seen[0].url.as_str()), ("GET", "http://127.0.0.1:8080/"));
+}
+
+#[test]
+fn preflight_for_pypi_reads_the_credentials_locally_and_an_unreachable_registry_sends_nothing() {
+    let mut o = options("https://upload.pypi.org/legacy/");
+    o.username = Some("alice".into());
+    o.password = Some("hunter22".into());
+    o.preflight = true;
+    o.trusted_publishing = Some("never".into());
+    let pypi = run(o, vec![], &[wheel("demo", "1.0")], Net::new());
+    assert!(pypi.net.seen.is_empty(), "no request: PyPI's rule is known");
+    let r = &pypi.reports[0];
+    assert_eq!(r.kind, Some(Kind::Preflight));
+    assert!(r.hint.as_deref().unwrap().contains("__token__"));
+    let mut o = opts();
+    o.preflight = true;
+    o.repository_url = Some("http://127.0.0.1:9/".into());
+    let run = run(o, vec![], &[wheel("demo", "1.0")], Net::new());
+    assert_eq!(run.net.seen.len(), 1, "only the probe");
+    assert!(run.reports[0].error.as_deref().unwrap().contains("could not be reached"));
+}
+
+#[test]
+fn an_invalid_publisher_names_the_claims_pypi_matches_and_the_one_that_differs() {
+    let reusable = jwt(r#"{"repository":"acme/demo","repository_owner":"acme","workflow_ref":"acme/demo/.github/workflows/release.yml@refs/tags/v1","job_workflow_ref":"acme/shared/.github/workflows/pypi.yml@refs/heads/main","ref":"refs/tags/v1"}"#);
+    let e = pypublish::oidc::parse_mint(422, r#"{"message":"Token request failed","errors":[{"code":"invalid-publisher","description":"valid token, but no corresponding publisher"}]}"#, &reusable).unwrap_err().to_string();
+    assert!(e.contains("workflow_ref=acme/demo/.github/workflows/release.yml") && e.contains("job_workflow_ref=acme/shared/.github/workflows/pypi.yml"), "{e}");
+    assert!(e.contains("reusable workflow `pypi.yml`, called from `release.yml`"), "{e}");
+    let plain = jwt(r#"{"repository":"acme/demo","workflow_ref":"acme/demo/.github/workflows/release.yml@refs/tags/v1","job_workflow_ref":"acme/demo/.github/workflows/release.yml@refs/tags/v1","environment":"pypi"}"#);
+    let e = pypublish::oidc::parse_mint(422, r#"{"errors":[{"code":"invalid-publisher","description":"x"}]}"#, &plain).unwrap_err().to_string();
+    assert!(e.contains("workflow `release.yml`") && e.contains("environment `pypi`") && e.contains("usually differs"), "{e}");
+}

@@ -373,7 +373,7 @@ pub fn check_replies(json: &str) -> usize {
         assert!(!r.source.is_empty(), "{}: recorded replies need a source", r.name);
         let reply = Reply { status: r.status, reason: r.reason.clone(), headers: r.headers.clone(), body: r.body.as_bytes().to_vec(), truncated: false, now_ms: 0 };
         let url = pypublish::url::Url::parse(&r.url).expect("recorded URL parses");
-        let sent = Sent { url: &url, username: r.username.as_deref(), digests: Some(&digests) };
+        let sent = Sent { url: &url, username: r.username.as_deref(), digests: Some(&digests), job: None };
         let d = decode(&reply, &sent);
         let (outcome, kind, identical) = match d.outcome {
             Outcome::Uploaded => ("uploaded", None, None),
