@@ -23,7 +23,7 @@ const within = (n, base, bits) => bits === 0 || n >>> (32 - bits) === base >>> (
 const METADATA_V4 = [v4(169, 254, 169, 254), v4(169, 254, 170, 2), v4(100, 100, 100, 200), v4(168, 63, 129, 16), v4(192, 0, 0, 192)];
 const METADATA_NAMES = new Set(["metadata", "metadata.google.internal", "metadata.goog", "instance-data", "instance-data.ec2.internal", "metadata.azure.com", "metadata.packet.net"]);
 // Names that only ever mean "this machine" or "this site".
-const LOCAL_SUFFIXES = ["localhost", "local", "internal", "localdomain", "home.arpa", "lan", "intranet", "corp", "private", "test", "invalid", "example"];
+const LOCAL_SUFFIXES = ["local", "internal", "localdomain", "home.arpa", "lan", "intranet", "corp", "private", "test", "invalid", "example"];
 
 // Special-purpose IPv4 blocks (RFC 6890 and friends): none of them is a public web host.
 const NON_PUBLIC_V4 = [
@@ -106,8 +106,9 @@ export function classifyHost(hostname) {
   // a name that still ends in a number is not one DNS would answer for the public web.
   if (/^[\d.]+$/.test(host) || /\.\d+$/.test(host)) return "local";
   if (METADATA_NAMES.has(host)) return "metadata";
+  if (host === "localhost" || host.endsWith(".localhost")) return "loopback";
   if (!host.includes(".")) return "local"; // single-label names resolve through search domains
-  if (LOCAL_SUFFIXES.some((s) => host === s || host.endsWith(`.${s}`))) return host === "localhost" || host.endsWith(".localhost") ? "loopback" : "local";
+  if (LOCAL_SUFFIXES.some((s) => host === s || host.endsWith(`.${s}`))) return "local";
   return "public";
 }
 

@@ -130,7 +130,7 @@ export async function assetHost(files, { secondRead, rangePadding = 0 } = {}) {
     if (bytes === undefined) return res.writeHead(404).end("no such asset");
     const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
     if (!m) {
-      fullReads[name] = (fullReads[name] ?? 0) + 1;
+      if (req.method === "GET") fullReads[name] = (fullReads[name] ?? 0) + 1;
       if (fullReads[name] > 1 && secondRead) bytes = secondRead(name, bytes);
       res.writeHead(200, { "content-length": bytes.length, "accept-ranges": "bytes" });
       return res.end(req.method === "HEAD" ? undefined : bytes);
