@@ -295,7 +295,7 @@ fn native_pipe_body(ctor: &Function, head: &[u8], source: Rc<StreamSource>, tota
     let failure: BodyFailure = Rc::new(RefCell::new(None));
     let (head, tail, fail) = (Uint8Array::from(head), Uint8Array::from(tail), failure.clone());
     wasm_bindgen_futures::spawn_local(async move {
-        let reader: RefCell<Option<Rc<Reader>>> = RefCell::new(None);
+        let reader: RefCell<Option<Rc<SendReader>>> = RefCell::new(None);
         let run = async {
             let js = |e: JsValue| describe(&e);
             let mut digest = match &verify {
@@ -303,21 +303,22 @@ fn native_pipe_body(ctor: &Function, head: &[u8], source: Rc<StreamSource>, tota
                 None => None,
             };
             settle(call(&writer, "write", &head).map_err(js)?).await?;
-            let r = Rc::new(source.open_with(true).await.map_err(|e| format!("the file could not be opened for sending: {e}"))?);
+            let r = Rc::new(SendReader::open(&source).await.map_err(|e| format!("the file could not be opened for sending: {e}"))?);
             *reader.borrow_mut() = Some(r.clone());
             let mut sent = 0u64;
             loop {
-                let Some(chunk) = r.next().await.map_err(|e| format!("the file could not be read while sending: {e}"))? else { break };
+                let Some(chunk) = r.next(source.size - sent).await.map_err(|e| format!("the file could not be read while sending: {e}"))? else { break };
                 sent += chunk.length() as u64;
                 if sent > source.size {
                     return Err(format!("the source gave more than its {} bytes while sending: it changed after it was hashed", source.size));
                 }
                 let written = call(&writer, "write", &chunk).map_err(js)?;
-                if let Some(d) = &mut digest {
-                    d.update(&chunk).await?;
-                }
-                // The chunk's buffer is read into again only once the body has taken it.
-                settle(written).await?;
+                // One wait for both writes; the chunk's buffer is read into again only after it.
+                let both = match &mut digest {
+                    Some(d) => Promise::all(&js_sys::Array::of2(&written, &d.update(&chunk)?)).into(),
+                    None => written,
+                };
+                settle(both).await?;
                 on_sent(sent);
             }
             if sent != source.size {
@@ -336,13 +337,7 @@ fn native_pipe_body(ctor: &Function, head: &[u8], source: Rc<StreamSource>, tota
             if let Some(r) = reader.borrow_mut().take() {
                 r.cancel();
             }
-            if let Ok(p) = call(&writer, "abort", &js_sys::Error::new(&msg).into()) {
-                if let Ok(p) = p.dyn_into::<Promise>() {
-                    let ignore = Closure::<dyn FnMut(JsValue)>::new(|_| {});
-                    let _ = p.catch(&ignore);
-                    ignore.forget();
-                }
-            }
+            ignore_rejection(call(&writer, "abort", &js_sys::Error::new(&msg).into()));
             *fail.borrow_mut() = Some(msg);
         }
     });
@@ -368,14 +363,15 @@ impl SendDigest {
         Ok(SendDigest::Wasm(Sha256::new(), Vec::new()))
     }
 
-    async fn update(&mut self, chunk: &Uint8Array) -> Result<(), String> {
+    /// Feeds `chunk`; the promise settles once the digest has taken it.
+    fn update(&mut self, chunk: &Uint8Array) -> Result<JsValue, String> {
         match self {
-            SendDigest::Native { writer, .. } => settle(call(writer, "write", chunk).map_err(|e| describe(&e))?).await.map(|_| ()),
+            SendDigest::Native { writer, .. } => call(writer, "write", chunk).map_err(|e| describe(&e)),
             SendDigest::Wasm(h, buf) => {
                 buf.resize(chunk.length() as usize, 0);
                 chunk.copy_to(buf);
                 h.update(&buf[..]);
-                Ok(())
+                Ok(JsValue::UNDEFINED)
             }
         }
     }
@@ -391,6 +387,70 @@ impl SendDigest {
             }
             SendDigest::Wasm(h, _) => Ok(crate::digest::hex(&h.finalize())),
         }
+    }
+}
+
+const SEND_CHUNK: u32 = 1 << 20;
+
+/// The body pass's reader in workerd: BYOB into one reused 1 MiB buffer, with workerd's
+/// `readAtLeast` filling it (a third of the reads, and of the pending promises the collector
+/// keeps, against plain BYOB reads: -3 MiB peak for 300 MiB, measured); any other stream through
+/// the generic reader.
+enum SendReader {
+    Byob { reader: JsValue, buf: RefCell<Option<Uint8Array>> },
+    Other(Reader),
+}
+
+impl SendReader {
+    async fn open(source: &StreamSource) -> Result<Self, String> {
+        let stream = source.open_stream().await?;
+        let get_reader = get(&stream, "getReader").dyn_into::<Function>().map_err(|_| "the stream has no getReader()".to_string())?;
+        let opts = Object::new();
+        let _ = Reflect::set(&opts, &"mode".into(), &"byob".into());
+        match get_reader.call1(&stream, &opts) {
+            Ok(reader) => Ok(SendReader::Byob { reader, buf: RefCell::new(Some(Uint8Array::new_with_length(SEND_CHUNK))) }),
+            Err(_) => Reader::of(&stream).map(SendReader::Other),
+        }
+    }
+
+    /// The next chunk, asking for at least `min(remaining, 1 MiB)` bytes; `None` at the end.
+    async fn next(&self, remaining: u64) -> Result<Option<Uint8Array>, String> {
+        let (reader, cell) = match self {
+            SendReader::Other(r) => return r.next().await,
+            SendReader::Byob { reader, buf } => (reader, buf),
+        };
+        let buf = cell.borrow_mut().take().ok_or("the body's buffer is in use")?;
+        let at_least = get(reader, "readAtLeast").dyn_into::<Function>().ok();
+        let min = remaining.clamp(1, SEND_CHUNK as u64) as f64;
+        let call = match &at_least {
+            Some(f) => f.call2(reader, &min.into(), &buf),
+            None => call(reader, "read", &buf),
+        };
+        let r = settle(call.map_err(|e| describe(&e))?).await?;
+        let value = get(&r, "value");
+        if !value.is_undefined() {
+            *cell.borrow_mut() = Some(Uint8Array::new(&get(&value, "buffer")));
+        }
+        if get(&r, "done").as_bool().unwrap_or(false) {
+            return Ok(None);
+        }
+        as_bytes(&value).map(Some)
+    }
+
+    fn cancel(&self) {
+        match self {
+            SendReader::Other(r) => r.cancel(),
+            SendReader::Byob { reader, .. } => ignore_rejection(call(reader, "cancel", &JsValue::UNDEFINED)),
+        }
+    }
+}
+
+/// Drops a promise's rejection: an unobserved one would be reported by the runtime as unhandled.
+fn ignore_rejection(p: Result<JsValue, JsValue>) {
+    if let Ok(p) = p.and_then(|p| p.dyn_into::<Promise>().map_err(JsValue::from)) {
+        let ignore = Closure::<dyn FnMut(JsValue)>::new(|_| {});
+        let _ = p.catch(&ignore);
+        ignore.forget();
     }
 }
 
