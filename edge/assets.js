@@ -4,6 +4,7 @@
 import { checkUrl } from "./policy.js";
 
 const MAX_HOPS = 5;
+const SMALL_READ_MS = 60_000;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** A failure the caller may see: `status`, a message naming the asset, a hint. */
@@ -33,7 +34,7 @@ export function refusal(reason) {
  * hop, and only when `ctx.isGithubAsset(url)` says it is a release-asset API URL of an allowed
  * repository: never to another host, never across a redirect.
  */
-export async function fetchAsset(url, { label, headers = {}, ctx }) {
+export async function fetchAsset(url, { label, headers = {}, ctx, timeoutMs }) {
   let current = url;
   for (let hop = 0; hop <= MAX_HOPS; hop++) {
     const verdict = checkUrl(current, ctx.policy, ctx.extraHosts);
@@ -56,7 +57,9 @@ export async function fetchAsset(url, { label, headers = {}, ctx }) {
     }
     let r;
     try {
-      r = await fetch(verdict.url.href, { method: "GET", headers: h, redirect: "manual" });
+      // A deadline for probes and range reads, whose replies are small; a whole asset's stream
+      // is bounded by the upload's own stall timeout instead.
+      r = await fetch(verdict.url.href, { method: "GET", headers: h, redirect: "manual", signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined });
     } catch {
       // The runtime's message can describe the network; an allowed host's failure needs no more.
       throw new AssetError(502, `${label} could not be fetched (network error)`, "check that the asset URL is reachable from the hook");
@@ -118,7 +121,7 @@ export async function readBounded(body, length) {
  * `wanted`: `{ url, filename, sha256?, size? }`; `label` names it in errors.
  */
 export async function assetSource(wanted, { label, ctx, maxBytes }) {
-  const r = await fetchAsset(wanted.url, { label, headers: { range: "bytes=0-0" }, ctx });
+  const r = await fetchAsset(wanted.url, { label, headers: { range: "bytes=0-0" }, ctx, timeoutMs: SMALL_READ_MS });
   let size;
   let ranges = false;
   if (r.status === 206) {
@@ -155,7 +158,7 @@ export async function assetSource(wanted, { label, ctx, maxBytes }) {
   };
   if (ranges) {
     file.read = async (offset, length) => {
-      const s = await fetchAsset(wanted.url, { label, headers: { range: `bytes=${offset}-${offset + length - 1}` }, ctx });
+      const s = await fetchAsset(wanted.url, { label, headers: { range: `bytes=${offset}-${offset + length - 1}` }, ctx, timeoutMs: SMALL_READ_MS });
       const start = /^bytes\s+(\d+)-/i.exec(s.headers.get("content-range") ?? "");
       if (s.status !== 206 || (start && Number(start[1]) !== offset)) {
         await s.body?.cancel().catch(() => {});
