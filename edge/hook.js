@@ -119,7 +119,9 @@ export function hookConfig(env = {}, { dev = false } = {}) {
       problems.push(`${k} is not a URL`);
       return undefined;
     }
-    const local = ["loopback"].includes(classifyHost(u.hostname));
+    // A registry beside the hook on this machine is the operator's choice; anywhere else,
+    // plain http would carry the registry credential in the clear.
+    const local = classifyHost(u.hostname) === "loopback";
     if (u.protocol !== "https:" && !(u.protocol === "http:" && (local || cfg.policy.allowHttp))) problems.push(`${k} must be an https URL (plain http only to this machine)`);
     else if (u.username || u.password) problems.push(`${k} must not carry credentials; use PYPUBLISH_TOKEN or PYPUBLISH_USERNAME and PYPUBLISH_PASSWORD`);
     return u.href;
