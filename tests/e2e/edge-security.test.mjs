@@ -5,7 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, request as httpRequest } from "node:http";
 
@@ -334,7 +335,7 @@ async function recordingProxy(upstream) {
 
 for (const runtime of ["workerd", "deno", "bun"]) {
   test(`${runtime}: an asset whose second read gives other bytes of the same length is cut before the closing boundary; the registry stores nothing`, async () => {
-    const wheel = readFileSync(makeWheel(join(root, "target"), `edge_swap_${runtime}`, 4));
+    const wheel = readFileSync(makeWheel(mkdtempSync(join(tmpdir(), "edge-swap-")), `edge_swap_${runtime}`, 4));
     const name = `edge_swap_${runtime}-1.0-py3-none-any.whl`;
     const swapped = (n, b) => {
       const c = Buffer.from(b);
