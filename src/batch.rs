@@ -732,14 +732,16 @@ impl Batch {
     fn preflight_reply(&mut self, reply: &Reply) {
         let url = self.cfg.creds.url.clone();
         let reg = registry::detect(&url);
-        // An index or upload URL that answers at all, but for auth or absence, is fine: the
-        // upload's own reply speaks for the rest (a GET on an upload-only URL may be 405).
-        let blocking = matches!(reply.status, 401 | 403 | 404 | 410) || (reg == Registry::GitLab && reply.status == 404) || crate::response::looks_like_sign_in(&reply.body);
+        let sent = Sent { url: &url, username: self.cfg.creds.username.as_deref(), digests: None, job: self.job.as_ref() };
+        let d = crate::response::decode(reply, &sent);
+        // Refused credentials block everywhere. Absence (404) blocks where the registry is known
+        // (by its URL, or devpi and pypiserver by their replies): an unknown server may take
+        // POSTs at a URL it does not serve to GET. Anything else: the upload's reply speaks.
+        let known = reg != Registry::Unknown || d.registry != Registry::Unknown;
+        let blocking = matches!(reply.status, 401 | 403) || (known && matches!(reply.status, 404 | 410)) || crate::response::looks_like_sign_in(&reply.body);
         if !blocking {
             return self.after_preflight();
         }
-        let sent = Sent { url: &url, username: self.cfg.creds.username.as_deref(), digests: None, job: self.job.as_ref() };
-        let d = crate::response::decode(reply, &sent);
         let hint = d.hint.clone().unwrap_or_else(|| "check the repository URL and the credentials".into());
         let error = format!("not sent: before the upload, the registry answered HTTP {} to a check with the same credentials", reply.status);
         self.preflight_blocked(Some((reply.status, d.server_message)), error, hint);
