@@ -10,7 +10,6 @@
 // arrives while the body is still being sent is the outcome of the request.
 import http from "node:http";
 import https from "node:https";
-import { Readable } from "node:stream";
 
 /** Reply bodies keep this much; the rest is dropped and the reply marked `truncated`. */
 export const MAX_REPLY_BODY = 1 << 20;
@@ -45,7 +44,7 @@ function attempt(request, freshSocket) {
     const req = mod.request(url, options);
 
     let settled = false;
-    let source; // the request body as a Node stream, while it is being sent
+    let reader; // the request body's, while it is being sent
     let socket;
     const raw = []; // what the socket delivered, for replies Node's parser refuses
     let rawLength = 0;
@@ -54,16 +53,17 @@ function attempt(request, freshSocket) {
       rawLength += chunk.length;
     };
     const onAbort = () => {
-      stopBody();
+      stopBody(false);
       req.destroy(abortError());
       finish(reject, abortError());
     };
-    function stopBody() {
-      if (!source) return;
-      source.unpipe(req);
-      // Cancels the web stream, so the file is not read further.
-      source.destroy();
-      source = undefined;
+    // With a reply in hand the web stream is cancelled, so the file is read no further. Without
+    // one it is only let go: publish() owns it, and a cancel while it reads would look to it
+    // like a source that ended early, a failure no retry can fix.
+    function stopBody(cancel) {
+      if (!reader) return;
+      if (cancel) reader.cancel().catch(() => {});
+      reader = undefined;
     }
     function finish(settle, value) {
       if (settled) return;
@@ -81,7 +81,7 @@ function attempt(request, freshSocket) {
     req.on("error", (e) => {
       if (settled || req.res) return; // a reply already arrived: it is the outcome, not EPIPE
       if (signal?.aborted) return finish(reject, abortError());
-      stopBody();
+      stopBody(false);
       if (typeof e?.code === "string" && e.code.startsWith("HPE_")) {
         // Our 'data' listener sees this chunk after Node's parser has thrown on it.
         return queueMicrotask(() => {
@@ -106,7 +106,7 @@ function attempt(request, freshSocket) {
     });
     req.on("response", (res) => {
       // The server has decided: the rest of the body would only fill its buffers or hit EPIPE.
-      stopBody();
+      stopBody(true);
       const chunks = [];
       let kept = 0;
       let truncated = false;
@@ -143,14 +143,44 @@ function attempt(request, freshSocket) {
     });
 
     if (hasBody) {
-      source = Readable.fromWeb(request.body);
-      source.on("error", (e) => {
-        if (!req.res) req.destroy(e);
-      });
-      source.pipe(req);
+      reader = request.body.getReader();
+      pump(req, reader, () => reader);
     } else {
       req.end();
     }
+  });
+}
+
+/**
+ * Writes the body while `current()` is still `body` (stopBody clears it). Each write waits for
+ * a turn of the event loop's poll phase: a 413 that arrives with an RST right behind it is then
+ * read before the next write can fail on that RST and take the socket, and the reply, with it.
+ */
+async function pump(req, body, current) {
+  try {
+    for (;;) {
+      const { done, value } = await body.read();
+      if (current() !== body) return;
+      if (done) return void req.end();
+      req.write(value);
+      await new Promise((r) => setImmediate(r));
+      // Not write()'s answer: 'drain' may have come and gone during that turn.
+      if (req.writableNeedDrain && current() === body) await drained(req);
+      if (current() !== body || req.destroyed) return;
+    }
+  } catch (e) {
+    // The body stream failed (a source that changed since it was hashed): so does the request.
+    if (current() === body && !req.res) req.destroy(e);
+  }
+}
+
+function drained(req) {
+  return new Promise((resolve) => {
+    const done = () => {
+      req.off("drain", done).off("close", done);
+      resolve();
+    };
+    req.on("drain", done).on("close", done);
   });
 }
 

@@ -227,7 +227,11 @@ const REASONS = {
   502: "Bad Gateway", 503: "Service Unavailable",
 };
 
-/** Serves each request on each connection with `handler(req, conn, server, n)`; keep-alive unless the handler closes. */
+/**
+ * Serves each request on each connection with `handler(req, conn, server, n)`: keep-alive, until
+ * the handler returns "stop", closes our side, or leaves part of the body unread (what follows
+ * is not a request head).
+ */
 export function perRequest(handler) {
   return async (conn, server) => {
     for (;;) {
@@ -235,7 +239,8 @@ export function perRequest(handler) {
       if (!req) return;
       const n = server.requests.length;
       const r = await handler(req, conn, server, n);
-      if (r === "stop" || conn.socket.destroyed || conn.ended) return;
+      const unread = req.bodyLength < Number(req.headers["content-length"] ?? 0);
+      if (r === "stop" || unread || conn.socket.destroyed || conn.socket.writableEnded || conn.ended) return;
     }
   };
 }

@@ -186,7 +186,7 @@ function expectRuns(runs, { code, reports = {}, stored = {}, markers = [MARKER],
       for (const g of got) check(g.sha256 === sha256(path), `${name} stored with other bytes [${run.mode}]`);
     }
     check(run.srv.stored.every((s) => s.filename in want), `something unexpected was stored [${run.mode}]`);
-    if (trapsEmpty) for (const o of run.others.filter((o) => o.host !== "127.0.0.1" || o.trap)) check(o.connections === 0, `${o.origin} was connected to ${o.connections} times [${run.mode}] ${where}`);
+    if (trapsEmpty) for (const o of run.others) check(o.connections === 0, `${o.origin} was connected to ${o.connections} times [${run.mode}] ${where}`);
     check(run.srv.errors.length === 0, `the fault script failed: ${run.srv.errors.map((e) => e.stack).join("; ")}`);
   }
 }
@@ -228,8 +228,13 @@ async function accept(req, conn, server, extra = {}) {
 }
 const acceptAll = posts(accept);
 
-/** A reply then the socket gone: FIN at once, RST once `ms` passed (the client may still be sending). */
-function replyAndClose(conn, status, headers, body, ms = 50) {
+/**
+ * A reply, FIN at once, and the socket gone after `ms` (an RST, as the client is still sending).
+ * An RST that overtakes a reply the client has not read yet destroys it in the client's kernel,
+ * whatever the client: servers linger (nginx's lingering_close) so that it does not. The
+ * default leaves a loaded machine time to read the reply; the transport test also closes at once.
+ */
+function replyAndClose(conn, status, headers, body, ms = 300) {
   conn.reply(status, { ...headers, Connection: "close" }, body);
   conn.closeAfter(ms);
   conn.hold();
@@ -467,3 +472,673 @@ function endlessChunked(status, headers = TEXT) {
     }
   };
 }
+
+// --- the CLI against misbehaving registries -------------------------------------------------
+
+const SIX = basename(WHEEL);
+const HATCH = basename(WHEEL2);
+const HATCH_SDIST = basename(SDIST);
+const bigName = () => basename(BIG);
+const until = async (cond, ms = 10_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("the awaited state never came");
+    await sleep(20);
+  }
+};
+const auth = (srv, more = []) => ["--repository-url", srv.url, "-u", USER, "-p", CANARY, ...more];
+const basic = (user, password) => `Basic ${b64(`${user}:${password}`)}`;
+/** Per-run extra checks, with the run's safe description on failure. */
+const each = (runs, fn) => runs.forEach((run) => fn(run, `[${run.mode}] stdout=${shown(run.stdout, run.secrets)} stderr=${shown(run.stderr, run.secrets)}`));
+
+describe("resets at every phase", { concurrency: 4 }, () => {
+  test("reset on accept, every time: a network failure after each attempt, nothing stored", async () => {
+    const runs = await drive({ script: (conn) => conn.reset(), args: (srv) => auth(srv, ["--retries", "1"]) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "network", attempts: 2, error: /ECONNRESET|reset|hang up/i } } });
+    each(runs, (r) => assert.equal(r.srv.connections, 2));
+  });
+
+  test("reset on accept once, then a normal reply: uploaded exactly once, on the second attempt", async () => {
+    const runs = await drive({ script: (conn, server) => (conn.id === 1 ? conn.reset() : acceptAll(conn, server)), args: (srv) => auth(srv, ["--retries", "2"]) });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", attempts: 2 } }, stored: { [SIX]: 1 } });
+  });
+
+  test("reset while the request head arrives: retried, uploaded exactly once", async () => {
+    const runs = await drive({
+      script: async (conn, server) => {
+        if (conn.id > 1) return acceptAll(conn, server);
+        await conn.more();
+        conn.reset();
+      },
+      args: (srv) => auth(srv, ["--retries", "2"]),
+    });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", attempts: 2 } }, stored: { [SIX]: 1 } });
+  });
+
+  test("reset in the middle of the reply's headers (nothing stored): retried, uploaded exactly once", async () => {
+    const runs = await drive({
+      script: posts(async (req, conn, server, n) => {
+        if (n > 1) return accept(req, conn, server);
+        await conn.readBody(req);
+        conn.write("HTTP/1.1 200 OK\r\nContent-Ty");
+        await sleep(50);
+        conn.reset();
+      }),
+      args: (srv) => auth(srv, ["--retries", "2"]),
+    });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", attempts: 2 } }, stored: { [SIX]: 1 } });
+  });
+
+  test("reset in the middle of the request body: sent again whole, stored exactly once", async () => {
+    const runs = await drive({
+      script: posts(async (req, conn, server, n) => {
+        if (n > 1) return accept(req, conn, server);
+        await conn.readBody(req, { upTo: 4096 });
+        conn.reset();
+      }),
+      args: (srv) => auth(srv, ["--retries", "2"]),
+    });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", attempts: 2 } }, stored: { [SIX]: 1 } });
+    each(runs, (r) => check(r.srv.posts()[1].complete, "the second attempt carried the whole body"));
+  });
+
+  test("reset after the whole body, the file stored: the retry's conflict naming our blake2 hash counts as uploaded", async () => {
+    const runs = await drive({
+      script: posts(async (req, conn, server, n) => {
+        await conn.readBody(req);
+        if (n === 1) {
+          server.store(req);
+          return conn.reset();
+        }
+        const msg = `File already exists ('${req.file.filename}', with blake2_256 hash '${req.fields.blake2_256_digest}'). See https://pypi.org/help/#file-name-reuse for more information.`;
+        conn.reply(`HTTP/1.1 400 ${msg}`, { "Content-Type": "application/json" }, JSON.stringify({ message: msg, code: `400 ${msg}`, title: "Bad Request" }));
+      }),
+      args: (srv) => auth(srv, ["--retries", "2"]),
+    });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", attempts: 2 } }, stored: { [SIX]: 1 } });
+  });
+
+  test("reset just after a whole 200: uploaded once, one attempt", async () => {
+    const runs = await drive({
+      script: posts(async (req, conn, server) => {
+        await accept(req, conn, server);
+        await sleep(20);
+        conn.reset();
+      }),
+      args: (srv) => auth(srv, ["--retries", "2"]),
+    });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", attempts: 1 } }, stored: { [SIX]: 1 } });
+  });
+
+  test("reset in the middle of an error reply's body: the 400 and its words are the outcome, no retry", async () => {
+    const runs = await drive({
+      script: posts(async (req, conn) => {
+        await conn.readBody(req);
+        conn.write("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 2000\r\n\r\nInvalid distribution: the metadata is broken. ");
+        await sleep(100);
+        conn.reset();
+      }),
+      args: (srv) => auth(srv, ["--retries", "2"]),
+    });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", httpStatus: 400, kind: "invalid", attempts: 1, serverMessage: /metadata is broken/ } } });
+  });
+
+  test("a close without a reply after the body: retried, uploaded exactly once", async () => {
+    const runs = await drive({
+      script: posts(async (req, conn, server, n) => {
+        if (n > 1) return accept(req, conn, server);
+        await conn.readBody(req);
+        conn.end();
+      }),
+      args: (srv) => auth(srv, ["--retries", "1"]),
+    });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", attempts: 2 } }, stored: { [SIX]: 1 } });
+  });
+});
+
+describe("early replies, no reply, slow readers, stale keep-alive", { concurrency: 4 }, () => {
+  test("413 before a 16 MiB body is read, then a close: HTTP 413 with the server's words, one attempt, no EPIPE", async () => {
+    const runs = await drive({
+      files: [BIG],
+      script: posts(async (req, conn) => replyAndClose(conn, 413, TEXT, "Request Entity Too Large: uploads are limited to 1 MiB here")),
+      args: (srv) => auth(srv, ["--retries", "2"]),
+    });
+    expectRuns(runs, { code: 1, reports: { [bigName()]: { status: "failed", httpStatus: 413, kind: "tooLarge", attempts: 1, serverMessage: /limited to 1 MiB/ } } });
+    each(runs, (r, where) => check(r.srv.posts().length === 1 && /limited to 1 MiB/.test(r.stdout + r.stderr), `one POST, the words shown ${where}`));
+  });
+
+  test("401 before the body is read: HTTP 401 with the server's words, not retried", async () => {
+    const runs = await drive({
+      files: [BIG],
+      script: posts(async (req, conn) => replyAndClose(conn, 401, { ...TEXT, "WWW-Authenticate": 'Basic realm="faults"' }, "Invalid or non-existent authentication information.")),
+      args: (srv) => auth(srv, ["--retries", "2"]),
+    });
+    expectRuns(runs, { code: 1, reports: { [bigName()]: { status: "failed", httpStatus: 401, kind: "auth", attempts: 1, serverMessage: /non-existent authentication/ } } });
+  });
+
+  test("503 before the body is read, then a normal reply: retried, stored exactly once", async () => {
+    const runs = await drive({
+      files: [BIG],
+      script: posts(async (req, conn, server, n) => (n > 1 ? accept(req, conn, server) : replyAndClose(conn, 503, TEXT, "down for maintenance"))),
+      args: (srv) => auth(srv, ["--retries", "1"]),
+    });
+    expectRuns(runs, { code: 0, reports: { [bigName()]: { status: "uploaded", attempts: 2 } }, stored: { [bigName()]: 1 } });
+  });
+
+  test("no reply after the whole body: a timeout after --timeout, not uploaded, nothing stored", async () => {
+    const runs = await drive({
+      script: posts(async (req, conn) => {
+        await conn.readBody(req);
+        conn.hold();
+        return "stop";
+      }),
+      args: (srv) => auth(srv, ["--retries", "0", "--timeout", "1"]),
+      limitMs: 10_000,
+    });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "timeout", attempts: 1 } } });
+  });
+
+  test("a server that never reads the body: a stall timeout, nothing stored", async () => {
+    const runs = await drive({
+      files: [BIG],
+      script: posts(async (req, conn) => {
+        conn.hold();
+        return "stop";
+      }),
+      args: (srv) => auth(srv, ["--retries", "0", "--timeout", "1"]),
+      limitMs: 10_000,
+    });
+    expectRuns(runs, { code: 1, reports: { [bigName()]: { status: "failed", kind: "timeout", attempts: 1 } } });
+  });
+
+  test("a server that stops reading after 1 MiB: a stall timeout, nothing stored", async () => {
+    const runs = await drive({
+      files: [BIG],
+      script: posts(async (req, conn) => {
+        await conn.readBody(req, { upTo: 1 << 20 });
+        conn.hold();
+        return "stop";
+      }),
+      args: (srv) => auth(srv, ["--retries", "0", "--timeout", "1"]),
+      limitMs: 10_000,
+    });
+    expectRuns(runs, { code: 1, reports: { [bigName()]: { status: "failed", kind: "timeout", attempts: 1 } } });
+  });
+
+  test("a slow reader whose bytes keep moving outlasts --timeout: uploaded once (a stall timeout, not a deadline)", async () => {
+    const runs = await drive({
+      files: [BIG],
+      script: posts(async (req, conn, server) => {
+        await conn.readBody(req, { pace: { bytes: 512 << 10, ms: 100 } });
+        req.readMs = Date.now() - req.at;
+        server.store(req);
+        conn.reply(200, TEXT, "OK");
+      }),
+      args: (srv) => auth(srv, ["--retries", "0", "--timeout", "1"]),
+    });
+    expectRuns(runs, { code: 0, reports: { [bigName()]: { status: "uploaded", attempts: 1 } }, stored: { [bigName()]: 1 } });
+    // Only meaningful if the upload outlasted --timeout.
+    each(runs, (r) => check(r.srv.posts()[0].readMs > 1500, `the body took ${r.srv.posts()[0].readMs} ms to read`));
+  });
+
+  test("a kept-alive connection the server drops between two uploads: each file stored once, one attempt each", async () => {
+    const runs = await drive({
+      files: [WHEEL, WHEEL2],
+      script: async (conn, server) => {
+        const req = await conn.request();
+        if (!req) return;
+        if (req.method === "POST" && req.complete) server.store(req);
+        conn.reply(req.method === "POST" ? 200 : 404, TEXT, "OK");
+        conn.hold();
+        if (await conn.readHead()) conn.reset();
+      },
+      args: (srv) => auth(srv, ["--retries", "2"]),
+    });
+    expectRuns(runs, { code: 0, reports: { "*": { status: "uploaded", attempts: 1 } }, stored: { [SIX]: 1, [HATCH]: 1 } });
+  });
+
+  test("a kept-alive connection dropped before the second index lookup: both files looked up and stored once", async () => {
+    const runs = await drive({
+      files: [WHEEL, WHEEL2],
+      script: async (conn, server) => {
+        const req = await conn.request();
+        if (!req) return;
+        req.answered = true;
+        if (req.method === "POST") {
+          server.store(req);
+          conn.reply(200, TEXT, "OK");
+        } else {
+          conn.reply(404, TEXT, "Not Found");
+        }
+        conn.hold();
+        if (await conn.readHead()) conn.reset();
+      },
+      args: (srv) => auth(srv, ["--retries", "0", "--skip-existing", "--check-url", `${srv.origin}/simple/`]),
+    });
+    expectRuns(runs, { code: 0, reports: { "*": { status: "uploaded", attempts: 1 } }, stored: { [SIX]: 1, [HATCH]: 1 } });
+    each(runs, (r) => assert.equal(r.srv.requests.filter((q) => q.method === "GET" && q.answered).length, 2, "both lookups answered"));
+  });
+});
+
+/** POSTs to /legacy/ get `status` with `Location: where(server)`; the paths in `acceptAt` store. */
+const redirecting = (status, where, { acceptAt = [] } = {}) =>
+  posts(async (req, conn, server) => {
+    await conn.readBody(req);
+    if (acceptAt.includes(req.path) && req.complete) {
+      server.store(req);
+      return conn.reply(200, TEXT, "OK");
+    }
+    if (req.path === "/legacy/") return conn.reply(status, { ...TEXT, Location: typeof where === "function" ? where(server) : where }, "moved");
+    conn.reply(404, TEXT, "Not Found");
+  });
+
+describe("redirects", { concurrency: 4 }, () => {
+  test("307 to a relative path on the same origin: followed with the credentials, stored once there", async () => {
+    const runs = await drive({ script: redirecting(307, "/upload/", { acceptAt: ["/upload/"] }) });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", attempts: 1 } }, stored: { [SIX]: 1 } });
+    each(runs, (r) => {
+      assert.deepEqual(r.srv.posts().map((q) => q.path), ["/legacy/", "/upload/"]);
+      check(r.srv.posts()[1].headers.authorization === basic(USER, CANARY), "the same origin gets the credentials");
+      assert.equal(r.srv.stored[0].path, "/upload/");
+    });
+  });
+
+  test("308 to an absolute URL on the same origin: followed, stored once", async () => {
+    const runs = await drive({ script: redirecting(308, (s) => `${s.origin}/v2/legacy/`, { acceptAt: ["/v2/legacy/"] }) });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", attempts: 1 } }, stored: { [SIX]: 1 } });
+  });
+
+  test("307 to ../upload/ resolves against the upload URL: followed, stored once", async () => {
+    const runs = await drive({ script: redirecting(307, "../upload/", { acceptAt: ["/upload/"] }) });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", attempts: 1 } }, stored: { [SIX]: 1 } });
+  });
+
+  for (const status of [301, 302, 303]) {
+    test(`${status} on the same origin is not followed (the POST would turn into a GET): a redirect failure naming the URL`, async () => {
+      const runs = await drive({ script: redirecting(status, "/upload/", { acceptAt: ["/upload/"] }) });
+      expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect", httpStatus: status } } });
+      each(runs, (r, where) => {
+        assert.equal(r.srv.posts().length, 1);
+        check((r.stdout + r.stderr).includes(`${r.srv.origin}/upload/`), `the target is named ${where}`);
+      });
+    });
+  }
+
+  test("307 to another port: nothing reaches it; the failure names it", async () => {
+    const runs = await drive({ others: [{}], script: redirecting(307, (s) => `${s.ctx.others[0].origin}/legacy/`) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect" } } });
+    each(runs, (r, where) => check((r.stdout + r.stderr).includes(r.others[0].origin), `the other origin is named ${where}`));
+  });
+
+  test("307 to another host (127.0.0.2): nothing reaches it", async () => {
+    const runs = await drive({ others: [{ host: "127.0.0.2" }], script: redirecting(307, (s) => `${s.ctx.others[0].origin}/legacy/`) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect" } } });
+  });
+
+  test("307 to http://127.0.0.2:P\\@127.0.0.1:P/legacy/: the host is 127.0.0.2, as fetch parses it, and nothing goes there", async () => {
+    const runs = await drive({ others: [{ host: "127.0.0.2" }], script: redirecting(307, (s) => `http://127.0.0.2:${s.ctx.others[0].port}\\@127.0.0.1:${s.port}/legacy/`) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect" } } });
+    each(runs, (r, where) => {
+      assert.equal(r.srv.posts().length, 1);
+      check((r.stdout + r.stderr).includes("127.0.0.2"), `the real host is named ${where}`);
+    });
+  });
+
+  test("a protocol-relative Location (//127.0.0.2:P/legacy/): nothing reaches it", async () => {
+    const runs = await drive({ others: [{ host: "127.0.0.2" }], script: redirecting(307, (s) => `//127.0.0.2:${s.ctx.others[0].port}/legacy/`) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect" } } });
+  });
+
+  test("a redirect loop (/legacy/ → /b/ → /legacy/) is reported as a loop", async () => {
+    const runs = await drive({
+      script: posts(async (req, conn) => {
+        await conn.readBody(req);
+        conn.reply(307, { ...TEXT, Location: req.path === "/legacy/" ? "/b/" : "/legacy/" }, "moved");
+      }),
+    });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect", hint: /loop/i } } });
+    each(runs, (r) => check(r.srv.posts().length <= 6, `${r.srv.posts().length} POSTs`));
+  });
+
+  test("a 308 to itself is reported as a loop", async () => {
+    const runs = await drive({ script: redirecting(308, (s) => s.url) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect", hint: /loop/i } } });
+  });
+
+  test("a Location with userinfo is not followed, and its password is never shown", async () => {
+    const runs = await drive({ script: redirecting(307, (s) => `http://evil:Rd1rectPw@127.0.0.1:${s.port}/upload/`, { acceptAt: ["/upload/"] }) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect" } }, markers: [MARKER, "Rd1rectPw"] });
+    each(runs, (r) => assert.equal(r.srv.posts().length, 1));
+  });
+
+  test("a Location with ESC and BEL: no control character reaches the terminal, nothing stored", async () => {
+    const runs = await drive({ script: redirecting(307, "/legacy/\x1b]0;pwned\x07\x1b[2J/", { acceptAt: [] }) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: ["redirect", "notFound"] } } });
+  });
+
+  test("an empty Location: a redirect failure, not a crash or an endless loop", async () => {
+    const runs = await drive({ script: redirecting(307, "") });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect" } } });
+    each(runs, (r) => check(r.srv.posts().length <= 6, `${r.srv.posts().length} POSTs`));
+  });
+
+  test("a 100 KiB Location to another host: nothing reaches it, no crash, and the output stays short", async () => {
+    const runs = await drive({ others: [{ host: "127.0.0.2" }], script: redirecting(307, (s) => `${s.ctx.others[0].origin}/${"a".repeat(100 << 10)}`) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect" } } });
+    each(runs, (r) => check(r.stdout.length + r.stderr.length < 16 << 10, `${r.stdout.length + r.stderr.length} characters of output`));
+  });
+
+  test("a Location to https on the same host and port (another origin) is not followed", async () => {
+    const runs = await drive({ script: redirecting(307, (s) => `https://127.0.0.1:${s.port}/legacy/`) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect" } } });
+    each(runs, (r) => assert.equal(r.srv.connections, 1));
+  });
+
+  for (const [what, loc] of [["file:", "file:///etc/passwd"], ["data:", "data:text/plain,uploaded"], ["javascript:", "javascript:alert(1)"]]) {
+    test(`a Location to a ${what} URL is never followed`, async () => {
+      const runs = await drive({ script: redirecting(308, loc) });
+      expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect" } } });
+      each(runs, (r) => assert.equal(r.srv.posts().length, 1));
+    });
+  }
+});
+
+describe("statuses and bodies", { concurrency: 4 }, () => {
+  for (const [line, status] of [["HTTP/1.1 999 Odd Status", 999], ["HTTP/1.1 600 Beyond", 600], ["HTTP/1.1 99 Early", 99], ["HTTP/1.1 0 Zero", 0], ["HTTP/1.1 abc Weird", undefined]]) {
+    test(`status line "${line}": a failed report with the server's words, exit 1, no crash`, async () => {
+      const runs = await drive({
+        script: posts(async (req, conn) => {
+          await conn.readBody(req);
+          conn.reply(line, TEXT, "the odd status body");
+        }),
+        args: (srv) => auth(srv, ["--retries", "1"]),
+      });
+      const want = { status: "failed", kind: "other", attempts: 1, serverMessage: /odd status body/ };
+      if (status !== undefined) want.httpStatus = status;
+      expectRuns(runs, { code: 1, reports: { [SIX]: want } });
+    });
+  }
+
+  test("an HTML error page: its text, not its markup, is the server's message", async () => {
+    const page = `<!DOCTYPE html><html><head><title>500 Internal Server Error</title><style>body{color:red}</style></head><body><h1>Internal Server Error</h1><p>The server encountered an internal error &amp; was unable to complete your request.</p><script>alert(1)</script></body></html>`;
+    const runs = await drive({ script: posts(async (req, conn) => (await conn.readBody(req), conn.reply(500, { "Content-Type": "text/html" }, page))) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", httpStatus: 500, kind: "server", serverMessage: /internal error & was unable/ } } });
+    each(runs, (r) => r.json.forEach((rep) => check(!/<|alert\(1\)|color:red/.test(rep.serverMessage), `markup in ${shown(rep.serverMessage)}`)));
+  });
+
+  test("the HTML body that trapped decode_entities (&aaaaaaaaaa€) gives a report, not a crash", async () => {
+    const runs = await drive({ script: posts(async (req, conn) => (await conn.readBody(req), conn.reply(400, { "Content-Type": "text/html" }, "<html><body>&aaaaaaaaaa€</body></html>"))) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", httpStatus: 400, kind: "invalid" } } });
+  });
+
+  test("a JSON error body: its message is the server's message", async () => {
+    const body = JSON.stringify({ message: "Invalid value for classifiers. Error: Classifier 'Frobnicate :: 1' is not a valid classifier." });
+    const runs = await drive({ script: posts(async (req, conn) => (await conn.readBody(req), conn.reply(400, { "Content-Type": "application/json" }, body))) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", httpStatus: 400, kind: "invalid", serverMessage: /Frobnicate :: 1/ } } });
+  });
+
+  test("an endless chunked error body: HTTP 400 is the outcome, no timeout, no retry", async () => {
+    const runs = await drive({ script: endlessChunked(400), args: (srv) => auth(srv, ["--retries", "1", "--timeout", "5"]), limitMs: 20_000 });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", httpStatus: 400, kind: "invalid", attempts: 1, serverMessage: /error!/ } } });
+  });
+
+  test("a body that is not UTF-8: reported as text", async () => {
+    const body = Buffer.concat([Buffer.from("Ung\xfcltige Datei \xff\xfe\x80 caf\xe9", "latin1")]);
+    const runs = await drive({ script: posts(async (req, conn) => (await conn.readBody(req), conn.reply(400, { "Content-Type": "text/plain; charset=iso-8859-1" }, body))) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", httpStatus: 400, serverMessage: /Ung.*ltige Datei/ } } });
+  });
+
+  test("ESC, BEL, CR, backspace, C1 and bidi overrides in the reason and body are escaped in every output; no fake 'uploaded' line", async () => {
+    const utf8AsLatin1 = (s) => Buffer.from(s, "utf8").toString("latin1");
+    const line = `HTTP/1.1 400 ${utf8AsLatin1("\x1b[2J\x07Bad \u202eRequest")}`;
+    const body = `\x1b[2J\x1b[H\x1b]0;owned\x07\rfine\x08\x08\x08\x08 \u009b31m red \u202egnp.live\u202c \u2066iso\u2069\r\nuploaded  ${SIX}\n`;
+    const runs = await drive({ script: posts(async (req, conn) => (await conn.readBody(req), conn.reply(line, TEXT, body))) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", httpStatus: 400 } } });
+  });
+
+  test("a reply that echoes the request (Authorization) back: no form of the password in any output", async () => {
+    const runs = await drive({ script: posts(async (req, conn) => (await conn.readBody(req), conn.reply(400, TEXT, echoHead(req)))) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", httpStatus: 400, serverMessage: /Authorization/i } } });
+  });
+
+  test("a 200 that echoes the request: uploaded, and the raw reply in --verbose is masked", async () => {
+    const runs = await drive({
+      script: posts(async (req, conn, server) => {
+        await conn.readBody(req);
+        server.store(req);
+        conn.reply(200, TEXT, echoHead(req));
+      }),
+    });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", response: (r) => typeof r === "object" && /Authorization/i.test(r.body) } }, stored: { [SIX]: 1 } });
+  });
+
+  test("reply headers that carry the credentials are masked in --json --verbose", async () => {
+    const runs = await drive({
+      script: posts(async (req, conn) => {
+        await conn.readBody(req);
+        const decoded = Buffer.from(req.headers.authorization.replace(/^Basic /, ""), "base64").toString("utf8");
+        conn.reply(403, { ...TEXT, "X-Echo-Authorization": req.headers.authorization, "X-Echo-User": encodeURIComponent(decoded), "Set-Cookie": `session=${encodeURIComponent(decoded)}` }, "denied");
+      }),
+    });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", httpStatus: 403, kind: "auth", response: (r) => typeof r === "object" && r.headers.some(([k]) => k === "x-echo-authorization") } } });
+  });
+
+  test("a 200 with an HTML sign-in page (an SSO proxy) is not counted as uploaded", async () => {
+    const page = `<!DOCTYPE html><html><head><title>Sign in - Corp SSO</title></head><body><form method="post" action="/sso/login"><label>Username <input name="username"></label><label>Password <input type="password" name="password"></label><button type="submit">Sign in</button></form></body></html>`;
+    const runs = await drive({ script: posts(async (req, conn) => (await conn.readBody(req), conn.reply(200, { "Content-Type": "text/html; charset=utf-8" }, page))) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", hint: /sign.?in|log.?in|SSO|single sign-on|proxy/i } } });
+  });
+});
+
+describe("Retry-After, the index, cancellation, concurrency", { concurrency: 4 }, () => {
+  const busyThenOk = (status, retryAfter) =>
+    posts(async (req, conn, server, n) => {
+      if (n > 1) return accept(req, conn, server);
+      await conn.readBody(req);
+      conn.reply(status, { ...TEXT, "Retry-After": retryAfter() }, "busy, come back later");
+      req.repliedAt = Date.now();
+    });
+  const gap = (r) => r.srv.posts()[1].at - r.srv.posts()[0].repliedAt;
+
+  test("503 with Retry-After: 1, then 200: waits about a second, uploaded once on the second attempt", async () => {
+    const runs = await drive({ script: busyThenOk(503, () => "1"), args: (srv) => auth(srv, ["--retries", "1"]) });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", attempts: 2 } }, stored: { [SIX]: 1 } });
+    each(runs, (r) => check(gap(r) >= 900, `waited ${gap(r)} ms`));
+  });
+
+  test("429 with Retry-After as an HTTP-date 3 s ahead: waits until then, uploaded once", async () => {
+    const runs = await drive({ script: busyThenOk(429, () => new Date(Date.now() + 3000).toUTCString()), args: (srv) => auth(srv, ["--retries", "1"]) });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", attempts: 2 } }, stored: { [SIX]: 1 } });
+    // The date has whole seconds: the wait is between 2 and 3 s; back-off alone is at most 1 s.
+    each(runs, (r) => check(gap(r) >= 1800, `waited ${gap(r)} ms`));
+  });
+
+  const lookup = (get) => posts(accept, { get });
+  const checkArgs = (more = []) => (srv) => auth(srv, ["--retries", "0", "--skip-existing", "--check-url", `${srv.origin}/simple/`, ...more]);
+
+  test("--check-url answering 500 is never taken as absent: nothing sent, an index-check failure", async () => {
+    const runs = await drive({ script: lookup(async (req, conn) => conn.reply(500, TEXT, "index broken")), args: checkArgs() });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "indexCheck", attempts: 0 } } });
+    each(runs, (r) => assert.equal(r.srv.posts().length, 0));
+  });
+
+  test("--check-url answering something that is not an index is never taken as absent", async () => {
+    const runs = await drive({ script: lookup(async (req, conn) => conn.reply(200, { "Content-Type": "application/vnd.pypi.simple.v1+json" }, Buffer.from("\x00\xffgarbage{", "latin1"))), args: checkArgs() });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "indexCheck", attempts: 0 } } });
+    each(runs, (r) => assert.equal(r.srv.posts().length, 0));
+  });
+
+  test("--check-url that never answers: a timeout, never taken as absent", async () => {
+    const runs = await drive({ script: lookup(async (req, conn) => (conn.hold(), "stop")), args: checkArgs(["--timeout", "1"]), limitMs: 10_000 });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: ["indexCheck", "timeout"], attempts: 0 } } });
+    each(runs, (r) => assert.equal(r.srv.posts().length, 0));
+  });
+
+  test("--check-url with nothing listening: never taken as absent", async () => {
+    const closed = await freePort();
+    const runs = await drive({ script: acceptAll, args: (srv) => auth(srv, ["--retries", "0", "--skip-existing", "--check-url", `http://127.0.0.1:${closed}/simple/`]) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: ["indexCheck", "network"], attempts: 0 } } });
+    each(runs, (r) => assert.equal(r.srv.posts().length, 0));
+  });
+
+  test("--check-url answering 404 (no such project yet): uploaded once", async () => {
+    const runs = await drive({ script: acceptAll, args: checkArgs() });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded", attempts: 1 } }, stored: { [SIX]: 1 } });
+    each(runs, (r) => assert.equal(r.srv.requests[0].path, "/simple/six/"));
+  });
+
+  test("--check-url http://127.0.0.2:P\\@127.0.0.1:P/simple/: the lookup goes to 127.0.0.2, as fetch parses it, without the credentials", async () => {
+    const runs = await drive({
+      others: [{ host: "127.0.0.2" }],
+      script: acceptAll,
+      args: (srv, [trap]) => auth(srv, ["--retries", "0", "--skip-existing", "--check-url", `http://127.0.0.2:${trap.port}\\@127.0.0.1:${srv.port}/simple/`]),
+    });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded" } }, stored: { [SIX]: 1 }, trapsEmpty: false });
+    each(runs, (r) => {
+      check(r.others[0].requests.every((q) => !q.headers.authorization), "credentials went to 127.0.0.2");
+      check(r.others[0].stored.length === 0, "nothing stored at 127.0.0.2");
+      check(r.srv.requests.filter((q) => q.method === "GET").length === 0, "the lookup did not go to 127.0.0.1");
+    });
+  });
+
+  test("SIGINT while a file is being sent: exit within 2 s; the first file uploaded, the one in flight cancelled, the last not sent", async () => {
+    const runs = await drive({
+      files: [WHEEL, BIG, SDIST],
+      script: posts(async (req, conn, server, n) => {
+        if (n === 1) return accept(req, conn, server);
+        await conn.readBody(req, { upTo: 1 << 20 });
+        conn.hold();
+        return "stop";
+      }),
+      args: (srv) => auth(srv, ["--retries", "2", "--timeout", "60"]),
+      during: async (child, { sigint }, srv) => {
+        await until(() => srv.posts().length === 2 && srv.posts()[1].bodyLength >= 1 << 20);
+        sigint();
+      },
+      limitMs: 15_000,
+    });
+    expectRuns(runs, {
+      code: [1, 130],
+      reports: { [SIX]: { status: "uploaded" }, [bigName()]: { status: "failed", kind: "cancelled" }, [HATCH_SDIST]: { status: "failed", kind: ["notSent", "cancelled"] } },
+      stored: { [SIX]: 1 },
+    });
+    each(runs, (r) => check(r.afterSigint < 2000, `exited ${r.afterSigint} ms after SIGINT`));
+  });
+
+  test("SIGINT during a Retry-After wait: exit within 2 s, every file reported, nothing stored", async () => {
+    const runs = await drive({
+      files: [WHEEL, SDIST],
+      script: posts(async (req, conn) => {
+        await conn.readBody(req);
+        conn.reply(503, { ...TEXT, "Retry-After": "20" }, "busy");
+        req.repliedAt = Date.now();
+      }),
+      args: (srv) => auth(srv, ["--retries", "3"]),
+      during: async (child, { sigint }, srv) => {
+        await until(() => srv.posts()[0]?.repliedAt);
+        await sleep(300);
+        sigint();
+      },
+      limitMs: 6000,
+    });
+    expectRuns(runs, { code: [1, 130], reports: { [SIX]: { status: "failed", kind: "cancelled" }, [HATCH_SDIST]: { status: "failed", kind: ["notSent", "cancelled"] } } });
+    each(runs, (r) => check(r.afterSigint < 2000, `exited ${r.afterSigint} ms after SIGINT`));
+  });
+
+  test("--concurrency 2 sends two files at once; one refused, the other stored once, exit 1", async () => {
+    const runs = await drive({
+      files: [WHEEL, WHEEL2],
+      script: posts(async (req, conn, server) => {
+        const st = (server.state ??= { inflight: 0, max: 0 });
+        st.inflight++;
+        st.max = Math.max(st.max, st.inflight);
+        await conn.readBody(req);
+        const end = Date.now() + 2000;
+        while (st.max < 2 && Date.now() < end) await sleep(20);
+        st.inflight--;
+        if (req.file.filename === SIX) return conn.reply(400, { "Content-Type": "application/json" }, JSON.stringify({ message: "Invalid version: refused by the faults suite" }));
+        server.store(req);
+        conn.reply(200, TEXT, "OK");
+      }),
+      args: (srv) => auth(srv, ["--retries", "0", "--concurrency", "2"]),
+    });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", httpStatus: 400, kind: "invalid", serverMessage: /refused by the faults suite/ }, [HATCH]: { status: "uploaded", attempts: 1 } }, stored: { [HATCH]: 1 } });
+    each(runs, (r) => assert.equal(r.srv.state.max, 2, "two uploads were in flight at once"));
+  });
+
+  test("--concurrency 2 with one connection reset mid-body: both stored exactly once", async () => {
+    const runs = await drive({
+      files: [WHEEL, WHEEL2],
+      script: posts(async (req, conn, server, n) => {
+        if (n > 1) return accept(req, conn, server);
+        await conn.readBody(req, { upTo: 1024 });
+        conn.reset();
+      }),
+      args: (srv) => auth(srv, ["--retries", "2", "--concurrency", "2"]),
+    });
+    expectRuns(runs, { code: 0, reports: { "*": { status: "uploaded" } }, stored: { [SIX]: 1, [HATCH]: 1 } });
+    each(runs, (r) => r.mode === "json" && assert.equal(r.json.reduce((a, x) => a + x.attempts, 0), 3));
+  });
+});
+
+describe("credentials", { concurrency: 4 }, () => {
+  const echo400 = posts(async (req, conn) => (await conn.readBody(req), conn.reply(400, TEXT, echoHead(req))));
+
+  for (const [what, password] of [["1-character", "¤"], ["3-character", "Q^|"]]) {
+    test(`a ${what} password echoed back is masked in every output`, async () => {
+      const runs = await drive({ script: echo400, password, args: (srv) => ["--repository-url", srv.url, "-u", USER, "-p", password, "--retries", "0"] });
+      expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", httpStatus: 400 } }, markers: [] });
+      each(runs, (r) => check(r.srv.posts()[0].headers.authorization === basic(USER, password), "the short password was sent"));
+    });
+  }
+
+  test("http://u:p@ss@host/: user u, password p@ss… sent, and no part of it shown", async () => {
+    const password = `Zp@ss-${MARKER}`;
+    const runs = await drive({
+      script: posts(async (req, conn, server) => {
+        await conn.readBody(req);
+        server.store(req);
+        conn.reply(200, TEXT, echoHead(req));
+      }),
+      user: "u",
+      password,
+      args: (srv) => ["--repository-url", `http://u:${password}@127.0.0.1:${srv.port}/legacy/`, "--retries", "0"],
+    });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded" } }, stored: { [SIX]: 1 } });
+    each(runs, (r) => check(r.srv.posts()[0].headers.authorization === basic("u", password), "the credentials as WHATWG splits them"));
+  });
+
+  test("http:/u:pw@host/ (one slash) is read as fetch reads it, and the password is never shown", async () => {
+    const password = `P1sl-${MARKER}`;
+    const runs = await drive({
+      script: acceptAll,
+      user: "u",
+      password,
+      args: (srv) => ["--repository-url", `http:/u:${password}@127.0.0.1:${srv.port}/legacy/`, "--retries", "0"],
+    });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded" } }, stored: { [SIX]: 1 } });
+    each(runs, (r) => check(r.srv.posts()[0]?.headers.authorization === basic("u", password), "the credentials as WHATWG splits them"));
+  });
+
+  test("a token echoed back is masked, raw and as Basic __token__:…", async () => {
+    const token = `pypi-${MARKER}AgEIcHlwaS5vcmcCJGZhdWx0cw`;
+    const runs = await drive({ script: echo400, user: "__token__", password: token, args: (srv) => ["--repository-url", srv.url, "--token", token, "--retries", "0"] });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", httpStatus: 400 } } });
+  });
+});
+
+test("pypublish check FILES | head -1 ends quietly: no EPIPE, no stack trace", async () => {
+  const files = [WHEEL, WHEEL2, SDIST, ...["Jinja2-2.11.3-py2.py3-none-any.whl", "packaging-25.0-py3-none-any.whl", "six-1.9.0.tar.gz", "uuid-1.30.tar.gz", "pp_flit_demo-2.0.0b1.tar.gz", "pp_poetry_demo-0.3.0.tar.gz"].map((f) => join(corpus, f))];
+  const quote = (s) => `'${s.replace(/'/g, "'\\''")}'`;
+  const r = await new Promise((resolve) => {
+    const child = spawn("bash", ["-c", `set -o pipefail; ${quote(process.execPath)} ${quote(CLI)} check ${files.map(quote).join(" ")} | head -1`], { env: cleanEnv });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+  assert.match(r.stdout, /^ok\s+\S+\n$/, "one line");
+  assert.equal(r.stderr, "", "nothing on stderr");
+  assert.ok([0, 141].includes(r.code), `exit ${r.code}: success, or the shell's SIGPIPE status`);
+});
