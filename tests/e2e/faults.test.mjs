@@ -113,7 +113,7 @@ const MODES = { json: ["--json", "--verbose"], human: ["--verbose"] };
  * `others` are more servers (`{ host, script }`, e.g. a trap on 127.0.0.2), reachable from the
  * scripts as `server.ctx.others`. `args(server, others)` gives the options after the mode's.
  */
-async function drive({ script, others = [], files = [WHEEL], args, user = USER, password = CANARY, env, during, limitMs, modes = ["json", "human"] }) {
+async function drive({ script, others = [], files = [WHEEL], args, user = USER, password = CANARY, markers = [], env, during, limitMs, modes = ["json", "human"] }) {
   const runs = [];
   for (const mode of modes) {
     const extra = [];
@@ -123,7 +123,7 @@ async function drive({ script, others = [], files = [WHEEL], args, user = USER, 
       srv.ctx = { others: extra };
       const base = args ? args(srv, extra) : ["--repository-url", srv.url, "-u", user, "-p", password, "--retries", "0"];
       const r = await runCli(["upload", ...MODES[mode], "--no-progress", ...base, ...files], { env, during: during && ((child, api) => during(child, api, srv, extra)), limitMs });
-      runs.push({ mode, ...r, srv, others: extra, files, secrets: secretForms(user, password) });
+      runs.push({ mode, ...r, srv, others: extra, files, secrets: [...secretForms(user, password), ...markers] });
     } finally {
       await srv.stop();
       for (const e of extra) await e.stop();
@@ -151,7 +151,7 @@ function expectRuns(runs, { code, reports = {}, stored = {}, markers = [MARKER],
     if (Array.isArray(code)) check(code.includes(run.code), `exit code ${run.code}, expected one of ${code} ${where}`);
     else check(run.code === code, `exit code ${run.code}, expected ${code} ${where}`);
     const out = run.stdout + run.stderr;
-    for (const s of [...run.secrets, ...markers]) check(!out.includes(s), `a form of the password was printed (${run.secrets.indexOf(s) >= 0 ? `secret form #${run.secrets.indexOf(s)}` : "marker"}) ${where}`);
+    for (const s of [...run.secrets, ...markers]) check(!out.includes(s), `a form of a password was printed (${run.secrets.indexOf(s) >= 0 ? `secret form #${run.secrets.indexOf(s)}` : "marker"}) ${where}`);
     check(!CONTROL.test(out), `a raw control character reached the terminal ${where}`);
     check(!/\n\s+at \S.*:\d+:\d+\)?\n/.test(`${run.stderr}\n`), `a stack trace was printed ${where}`);
     check(!/RangeError|EPIPE/.test(out), `a transport exception leaked ${where}`);
@@ -789,6 +789,22 @@ describe("redirects", { concurrency: 4 }, () => {
     expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect" } } });
   });
 
+  test("a Location of \\\\127.0.0.2:P/legacy/ (backslashes: protocol-relative to fetch): nothing reaches 127.0.0.2", async () => {
+    const runs = await drive({ others: [{ host: "127.0.0.2" }], script: redirecting(307, (s) => `\\\\127.0.0.2:${s.ctx.others[0].port}/legacy/`) });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect" } } });
+    each(runs, (r) => assert.equal(r.srv.posts().length, 1));
+  });
+
+  test("a repository URL with three slashes (http:///127.0.0.1:P/legacy/) means host 127.0.0.1, and a relative Location stays there", async () => {
+    const runs = await drive({
+      others: [{ host: "127.0.0.2" }],
+      script: redirecting(307, "/upload/", { acceptAt: ["/upload/"] }),
+      args: (srv) => ["--repository-url", `http:///127.0.0.1:${srv.port}/legacy/`, "-u", USER, "-p", CANARY, "--retries", "0"],
+    });
+    expectRuns(runs, { code: 0, reports: { [SIX]: { status: "uploaded" } }, stored: { [SIX]: 1 } });
+    each(runs, (r) => assert.deepEqual(r.srv.posts().map((q) => q.path), ["/legacy/", "/upload/"]));
+  });
+
   test("a redirect loop (/legacy/ → /b/ → /legacy/) is reported as a loop", async () => {
     const runs = await drive({
       script: posts(async (req, conn) => {
@@ -806,8 +822,8 @@ describe("redirects", { concurrency: 4 }, () => {
   });
 
   test("a Location with userinfo is not followed, and its password is never shown", async () => {
-    const runs = await drive({ script: redirecting(307, (s) => `http://evil:Rd1rectPw@127.0.0.1:${s.port}/upload/`, { acceptAt: ["/upload/"] }) });
-    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect" } }, markers: [MARKER, "Rd1rectPw"] });
+    const runs = await drive({ script: redirecting(307, (s) => `http://evil:Rd1rectPw@127.0.0.1:${s.port}/upload/`, { acceptAt: ["/upload/"] }), markers: ["Rd1rectPw"] });
+    expectRuns(runs, { code: 1, reports: { [SIX]: { status: "failed", kind: "redirect" } } });
     each(runs, (r) => assert.equal(r.srv.posts().length, 1));
   });
 
