@@ -2,7 +2,7 @@
 
 use blake2::Blake2b256;
 use md5::Md5;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The three digests being computed; feed chunks with [`Digester::update`].
@@ -14,9 +14,9 @@ pub struct Digester {
     len: u64,
 }
 
-/// Finished digests in lowercase hex, as the upload form carries them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// Finished digests in lowercase hex, as the upload form carries them (JS sees the same names:
+/// `sha256`, `md5`, `blake2_256`, `len`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestSet {
     /// `sha256_digest`.
     pub sha256: String,

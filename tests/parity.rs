@@ -101,8 +101,22 @@ fn pairs(v: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// False (with a message) when twine is not installed: a plain `cargo test` on a fresh clone
+/// skips this test; `scripts/test` sets PYPUBLISH_REQUIRE_VENV=1 so that it always runs there.
+fn twine_available() -> bool {
+    if root().join(".venv/bin/twine").exists() {
+        return true;
+    }
+    assert!(std::env::var_os("PYPUBLISH_REQUIRE_VENV").is_none(), ".venv/bin/twine is missing: run scripts/bootstrap");
+    eprintln!("SKIPPED our_form_equals_twines_for_every_corpus_file: .venv/bin/twine is missing (scripts/bootstrap installs it; scripts/test always runs this test)");
+    false
+}
+
 #[test]
 fn our_form_equals_twines_for_every_corpus_file() {
+    if !twine_available() {
+        return;
+    }
     let files = corpus();
     assert!(!files.is_empty());
     let twine = start_recorder("twine");

@@ -163,6 +163,14 @@ impl Reader {
         get_reader.call0(stream).map(|r| Reader(r, None.into())).map_err(|e| format!("the stream could not be read: {}", describe(&e)))
     }
 
+    /// A reader that reuses one buffer where the stream allows it (BYOB), else a default one.
+    pub(crate) fn reusing(stream: &ReadableStream) -> Result<Reader, String> {
+        match Reader::byob(stream) {
+            Some(r) => Ok(r),
+            None => Reader::of(stream),
+        }
+    }
+
     /// A BYOB reader, when the stream is a byte stream.
     fn byob(stream: &ReadableStream) -> Option<Reader> {
         let get_reader = get(stream, "getReader").dyn_into::<Function>().ok()?;
@@ -198,11 +206,7 @@ impl Reader {
         if let Ok(cancel) = get(&self.0, "cancel").dyn_into::<Function>() {
             if let Ok(p) = cancel.call0(&self.0) {
                 // An unobserved rejection would be reported by the runtime as unhandled.
-                if let Ok(p) = p.dyn_into::<Promise>() {
-                    let ignore = Closure::<dyn FnMut(JsValue)>::new(|_| {});
-                    let _ = p.catch(&ignore);
-                    ignore.forget();
-                }
+                observe(p);
             }
         }
     }
@@ -239,13 +243,24 @@ struct BodyState {
 /// Why a body stream stopped itself: a source that is not what was hashed. Never worth a retry.
 pub(crate) type BodyFailure = Rc<RefCell<Option<String>>>;
 
+/// A request body stream, its failure slot, and the callbacks it needs, which live exactly as
+/// long as the request (dropping this after the request frees them; nothing is leaked).
+pub(crate) struct BodyStream {
+    /// The stream to send.
+    pub(crate) stream: ReadableStream,
+    /// Why the stream stopped itself, if it did.
+    pub(crate) failure: BodyFailure,
+    _callbacks: Option<(Closure<dyn FnMut(JsValue) -> Promise>, Closure<dyn FnMut(JsValue)>)>,
+}
+
 /// `head`, the file and `tail` as one `ReadableStream` of exactly `head + size + tail` bytes.
 /// With `verify`, the bytes must also have that sha256 (the one hashed before). `on_sent` hears
 /// how many file bytes the fetch has pulled so far.
-pub(crate) fn fixed_length_body(head: &[u8], source: BodySource, size: u64, tail: &[u8], verify: Option<String>, on_sent: Box<dyn Fn(u64)>) -> Result<(ReadableStream, BodyFailure), String> {
+pub(crate) fn fixed_length_body(head: &[u8], source: BodySource, size: u64, tail: &[u8], verify: Option<String>, on_sent: Box<dyn Fn(u64)>) -> Result<BodyStream, String> {
     let total = (head.len() + tail.len()) as u64 + size;
     if let (BodySource::Stream(s), Ok(ctor)) = (&source, get(&js_sys::global(), "FixedLengthStream").dyn_into::<Function>()) {
-        return native_pipe_body(&ctor, head, s.clone(), total, tail);
+        let (stream, failure) = native_pipe_body(&ctor, head, s.clone(), total, tail)?;
+        return Ok(BodyStream { stream, failure, _callbacks: None });
     }
     let sha = verify.map(|h| (Sha256::new(), h));
     let state = Rc::new(RefCell::new(BodyState { source, size, head: Some(head.to_vec()), tail: Some(tail.to_vec()), reader: None, sent: 0, sha, buf: Vec::new(), on_sent }));
@@ -271,10 +286,10 @@ pub(crate) fn fixed_length_body(head: &[u8], source: BodySource, size: u64, tail
         }
     });
     let underlying = Object::new();
-    Reflect::set(&underlying, &"pull".into(), &pull.into_js_value()).map_err(|e| describe(&e))?;
-    Reflect::set(&underlying, &"cancel".into(), &cancel.into_js_value()).map_err(|e| describe(&e))?;
+    Reflect::set(&underlying, &"pull".into(), pull.as_ref()).map_err(|e| describe(&e))?;
+    Reflect::set(&underlying, &"cancel".into(), cancel.as_ref()).map_err(|e| describe(&e))?;
     let stream = ReadableStream::new_with_underlying_source(&underlying).map_err(|e| format!("the runtime could not make a stream: {}", describe(&e)))?;
-    Ok((with_known_length(stream, total)?, failure))
+    Ok(BodyStream { stream: with_known_length(stream, total)?, failure, _callbacks: Some((pull, cancel)) })
 }
 
 /// workerd: head, the source's own stream and tail written into a `FixedLengthStream`, the
@@ -320,13 +335,24 @@ fn with_known_length(stream: ReadableStream, total: u64) -> Result<ReadableStrea
     };
     let fixed = Reflect::construct(&ctor, &js_sys::Array::of1(&(total as f64).into())).map_err(|e| describe(&e))?;
     let piped = call(&stream, "pipeTo", &get(&fixed, "writable")).map_err(|e| describe(&e))?;
-    if let Ok(p) = piped.dyn_into::<Promise>() {
-        // The readable side errors too; the fetch reports it.
-        let ignore = Closure::<dyn FnMut(JsValue)>::new(|_| {});
-        let _ = p.catch(&ignore);
-        ignore.forget();
-    }
+    // The readable side errors too; the fetch reports it.
+    observe(piped);
     get(&fixed, "readable").dyn_into::<ReadableStream>().map_err(|_| "FixedLengthStream gave no readable side".to_string())
+}
+
+thread_local! {
+    /// One shared no-op handler: a closure per promise would have to be leaked to outlive the
+    /// call, and `new Function` is refused by the page's Content-Security-Policy.
+    static NOOP: Closure<dyn FnMut(JsValue)> = Closure::new(|_| {});
+}
+
+/// Marks a promise's rejection as handled.
+pub(crate) fn observe(p: JsValue) {
+    if let Ok(p) = p.dyn_into::<Promise>() {
+        NOOP.with(|noop| {
+            let _ = p.catch(noop);
+        });
+    }
 }
 
 fn call(target: &JsValue, method: &str, arg: &JsValue) -> Result<JsValue, JsValue> {

@@ -17,7 +17,7 @@ const localSha = (name) => sha256(readFileSync(join(corpus, name)));
 
 /** The --json schema: one object per file with these fields and types, nothing else. */
 function assertSchema(rep) {
-  const allowed = { filename: "string", status: "string", httpStatus: "number", serverMessage: "string", hint: "string", error: "string", kind: "string", sha256: "string", attempts: "number", response: "object" };
+  const allowed = { filename: "string", status: "string", httpStatus: "number", serverMessage: "string", hint: "string", error: "string", kind: "string", sha256: "string", attempts: "number", retryable: "boolean", verified: "boolean", response: "object", projectUrl: "string" };
   for (const [k, v] of Object.entries(rep)) assert.equal(typeof v, allowed[k], `field ${k} of ${JSON.stringify(rep)}`);
   assert.ok(["uploaded", "skipped", "failed"].includes(rep.status));
   assert.match(rep.sha256, /^[0-9a-f]{64}$/);

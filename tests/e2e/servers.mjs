@@ -1,6 +1,7 @@
 // Real registries and small misbehaving servers on 127.0.0.1 for the end-to-end tests.
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { createReadStream, mkdtempSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { tmpdir } from "node:os";
@@ -81,9 +82,25 @@ export async function startDevpi({ user = "alice", password = "devpi-pw" } = {})
 }
 
 /** A plain HTTP server whose handler decides each reply; records every request. */
-export async function startServer(handler) {
+let tlsFiles;
+/** A self-signed certificate for 127.0.0.1 (made once per run with openssl); give `ca` to
+ * clients as NODE_EXTRA_CA_CERTS. */
+export function testCertificate() {
+  if (tlsFiles) return tlsFiles;
+  const dir = mkdtempSync(join(tmpdir(), "pypublish-tls-"));
+  const key = join(dir, "key.pem");
+  const cert = join(dir, "cert.pem");
+  const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`openssl could not make a test certificate: ${r.stderr}`);
+  tlsFiles = { key: readFileSync(key), cert: readFileSync(cert), ca: cert };
+  return tlsFiles;
+}
+
+/** A recording HTTP server on 127.0.0.1 (HTTPS with `{ tls: true }`, see testCertificate). */
+export async function startServer(handler, { tls = false } = {}) {
   const requests = [];
-  const server = createServer(async (req, res) => {
+  const make = tls ? (h) => createHttpsServer({ key: testCertificate().key, cert: testCertificate().cert }, h) : createServer;
+  const server = make(async (req, res) => {
     const chunks = [];
     for await (const c of req) chunks.push(c);
     const rec = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) };
@@ -92,7 +109,7 @@ export async function startServer(handler) {
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, port, requests, stop: () => new Promise((r) => server.close(r)) };
+  return { url: `${tls ? "https" : "http"}://127.0.0.1:${port}/`, port, requests, stop: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }) };
 }
 
 /** Runs the CLI without blocking this process (servers here must keep answering). */
