@@ -11,7 +11,7 @@
 import http from "node:http";
 import https from "node:https";
 
-/** Reply bodies keep this much; the rest is dropped and the reply marked `truncated`. */
+/** Reply bodies keep this much; the rest is dropped (a plain reply says `truncated: true`). */
 export const MAX_REPLY_BODY = 1 << 20;
 // Enough for a status line and Node's 16 KiB header limit, for replies Node's parser refuses.
 const RAW_KEEP = 64 << 10;
@@ -24,9 +24,11 @@ const abortError = () => new DOMException("The operation was aborted.", "AbortEr
 const fetchFailed = (cause) => Object.assign(new TypeError("fetch failed"), { cause });
 
 /**
- * `fetch(request)` over node:http. Resolves to a `Response` for statuses 200-599 whose reason
- * phrase `Response` accepts, otherwise to a plain reply
- * `{ status, statusText, headers: [name, value][], body: Uint8Array, truncated? }`.
+ * `fetch(request)` over node:http. Resolves when the reply's head arrives: to a `Response`
+ * whose body streams (so publish() sees reply bytes move, and stops reading where it likes),
+ * or, for a status outside 200-599 or a reason phrase `Response` refuses, to a plain reply
+ * `{ status, statusText, headers: [name, value][], body: Uint8Array, truncated? }` read whole.
+ * Either way no more than MAX_REPLY_BODY bytes of body are kept; the socket goes after that.
  */
 export function nodeFetch(request) {
   return attempt(request, false);
@@ -44,7 +46,9 @@ function attempt(request, freshSocket) {
     const req = mod.request(url, options);
 
     let settled = false;
+    let released = false;
     let reader; // the request body's, while it is being sent
+    let bodyAbort; // errors a reply body that is still streaming
     let socket;
     const raw = []; // what the socket delivered, for replies Node's parser refuses
     let rawLength = 0;
@@ -55,6 +59,7 @@ function attempt(request, freshSocket) {
     const onAbort = () => {
       stopBody(false);
       req.destroy(abortError());
+      if (bodyAbort) return bodyAbort();
       finish(reject, abortError());
     };
     // With a reply in hand the web stream is cancelled, so the file is read no further. Without
@@ -65,11 +70,17 @@ function attempt(request, freshSocket) {
       if (cancel) reader.cancel().catch(() => {});
       reader = undefined;
     }
-    function finish(settle, value) {
-      if (settled) return;
-      settled = true;
+    function release() {
+      if (released) return;
+      released = true;
       signal?.removeEventListener("abort", onAbort);
       socket?.removeListener("data", record);
+    }
+    // A streamed reply keeps listening for an abort until its body is done.
+    function finish(settle, value, streaming = false) {
+      if (settled) return;
+      settled = true;
+      if (!streaming) release();
       settle(value);
     }
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -93,8 +104,7 @@ function attempt(request, freshSocket) {
       // A kept-alive socket the server had already closed: a request without a body is sent
       // again once, on a new connection, as browsers do.
       if (!hasBody && !freshSocket && req.reusedSocket && e?.code === "ECONNRESET") {
-        signal?.removeEventListener("abort", onAbort);
-        socket?.removeListener("data", record);
+        release();
         settled = true;
         return attempt(request, true).then(resolve, reject);
       }
@@ -107,16 +117,19 @@ function attempt(request, freshSocket) {
     req.on("response", (res) => {
       // The server has decided: the rest of the body would only fill its buffers or hit EPIPE.
       stopBody(true);
+      const streamed = streamedReply(req, res, release);
+      if (streamed) {
+        bodyAbort = streamed.abort;
+        return finish(resolve, streamed.response, true);
+      }
       const chunks = [];
       let kept = 0;
       let truncated = false;
       const done = () => {
         if (settled) return;
         if (signal?.aborted) return finish(reject, abortError());
-        const body = Buffer.concat(chunks, kept);
-        finish(resolve, reply(res.statusCode, res.statusMessage, res.rawHeaders, body, truncated));
-        // A body cut short or a request body not sent whole leaves the socket unusable.
-        if (truncated || !req.writableFinished) req.destroy();
+        finish(resolve, reply(res.statusCode, res.statusMessage, res.rawHeaders, Buffer.concat(chunks, kept), truncated));
+        if (truncated || !req.writableFinished) drop(req, res);
       };
       res.on("data", (c) => {
         if (truncated) return;
@@ -126,7 +139,6 @@ function attempt(request, freshSocket) {
         if (c.length > room) {
           // Status and headers are known and the prefix is kept; an endless body is not waited for.
           truncated = true;
-          res.destroy();
           done();
         }
       });
@@ -149,6 +161,87 @@ function attempt(request, freshSocket) {
       req.end();
     }
   });
+}
+
+const NULL_BODY = [204, 205, 304];
+
+/**
+ * A `Response` over `res` whose body is read as it is pulled, closed after MAX_REPLY_BODY
+ * bytes (the socket dropped), errored if the reply is cut or aborted; null if `Response`
+ * cannot carry this status line, or has no body to stream.
+ */
+function streamedReply(req, res, release) {
+  const status = res.statusCode;
+  if (status < 200 || status > 599 || NULL_BODY.includes(status)) return null;
+  let ctrl;
+  let kept = 0;
+  let over = false;
+  const end = (last) => {
+    if (over) return;
+    over = true;
+    release();
+    last?.();
+  };
+  const body = new ReadableStream({
+    start: (c) => void (ctrl = c),
+    pull: () => void res.resume(),
+    cancel: () => {
+      end();
+      drop(req, res);
+    },
+  });
+  let response;
+  try {
+    response = new Response(body, { status, statusText: res.statusMessage ?? "", headers: toHeaders(headerPairs(res.rawHeaders)) });
+  } catch {
+    return null; // a reason phrase or header `Response` refuses: the plain reply carries it
+  }
+  res.pause();
+  res.on("data", (c) => {
+    if (over) return;
+    const part = c.subarray(0, MAX_REPLY_BODY - kept);
+    kept += part.length;
+    ctrl.enqueue(new Uint8Array(part));
+    if (kept >= MAX_REPLY_BODY) {
+      // The prefix is kept; an endless body is not waited for.
+      end(() => ctrl.close());
+      drop(req, res);
+    } else if (ctrl.desiredSize <= 0) {
+      res.pause();
+    }
+  });
+  res.on("end", () => {
+    end(() => ctrl.close());
+    if (!req.writableFinished) drop(req, res);
+  });
+  const cut = () => end(() => ctrl.error(fetchFailed(new Error("the connection closed in the middle of the reply"))));
+  res.on("error", cut);
+  res.on("close", () => (res.complete ? end(() => ctrl.close()) : cut()));
+  return {
+    response,
+    abort: () => {
+      end(() => ctrl.error(abortError()));
+      drop(req, res);
+    },
+  };
+}
+
+/** A request body not sent whole, or a reply body not read whole, leaves the socket unusable. */
+function drop(req, res) {
+  res.destroy();
+  if (!req.writableFinished || !res.complete) req.destroy();
+}
+
+function headerPairs(rawHeaders) {
+  const pairs = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) pairs.push([rawHeaders[i].toLowerCase(), rawHeaders[i + 1]]);
+  return pairs;
+}
+
+function toHeaders(pairs) {
+  const headers = new Headers();
+  for (const [k, v] of pairs) headers.append(k, v);
+  return headers;
 }
 
 /**
@@ -184,15 +277,12 @@ function drained(req) {
   });
 }
 
-/** A `Response` where the WHATWG constructor allows one, the plain reply otherwise. */
+/** A reply read whole: a `Response` where the WHATWG constructor allows one, else the plain reply. */
 function reply(status, statusText, rawHeaders, body, truncated) {
-  const pairs = [];
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) pairs.push([rawHeaders[i].toLowerCase(), rawHeaders[i + 1]]);
+  const pairs = headerPairs(rawHeaders);
   if (status >= 200 && status <= 599) {
     try {
-      const headers = new Headers();
-      for (const [k, v] of pairs) headers.append(k, v);
-      const r = new Response([204, 205, 304].includes(status) ? null : body, { status, statusText: statusText ?? "", headers });
+      const r = new Response(NULL_BODY.includes(status) ? null : body, { status, statusText: statusText ?? "", headers: toHeaders(pairs) });
       if (truncated) r.truncated = true;
       return r;
     } catch {

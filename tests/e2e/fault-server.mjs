@@ -129,9 +129,14 @@ class Conn {
   async readBody(req, { upTo = Infinity, pace } = {}) {
     const length = Number(req.headers["content-length"] ?? 0);
     while (req.bodyLength < Math.min(length, upTo)) {
-      const want = Math.min(pace?.bytes ?? 1 << 20, Math.min(length, upTo) - req.bodyLength);
-      const got = await this.readSome(req, want);
-      if (got.length === 0) break;
+      // A pace step reads its whole `bytes` (several socket chunks), then pauses.
+      let want = Math.min(pace?.bytes ?? 1 << 20, Math.min(length, upTo) - req.bodyLength);
+      while (want > 0) {
+        const got = await this.readSome(req, want);
+        if (got.length === 0) break;
+        want -= got.length;
+      }
+      if (want > 0) break;
       if (pace) await sleep(pace.ms);
     }
     if (req.bodyLength === length) {
