@@ -11,7 +11,6 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { getEventListeners } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 
@@ -58,7 +57,8 @@ function shown(text, secrets = []) {
   let t = String(text);
   for (const s of [...secrets, ...secretForms(USER, CANARY), MARKER].sort((a, b) => b.length - a.length)) t = t.split(s).join("[SECRET]");
   t = t.length > 3000 ? `${t.slice(0, 3000)}…` : t;
-  return JSON.stringify(t);
+  // JSON escapes C0 only; the test log must not drive the terminal either.
+  return JSON.stringify(t).replace(/[\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 const check = (cond, msg) => assert.ok(cond, msg);
 
