@@ -1,5 +1,6 @@
 //! Credentials: where they come from, the `Authorization` header, and URLs without them.
 
+pub use crate::mask::base64;
 use crate::mask::Secrets;
 use crate::registry::{detect, Registry};
 use crate::url::{Url, UrlError};
@@ -98,21 +99,3 @@ pub fn resolve(given: &Given) -> Result<Resolved, AuthError> {
     }
     Ok(Resolved { url, username: user, password: pass })
 }
-
-/// Standard base64 with padding.
-pub fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | (b as u32) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-

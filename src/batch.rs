@@ -27,7 +27,7 @@ use crate::form::Form;
 use crate::http::{Body, Method, NoReply, Reply, Request};
 use crate::mask::Secrets;
 use crate::metadata::Metadata;
-use crate::multipart::MultipartPlan;
+use crate::multipart::{MultipartPlan, TRAILING_FIELDS};
 use crate::oidc::{self, Flow, FlowStep};
 use crate::publish::{self, Policy, Upload};
 use crate::registry::{self, Registry};
@@ -65,6 +65,22 @@ pub struct Options {
     pub verbose: bool,
     /// Where the reports are shown.
     pub surface: Option<String>,
+    /// Send the digest fields before the file even where the transport could hash while
+    /// sending (for a registry that needs them first).
+    pub digests_first: bool,
+}
+
+/// Which digests a transport can compute while it sends the file, so that they can follow the
+/// file part and the file is read once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Trailing {
+    /// None: the body is a Blob the runtime sends itself; digests go first.
+    #[default]
+    Off,
+    /// sha256, blake2b-256 and md5.
+    All,
+    /// sha256 and md5 only (workerd's native digest streams have no BLAKE2).
+    Sha256Md5,
 }
 
 /// Why options cannot be used.
@@ -106,6 +122,9 @@ pub struct Config {
     pub surface: Surface,
     /// The CI's environment (trusted publishing reads its token variables).
     pub env: Vec<(String, String)>,
+    /// Digests the transport can compute while sending (set by the shell; `Off` with
+    /// `digests_first`).
+    pub trailing: Trailing,
 }
 
 impl Config {
@@ -148,7 +167,15 @@ impl Config {
             verbose: o.verbose,
             surface,
             env,
+            trailing: Trailing::Off,
         })
+    }
+
+    /// Lets digests follow the file where the transport can compute them while sending,
+    /// unless the caller asked for digests first.
+    pub fn with_trailing(mut self, trailing: Trailing, digests_first: bool) -> Config {
+        self.trailing = if digests_first { Trailing::Off } else { trailing };
+        self
     }
 }
 
@@ -670,6 +697,14 @@ impl Batch {
                     slots -= 1;
                     self.begin(i);
                 }
+                // Hashed while it is sent: no separate read.
+                St::Valid if !self.digests_first(i) => {
+                    self.files[i].state = St::Ready;
+                    if slots > 0 {
+                        slots -= 1;
+                        self.begin(i);
+                    }
+                }
                 St::Valid if hash_budget > 0 => {
                     hash_budget -= 1;
                     self.files[i].state = St::Hashing;
@@ -690,8 +725,34 @@ impl Batch {
         }
     }
 
-    /// The index to look files up in before sending: given, or known for the registry.
+    /// True when file `file` must be hashed before its body goes: the index lookup and the dry
+    /// run need the sha256 first, some transports cannot hash while sending, and a source read
+    /// anew each time (a URL) is checked whole, against its expected sha256 too, before its
+    /// first byte is uploaded (so it costs a second read).
+    fn digests_first(&self, file: usize) -> bool {
+        self.cfg.trailing == Trailing::Off
+            || self.cfg.dry_run
+            || self.lookup_index().is_some()
+            || self.files[file].spec.changeable
+            || !registry::accepts_trailing_digests(registry::detect(&self.cfg.creds.url))
+    }
+
+    /// The digests of the bytes a body sent, reported by the shell before the reply (when they
+    /// followed the file part). They are the file's digests from now on.
+    pub fn on_body_digests(&mut self, file: usize, digests: DigestSet) {
+        if let Some(e) = self.files.get_mut(file) {
+            if e.digests.is_none() {
+                e.digests = Some(digests);
+            }
+        }
+    }
+
+    /// The index to look files up in before sending: given, or known for the registry. A dry
+    /// run makes no request at all.
     fn lookup_index(&self) -> Option<Url> {
+        if self.cfg.dry_run {
+            return None;
+        }
         if let Some(u) = &self.cfg.check_url {
             return Some(u.clone());
         }
@@ -835,18 +896,29 @@ impl Batch {
 
     fn send(&mut self, file: usize) {
         let e = &self.files[file];
-        let (Some(dist), Some(md), Some(d)) = (&e.dist, &e.metadata, &e.digests) else {
+        let (Some(dist), Some(md)) = (&e.dist, &e.metadata) else {
             let r = Report::failed(&e.spec.name, Kind::Other, "internal: a file was sent before it was read");
             return self.finish(file, r);
         };
+        // Without digests yet, the form carries placeholders of the right length and the
+        // digest fields go after the file, filled in by the shell as it sends.
+        let (trailing, placeholder): (&[&str], DigestSet) = match (&e.digests, self.cfg.trailing) {
+            (Some(_), _) | (None, Trailing::Off) => (&[], DigestSet::default()),
+            (None, Trailing::All) => (&TRAILING_FIELDS, DigestSet::placeholder()),
+            (None, Trailing::Sha256Md5) => (&["sha256_digest", "md5_digest"], DigestSet::placeholder()),
+        };
+        let d = e.digests.as_ref().unwrap_or(&placeholder);
         let mut form = Form::new(dist, md, d);
+        if !trailing.is_empty() {
+            form.fields.retain(|f| !TRAILING_FIELDS.contains(&f.name.as_str()) || trailing.contains(&f.name.as_str()));
+        }
         if let Err(why) = form.add_attestations(&e.spec.attestations) {
             let r = Report::failed(&e.spec.name, Kind::Input, format!("{}: {why}", e.spec.name));
             return self.finish(file, r);
         }
         let entropy = self.draw();
         let e = &self.files[file];
-        let plan = match MultipartPlan::new(&form, &e.spec.name, e.spec.size, &entropy) {
+        let plan = match MultipartPlan::with_trailing(&form, &e.spec.name, e.spec.size, &entropy, trailing) {
             Ok(p) => p,
             Err(why) => {
                 let r = Report::failed(&e.spec.name, Kind::Multipart, why.to_string());
@@ -881,7 +953,7 @@ impl Batch {
                     Some(relay) => relay.with_query_pair("upstream", url.as_str()),
                     None => url,
                 };
-                let verify_sha256 = if e.spec.changeable { e.digests.as_ref().map(|d| d.sha256.clone()) } else { None };
+                let verify_sha256 = if e.spec.changeable { e.digests.as_ref().map(|d| d.sha256.clone()).or_else(|| e.spec.expected_sha256.clone()) } else { None };
                 let request = Request { method: Method::Post, url: target, headers, body: Body::Upload { file, plan, verify_sha256 } };
                 let id = self.id();
                 self.pending.insert(id, Pending::Upload(file));
@@ -987,7 +1059,8 @@ pub fn clean_report(mut r: Report, secrets: &Secrets, surface: Surface) -> Repor
             *v = secrets.clean(v);
         }
     };
-    r.filename = secrets.clean(&r.filename);
+    // The file's own name is the caller's, never a secret: escaped, not masked.
+    r.filename = crate::mask::escape_line(&r.filename);
     r.hint = r.hint.map(|h| surface.render(&h));
     line(&mut r.hint);
     line(&mut r.server_message);

@@ -16,7 +16,7 @@ pub struct Digester {
 
 /// Finished digests in lowercase hex, as the upload form carries them (JS sees the same names:
 /// `sha256`, `md5`, `blake2_256`, `len`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestSet {
     /// `sha256_digest`.
     pub sha256: String,
@@ -26,6 +26,14 @@ pub struct DigestSet {
     pub blake2_256: String,
     /// How many bytes were hashed.
     pub len: u64,
+}
+
+impl DigestSet {
+    /// Zeros of each digest's length: a stand-in while the real digests are computed during
+    /// the upload (the body's length must be known before).
+    pub fn placeholder() -> Self {
+        DigestSet { sha256: "0".repeat(64), md5: "0".repeat(32), blake2_256: "0".repeat(64), len: 0 }
+    }
 }
 
 impl Digester {

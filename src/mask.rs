@@ -12,6 +12,9 @@ use std::fmt::Write as _;
 /// What a masked secret is replaced with.
 pub const MASK: &str = "********";
 
+/// Secrets shorter than this are masked only where they stand apart from letters and digits.
+pub const SHORT: usize = 4;
+
 /// The secrets of one run, in every form they take on the wire.
 #[derive(Clone, Default)]
 pub struct Secrets {
@@ -58,7 +61,7 @@ impl Secrets {
     /// Adds HTTP Basic credentials: the password's forms and the header's base64 value.
     pub fn add_basic(&mut self, username: &str, password: &str) {
         self.add(password);
-        let b64 = crate::auth::base64(format!("{username}:{password}").as_bytes());
+        let b64 = base64(format!("{username}:{password}").as_bytes());
         self.push(b64.trim_end_matches('=').to_string());
         self.push(b64);
     }
@@ -78,14 +81,23 @@ impl Secrets {
         }
     }
 
-    /// `text` with every occurrence of every form replaced by [`MASK`].
+    /// `text` with every occurrence of every form replaced by [`MASK`]. A form shorter than
+    /// [`SHORT`] characters is masked wherever it stands apart from letters and digits: a
+    /// one-letter password is hidden in `password=p` and `u:p@h`, and `py3` stays readable.
     pub fn mask(&self, text: &str) -> String {
         if self.forms.is_empty() {
             return text.to_string();
         }
+        let alnum_at = |i: usize| text[i..].chars().next().is_some_and(|c| c.is_alphanumeric());
+        let alnum_before = |i: usize| text[..i].chars().next_back().is_some_and(|c| c.is_alphanumeric());
         let mut spans: Vec<(usize, usize)> = Vec::new();
         for f in &self.forms {
-            spans.extend(text.match_indices(f.as_str()).map(|(i, m)| (i, i + m.len())));
+            let short = f.chars().count() < SHORT;
+            spans.extend(
+                text.match_indices(f.as_str())
+                    .map(|(i, m)| (i, i + m.len()))
+                    .filter(|&(i, j)| !short || !(alnum_before(i) || alnum_at(j))),
+            );
         }
         if spans.is_empty() {
             return text.to_string();
@@ -191,3 +203,21 @@ fn percent_encode(s: &str, plus: bool) -> String {
     }
     out
 }
+
+/// Standard base64 with padding.
+pub fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | (b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+

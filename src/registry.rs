@@ -115,6 +115,19 @@ pub fn index_for(upload: &Url, registry: Registry) -> Option<Url> {
     Some(url)
 }
 
+/// True where the digest fields may follow the file part, so a streaming sender reads the file
+/// once. Each of these parses the whole form before it looks at any field: warehouse
+/// (`warehouse/forklift/legacy.py` `file_upload` reads WebOb's `request.POST`, then compares
+/// every digest sent with its own), GitLab (workhorse `internal/upload/rewrite.go`
+/// `rewriteFormFilesFromMultipart` copies text parts after the file unchanged, and Rails reads
+/// the rebuilt form), Gitea (`routers/api/packages/pypi/pypi.go` `UploadPackageFile`, Go's
+/// `FormFile` parses all), Nexus (`PyPiHostedHandlers.extractPayloads` loops over all parts);
+/// pypiserver and devpi (both parse the whole body, measured live). Artifactory, CodeArtifact,
+/// Azure, Google AR and Cloudsmith are closed: twine's order (digests first) there.
+pub fn accepts_trailing_digests(registry: Registry) -> bool {
+    !matches!(registry, Registry::Artifactory | Registry::CodeArtifact | Registry::Azure | Registry::GoogleAr | Registry::Cloudsmith)
+}
+
 /// True for registries whose browser APIs send CORS headers (a page can reach them directly).
 pub fn browser_cors(registry: Registry) -> bool {
     matches!(registry, Registry::GitLab)

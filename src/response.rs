@@ -291,7 +291,23 @@ pub fn server_message(reply: &Reply, content_type: &str) -> Option<String> {
         None if !reason.is_empty() => Some(reason.to_string()),
         None => None,
     };
-    msg.map(|m| truncate(&m, MAX_MESSAGE))
+    // One line: line breaks in a server's words become spaces (the raw reply keeps them).
+    msg.map(|m| truncate(&one_line(&m), MAX_MESSAGE))
+}
+
+/// Runs of whitespace that hold a line break become one space.
+fn one_line(s: &str) -> String {
+    if !s.contains(['\n', '\r']) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    for (i, line) in s.split(['\n', '\r']).map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 fn json_message(body: &str) -> Option<String> {

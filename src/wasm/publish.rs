@@ -14,9 +14,9 @@ use web_sys::{AbortController, AbortSignal};
 
 use super::source::{describe, name_of, Source};
 use super::stream::StreamSource;
-use super::transport::{get, sleep, Link, Transport};
+use super::transport::{get, sleep, stream_bodies, Link, Transport};
 use super::{get_random_values, input_error, js_error, progress, to_js};
-use crate::batch::{Action, Batch, Config, FileSpec, Options};
+use crate::batch::{Action, Batch, Config, FileSpec, Options, Trailing};
 use crate::digest::DigestSet;
 use crate::http::{NoReply, Reply};
 use crate::report::{Kind, Report};
@@ -69,6 +69,11 @@ export interface PublishOptions {
   hasher?: (file: PublishFile, onProgress: (done: number, total: number) => void) => Promise<Digests>;
   /** Prepare and report, send nothing. */
   dryRun?: boolean;
+  /**
+   * Send the digest fields before the file. By default, where the runtime streams the body
+   * (Node, Bun), the file is hashed as it is sent and the digests follow it: one read.
+   */
+  digestsFirst?: boolean;
   /** Retries after network errors, stalls, 5xx, 408 and 429. Default 3. */
   retries?: number;
   /** Stall timeout: a request is abandoned when nothing moves for this long (no body bytes sent, no reply). Default 300000. */
@@ -108,7 +113,7 @@ export interface FileReport {
 enum Event {
     Read(usize, u64, Result<Vec<u8>, String>),
     Hashed(usize, Result<DigestSet, String>),
-    Replied(u64, Result<Reply, NoReply>),
+    Replied(u64, Option<usize>, Result<(Reply, Option<DigestSet>), NoReply>),
     Timer(u64),
     Cancelled,
 }
@@ -120,7 +125,11 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
         return Err(js_error(Kind::Input, "publish() takes an options object", None));
     }
     let core: Options = serde_wasm_bindgen::from_value(options.clone()).map_err(|e| js_error(Kind::Input, &format!("options: {e}"), None))?;
-    let cfg = Config::from_options(&core, env(&get(&options, "env"))).map_err(|e| input_error(&e))?;
+    // Node and Bun send our own body stream, which can hash the file as it goes: the digest
+    // fields follow it and the file is read once. Browsers and Deno send Blob bodies
+    // themselves, and workerd pipes natively: digests first there.
+    let trailing = if stream_bodies() { Trailing::All } else { Trailing::Off };
+    let cfg = Config::from_options(&core, env(&get(&options, "env"))).map_err(|e| input_error(&e))?.with_trailing(trailing, core.digests_first);
     let secrets = cfg.creds.secrets();
     let stall_ms = match get(&options, "timeoutMs").as_f64() {
         None => 300_000.0,
@@ -246,8 +255,13 @@ impl Run {
             match next {
                 Event::Read(f, offset, r) => batch.on_read(f, offset, r),
                 Event::Hashed(f, r) => batch.on_hashed(f, r),
-                Event::Replied(id, Ok(reply)) => batch.on_reply(id, reply),
-                Event::Replied(id, Err(why)) => batch.on_no_reply(id, why),
+                Event::Replied(id, file, Ok((reply, digests))) => {
+                    if let (Some(f), Some(d)) = (file, digests) {
+                        batch.on_body_digests(f, d);
+                    }
+                    batch.on_reply(id, reply)
+                }
+                Event::Replied(id, _, Err(why)) => batch.on_no_reply(id, why),
                 Event::Timer(id) => batch.on_timer(id),
                 Event::Cancelled => batch.cancel(),
             }
@@ -290,10 +304,10 @@ impl Run {
                         on_sent(0);
                     }
                     let r = transport.perform(&request, source, on_sent).await;
-                    if total > 0 && r.as_ref().is_ok_and(|reply| (200..300).contains(&reply.status)) {
+                    if total > 0 && r.as_ref().is_ok_and(|(reply, _)| (200..300).contains(&reply.status)) {
                         progress(&cb, &name, "upload", total, total, None);
                     }
-                    Event::Replied(id, r)
+                    Event::Replied(id, file, r)
                 })
             }
             Action::Wait { id, ms, file, reason } => {

@@ -11,6 +11,9 @@ use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use sha2::{Digest, Sha256};
+
+use crate::digest::{DigestSet, Digester};
+use crate::multipart::MultipartPlan;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -228,16 +231,28 @@ impl BodySource {
     }
 }
 
+/// What the body hashes as it goes.
+enum Hashing {
+    /// Nothing (a Blob hashed before).
+    Off,
+    /// sha256 only, to check the bytes against what was hashed before.
+    Verify(Sha256, String),
+    /// All three digests, which then fill the trailing fields of the tail; with the sha256
+    /// the bytes must have, when one is expected.
+    Trailing(Box<Digester>, Option<String>),
+}
+
 struct BodyState {
     source: BodySource,
     size: u64,
     head: Option<Vec<u8>>,
-    tail: Option<Vec<u8>>,
+    plan: MultipartPlan,
     reader: Option<Rc<Reader>>,
     sent: u64,
-    sha: Option<(Sha256, String)>,
+    hashing: Hashing,
     buf: Vec<u8>,
     on_sent: Box<dyn Fn(u64)>,
+    digests: Rc<RefCell<Option<DigestSet>>>,
 }
 
 /// Why a body stream stopped itself: a source that is not what was hashed. Never worth a retry.
@@ -250,20 +265,39 @@ pub(crate) struct BodyStream {
     pub(crate) stream: ReadableStream,
     /// Why the stream stopped itself, if it did.
     pub(crate) failure: BodyFailure,
+    /// The digests of the bytes sent, when they were computed on the way (trailing fields).
+    pub(crate) digests: Rc<RefCell<Option<DigestSet>>>,
     _callbacks: Option<(Closure<dyn FnMut(JsValue) -> Promise>, Closure<dyn FnMut(JsValue)>)>,
 }
 
-/// `head`, the file and `tail` as one `ReadableStream` of exactly `head + size + tail` bytes.
-/// With `verify`, the bytes must also have that sha256 (the one hashed before). `on_sent` hears
-/// how many file bytes the fetch has pulled so far.
-pub(crate) fn fixed_length_body(head: &[u8], source: BodySource, size: u64, tail: &[u8], verify: Option<String>, on_sent: Box<dyn Fn(u64)>) -> Result<BodyStream, String> {
-    let total = (head.len() + tail.len()) as u64 + size;
+/// The plan's head, the file and its tail as one `ReadableStream` of exactly the planned
+/// length. With `verify`, the bytes must also have that sha256 (the one hashed before, or the
+/// one the caller gave); with trailing digest fields in the plan, the digests are computed on
+/// the way and fill the tail. `on_sent` hears how many file bytes the fetch has pulled so far.
+pub(crate) fn fixed_length_body(plan: &MultipartPlan, source: BodySource, verify: Option<String>, on_sent: Box<dyn Fn(u64)>) -> Result<BodyStream, String> {
+    let total = plan.content_length();
+    let digests = Rc::new(RefCell::new(None));
     if let (BodySource::Stream(s), Ok(ctor)) = (&source, get(&js_sys::global(), "FixedLengthStream").dyn_into::<Function>()) {
-        let (stream, failure) = native_pipe_body(&ctor, head, s.clone(), total, tail)?;
-        return Ok(BodyStream { stream, failure, _callbacks: None });
+        let (stream, failure) = native_pipe_body(&ctor, &plan.head, s.clone(), total, &plan.tail)?;
+        return Ok(BodyStream { stream, failure, digests, _callbacks: None });
     }
-    let sha = verify.map(|h| (Sha256::new(), h));
-    let state = Rc::new(RefCell::new(BodyState { source, size, head: Some(head.to_vec()), tail: Some(tail.to_vec()), reader: None, sent: 0, sha, buf: Vec::new(), on_sent }));
+    let hashing = match verify {
+        _ if !plan.trailing.is_empty() => Hashing::Trailing(Box::default(), verify),
+        Some(want) => Hashing::Verify(Sha256::new(), want),
+        None => Hashing::Off,
+    };
+    let state = Rc::new(RefCell::new(BodyState {
+        source,
+        size: plan.file_len,
+        head: Some(plan.head.clone()),
+        plan: plan.clone(),
+        reader: None,
+        sent: 0,
+        hashing,
+        buf: Vec::new(),
+        on_sent,
+        digests: digests.clone(),
+    }));
     let failure: BodyFailure = Rc::new(RefCell::new(None));
     let (st, fail) = (state.clone(), failure.clone());
     let pull = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |ctrl: JsValue| {
@@ -289,7 +323,7 @@ pub(crate) fn fixed_length_body(head: &[u8], source: BodySource, size: u64, tail
     Reflect::set(&underlying, &"pull".into(), pull.as_ref()).map_err(|e| describe(&e))?;
     Reflect::set(&underlying, &"cancel".into(), cancel.as_ref()).map_err(|e| describe(&e))?;
     let stream = ReadableStream::new_with_underlying_source(&underlying).map_err(|e| format!("the runtime could not make a stream: {}", describe(&e)))?;
-    Ok(BodyStream { stream: with_known_length(stream, total)?, failure, _callbacks: Some((pull, cancel)) })
+    Ok(BodyStream { stream: with_known_length(stream, total)?, failure, digests, _callbacks: Some((pull, cancel)) })
 }
 
 /// workerd: head, the source's own stream and tail written into a `FixedLengthStream`, the
@@ -382,12 +416,14 @@ async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), St
             if s.sent > s.size {
                 return Err(format!("the source gave more than its {} bytes while sending: it changed after it was hashed", s.size));
             }
-            if s.sha.is_some() {
+            if !matches!(s.hashing, Hashing::Off) {
                 let s = &mut *s;
                 s.buf.resize(n as usize, 0);
                 chunk.copy_to(&mut s.buf);
-                if let Some((h, _)) = &mut s.sha {
-                    h.update(&s.buf);
+                match &mut s.hashing {
+                    Hashing::Verify(h, _) => h.update(&s.buf),
+                    Hashing::Trailing(d, _) => d.update(&s.buf),
+                    Hashing::Off => {}
                 }
             }
             (s.on_sent)(s.sent);
@@ -399,14 +435,25 @@ async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), St
             if s.sent != s.size {
                 return Err(format!("the source ended after {} of its {} bytes while sending", s.sent, s.size));
             }
-            if let Some((h, want)) = s.sha.take() {
-                let got = crate::digest::hex(&h.finalize());
+            let (got, want, digests) = match std::mem::replace(&mut s.hashing, Hashing::Off) {
+                Hashing::Off => (None, None, None),
+                Hashing::Verify(h, want) => (Some(crate::digest::hex(&h.finalize())), Some(want), None),
+                Hashing::Trailing(d, want) => {
+                    let d = d.finish();
+                    (Some(d.sha256.clone()), want, Some(d))
+                }
+            };
+            if let (Some(got), Some(want)) = (&got, &want) {
                 if got != want {
                     return Err(format!("the bytes sent have sha256 {got}, not the {want} that was hashed: the source changed"));
                 }
             }
             s.reader = None;
-            let tail = s.tail.take().unwrap_or_default();
+            let tail = match &digests {
+                Some(d) => s.plan.tail_for(d),
+                None => s.plan.tail.clone(),
+            };
+            *s.digests.borrow_mut() = digests;
             drop(s);
             enqueue(ctrl, &tail)?;
             call(ctrl, "close", &JsValue::UNDEFINED).map(|_| ()).map_err(|e| describe(&e))

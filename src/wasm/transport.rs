@@ -17,6 +17,7 @@ use web_sys::{AbortController, AbortSignal, Blob};
 
 use super::source::Source;
 use super::stream::{fixed_length_body, BodySource, Reader};
+use crate::digest::DigestSet;
 use crate::http::{Body, NoReply, Reply, Request, MAX_REPLY_BODY};
 use crate::multipart::MultipartPlan;
 
@@ -123,7 +124,7 @@ fn has_xhr() -> bool {
 impl Transport {
     /// Makes one request; `source` is the file of an upload body; `on_sent` hears how many
     /// body bytes have gone.
-    pub(crate) async fn perform(&self, request: &Request, source: Option<&Source>, on_sent: Rc<dyn Fn(u64)>) -> Result<Reply, NoReply> {
+    pub(crate) async fn perform(&self, request: &Request, source: Option<&Source>, on_sent: Rc<dyn Fn(u64)>) -> Result<(Reply, Option<DigestSet>), NoReply> {
         if self.cancel.aborted() {
             return Err(NoReply::Cancelled);
         }
@@ -141,7 +142,7 @@ impl Transport {
         }
     }
 
-    async fn attempt(&self, request: &Request, source: Option<&Source>, on_sent: Rc<dyn Fn(u64)>, controller: &AbortController, touch: Rc<dyn Fn()>) -> Result<Reply, NoReply> {
+    async fn attempt(&self, request: &Request, source: Option<&Source>, on_sent: Rc<dyn Fn(u64)>, controller: &AbortController, touch: Rc<dyn Fn()>) -> Result<(Reply, Option<DigestSet>), NoReply> {
         let sent = {
             let (touch, on_sent) = (touch.clone(), on_sent.clone());
             Rc::new(move |n: u64| {
@@ -165,7 +166,7 @@ impl Transport {
                 Some(Source::Blob(blob)) if !stream_bodies() => {
                     let body = blob_body(plan, blob).map_err(NoReply::Source)?;
                     if self.fetch.is_none() && has_xhr() {
-                        return xhr(request, &body, &sent, touch, controller).await;
+                        return xhr(request, &body, &sent, touch, controller).await.map(|r| (r, None));
                     }
                     init.set_body(&body);
                 }
@@ -177,7 +178,7 @@ impl Transport {
                     };
                     let head = plan.head.len() as u64;
                     let s = sent.clone();
-                    let body = fixed_length_body(&plan.head, from, plan.file_len, &plan.tail, verify_sha256.clone(), Box::new(move |n| s(head + n))).map_err(NoReply::Network)?;
+                    let body = fixed_length_body(plan, from, verify_sha256.clone(), Box::new(move |n| s(head + n))).map_err(NoReply::Network)?;
                     // Browsers forbid Content-Length and drop it; elsewhere it keeps the body unchunked.
                     let _ = headers.set("Content-Length", &plan.content_length().to_string());
                     init.set_body(&body.stream);
@@ -204,7 +205,8 @@ impl Transport {
             (Err(e), None) => return Err(NoReply::Network(describe_error(&e))),
             (Ok(v), _) => v,
         };
-        read_reply(&value, &*touch).await
+        let digests = body_stream.as_ref().and_then(|b| b.digests.borrow_mut().take());
+        read_reply(&value, &*touch).await.map(|r| (r, digests))
     }
 }
 

@@ -447,3 +447,52 @@ fn hints_name_the_surface_s_own_controls() {
     assert!(page.contains("Skip files the registry already has") && !page.contains("--"), "{page}");
     assert!(conflict("hook").contains("skip_existing"));
 }
+
+#[test]
+fn a_streaming_transport_reads_each_file_once_with_the_digests_after_it() {
+    let dists = [wheel("demo", "1.0"), sdist("demo", "1.0")];
+    let run = run_over(pypublish::batch::Trailing::All, opts(), vec![], &dists, Net::new().serve(REG, ok_registry()), CancelAt::Never, |_| {});
+    assert_eq!(run.hashed, 0, "no separate hashing pass");
+    assert_eq!(run.trailing_sends, 2);
+    for (d, post) in dists.iter().zip(run.net.posts()) {
+        let want = digest_bytes(&d.bytes);
+        assert_eq!(post.field("sha256_digest").unwrap(), want.sha256, "the digests of the bytes sent");
+        assert_eq!(post.field("blake2_256_digest").unwrap(), want.blake2_256);
+        assert_eq!(post.field("md5_digest").unwrap(), want.md5);
+        let body = String::from_utf8_lossy(&post.body).into_owned();
+        assert!(body.find("name=\"content\"").unwrap() < body.find("name=\"sha256_digest\"").unwrap(), "digests follow the file");
+        let r = run.report(&d.name);
+        assert_eq!((r.status, r.sha256.as_deref()), (Status::Uploaded, Some(want.sha256.as_str())));
+        assert_eq!(run.net.store.files[&d.name], d.bytes);
+    }
+}
+
+#[test]
+fn digests_come_first_when_asked_or_when_the_index_needs_them() {
+    let mut o = opts();
+    o.digests_first = true;
+    let run = run_over(pypublish::batch::Trailing::All, o, vec![], &[wheel("demo", "1.0")], Net::new().serve(REG, ok_registry()), CancelAt::Never, |_| {});
+    assert_eq!((run.hashed, run.trailing_sends), (1, 0));
+    let mut o = opts();
+    o.check_url = Some(format!("{REG}/simple/"));
+    let net = Net::new().serve(REG, ok_registry());
+    let run = run_over(pypublish::batch::Trailing::All, o, vec![], &[wheel("demo", "1.0")], net, CancelAt::Never, |_| {});
+    assert_eq!((run.hashed, run.trailing_sends), (1, 0), "the index is compared by sha256 before sending");
+    // Closed registries whose form parsing nobody could check get twine's order.
+    let mut o = options("https://acme.jfrog.io/artifactory/api/pypi/local");
+    o.token = Some("tok".into());
+    let net = Net::new().serve("https://acme.jfrog.io", |_, _| reply(201, &[], ""));
+    let run = run_over(pypublish::batch::Trailing::All, o, vec![], &[wheel("demo", "1.0")], net, CancelAt::Never, |_| {});
+    assert_eq!((run.hashed, run.trailing_sends), (1, 0), "Artifactory: digests first");
+}
+
+#[test]
+fn a_single_stream_source_is_checked_whole_before_its_first_byte_is_sent() {
+    let w = wheel("demo", "1.0");
+    let run = run_over(pypublish::batch::Trailing::All, opts(), vec![], &[w], Net::new().serve(REG, ok_registry()), CancelAt::Never, |s| {
+        s[0].changeable = true;
+        s[0].expected_sha256 = Some("0".repeat(64));
+    });
+    assert!(run.net.seen.is_empty(), "refused before anything is sent");
+    assert_eq!((run.reports[0].kind, run.hashed, run.trailing_sends), (Some(Kind::Source), 1, 0));
+}

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use pypublish::batch::{Action, Batch, Config, FileSpec, Options};
+use pypublish::batch::{Action, Batch, Config, FileSpec, Options, Trailing};
 use pypublish::digest::digest_bytes;
 use pypublish::http::{Body, Method, NoReply, Reply, Request};
 use pypublish::report::Report;
@@ -62,9 +62,10 @@ impl Seen {
         let at = self.body.windows(marker.len()).position(|w| w == marker).unwrap();
         let start = at + self.body[at..].windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
         let boundary = self.header("content-type").unwrap().split("boundary=").nth(1).unwrap().trim_matches('"');
-        let tail = format!("\r\n--{boundary}--\r\n");
-        assert!(self.body.ends_with(tail.as_bytes()), "the body ends with its closing boundary");
-        self.body[start..self.body.len() - tail.len()].to_vec()
+        assert!(self.body.ends_with(format!("\r\n--{boundary}--\r\n").as_bytes()), "the body ends with its closing boundary");
+        let delimiter = format!("\r\n--{boundary}");
+        let end = start + self.body[start..].windows(delimiter.len()).position(|w| w == delimiter.as_bytes()).unwrap();
+        self.body[start..end].to_vec()
     }
 }
 
@@ -148,7 +149,8 @@ pub struct Run {
     pub reports: Vec<Report>,
     pub net: Net,
     pub hashed: usize,
-    pub reads: usize,
+    /// Uploads whose digests followed the file part.
+    pub trailing_sends: usize,
 }
 
 impl Run {
@@ -169,29 +171,34 @@ pub enum CancelAt {
     FirstWait,
 }
 
-/// Runs a batch to its end.
+/// Runs a batch to its end, over a transport that sends Blobs (digests first).
 pub fn run(opts: Options, env: Vec<(String, String)>, dists: &[Dist], net: Net) -> Run {
     run_with(opts, env, dists, net, CancelAt::Never, |_| {})
 }
 
 /// Runs a batch, changing the file specs with `specs` first.
-pub fn run_with(opts: Options, env: Vec<(String, String)>, dists: &[Dist], mut net: Net, cancel: CancelAt, specs: impl Fn(&mut Vec<FileSpec>)) -> Run {
-    let cfg = Config::from_options(&opts, env).expect("options");
+pub fn run_with(opts: Options, env: Vec<(String, String)>, dists: &[Dist], net: Net, cancel: CancelAt, specs: impl Fn(&mut Vec<FileSpec>)) -> Run {
+    run_over(Trailing::Off, opts, env, dists, net, cancel, specs)
+}
+
+/// Runs a batch over a transport that can hash while it sends (`trailing`).
+pub fn run_over(trailing: Trailing, opts: Options, env: Vec<(String, String)>, dists: &[Dist], mut net: Net, cancel: CancelAt, specs: impl Fn(&mut Vec<FileSpec>)) -> Run {
+    let cfg = Config::from_options(&opts, env).expect("options").with_trailing(trailing, opts.digests_first);
     let mut files: Vec<FileSpec> = dists.iter().map(|d| FileSpec { name: d.name.clone(), size: d.bytes.len() as u64, ..FileSpec::default() }).collect();
     specs(&mut files);
     let changeable: Vec<bool> = files.iter().map(|f| f.changeable).collect();
     let mut batch = Batch::new(cfg, files, [7; 32]).expect("batch");
     let mut reports = Vec::new();
-    let (mut hashed, mut reads) = (0, 0);
+    let mut hashed = 0;
     let mut hashes_done = vec![0usize; dists.len()];
     let mut steps = 0;
+    let mut trailing_sends = 0;
     loop {
         steps += 1;
         assert!(steps < 10_000, "the engine does not finish");
         let Some(action) = batch.poll() else { panic!("the engine stalled with no action and no Done") };
         match action {
             Action::Read { file, offset, len } => {
-                reads += 1;
                 let b = &dists[file].bytes;
                 let start = (offset as usize).min(b.len());
                 let end = (offset.saturating_add(len) as usize).min(b.len());
@@ -209,14 +216,22 @@ pub fn run_with(opts: Options, env: Vec<(String, String)>, dists: &[Dist], mut n
                     Body::Upload { file, plan, verify_sha256 } => {
                         let d = &dists[*file];
                         let bytes = if changeable[*file] { d.second_read.clone().unwrap_or_else(|| d.bytes.clone()) } else { d.bytes.clone() };
+                        let sent = digest_bytes(&bytes);
                         if let Some(want) = verify_sha256 {
-                            if digest_bytes(&bytes).sha256 != *want {
+                            if sent.sha256 != *want {
                                 // The shell cuts the body before the closing boundary: nothing stored.
                                 batch.on_no_reply(id, NoReply::Source("the bytes sent differ from those hashed".into()));
                                 continue;
                             }
                         }
-                        plan.to_bytes(&bytes)
+                        if plan.trailing.is_empty() {
+                            plan.to_bytes(&bytes)
+                        } else {
+                            // Hashed as it is sent; the digests follow the file part.
+                            trailing_sends += 1;
+                            batch.on_body_digests(*file, sent.clone());
+                            [plan.head.clone(), bytes.clone(), plan.tail_for(&sent)].concat()
+                        }
                     }
                 };
                 let seen = Seen {
@@ -245,7 +260,7 @@ pub fn run_with(opts: Options, env: Vec<(String, String)>, dists: &[Dist], mut n
     }
     assert!(batch.poll().is_none(), "actions after Done");
     assert_eq!(reports.len(), dists.len(), "one report per file: {reports:?}");
-    Run { reports, net, hashed, reads }
+    Run { reports, net, hashed, trailing_sends }
 }
 
 fn answer(batch: &mut Batch, net: &mut Net, id: u64, request: &Request, seen: Seen) {

@@ -191,7 +191,7 @@ test("workerd relay: the page in Chromium uploads to pypiserver through it; othe
   try {
     const page = await browser.newPage();
     await page.goto(www.url);
-    await page.waitForFunction(() => globalThis.pypublishDebug !== undefined);
+    await page.waitForSelector("html[data-ready]");
     await page.selectOption("#preset", "custom");
     await page.fill("#repository-url", reg.url);
     await page.fill("#relay-url", wd.relay);
