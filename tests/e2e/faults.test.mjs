@@ -1,6 +1,6 @@
 // The fault suite (issue 9): the real CLI, and its Node transport on its own, against a
 // raw-socket server (fault-server.mjs) that misbehaves on purpose, byte by byte, on 127.0.0.1.
-// Every CLI case runs twice, `--json --verbose` and human `--verbose`, each against a fresh
+// Every CLI case runs twice, `--json -vv` and human `-vv`, each against a fresh
 // server, and asserts the exit code, every file's report, what the server stored (exactly once
 // or not at all), and that no form of the password (raw, percent-encoded, Basic base64) and no
 // raw control character appears in any output. Failure messages never quote the password
@@ -108,7 +108,8 @@ function runCli(args, { env = {}, during, limitMs = 30_000 } = {}) {
   });
 }
 
-const MODES = { json: ["--json", "--verbose"], human: ["--verbose"] };
+// -vv: the raw reply of every file, uploaded ones included.
+const MODES = { json: ["--json", "-vv"], human: ["-vv"] };
 
 /**
  * Runs one case in each mode against fresh servers. `script` serves the registry on 127.0.0.1;
