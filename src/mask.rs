@@ -119,16 +119,43 @@ impl Secrets {
         out
     }
 
-    /// One line for people: masked, with every control character escaped (newlines too).
+    /// One line for people: masked (URL userinfo too), with every control character escaped
+    /// (newlines too).
     pub fn clean(&self, text: &str) -> String {
-        escape_line(&self.mask(text))
+        escape_line(&mask_userinfo(&self.mask(text)))
     }
 
-    /// A block for people (a raw reply body): masked, control characters escaped but `\n`
-    /// and `\t` (CRLF line ends become `\n`).
+    /// A block for people (a raw reply body): masked (URL userinfo too), control characters
+    /// escaped but `\n` and `\t` (CRLF line ends become `\n`).
     pub fn clean_block(&self, text: &str) -> String {
-        escape_block(&self.mask(text))
+        escape_block(&mask_userinfo(&self.mask(text)))
     }
+}
+
+/// `text` with the userinfo of every URL in it masked (`https://u:p@h/` → `https://********@h/`),
+/// whoever's credentials they are: a reply may carry someone's URL back, a redirect its own.
+pub fn mask_userinfo(text: &str) -> String {
+    if !text.contains("://") || !text.contains('@') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (before, after) = rest.split_at(i + 3);
+        out.push_str(before);
+        // The authority ends where a path, query, fragment or the text around the URL begins.
+        let end = after.find(|c: char| matches!(c, '/' | '\\' | '?' | '#' | '"' | '\'' | '<' | '>' | '`') || c.is_whitespace()).unwrap_or(after.len());
+        match after[..end].rfind('@') {
+            Some(at) => {
+                out.push_str(MASK);
+                out.push_str(&after[at..end]);
+            }
+            None => out.push_str(&after[..end]),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Characters that move the cursor, talk to the terminal or reorder text on screen.

@@ -253,6 +253,7 @@ struct BodyState {
     buf: Vec<u8>,
     on_sent: Box<dyn Fn(u64)>,
     digests: Rc<RefCell<Option<DigestSet>>>,
+    cancelled: bool,
 }
 
 /// Why a body stream stopped itself: a source that is not what was hashed. Never worth a retry.
@@ -297,6 +298,7 @@ pub(crate) fn fixed_length_body(plan: &MultipartPlan, source: BodySource, verify
         buf: Vec::new(),
         on_sent,
         digests: digests.clone(),
+        cancelled: false,
     }));
     let failure: BodyFailure = Rc::new(RefCell::new(None));
     let (st, fail) = (state.clone(), failure.clone());
@@ -307,15 +309,21 @@ pub(crate) fn fixed_length_body(plan: &MultipartPlan, source: BodySource, verify
                 if let Some(r) = st.borrow_mut().reader.take() {
                     r.cancel();
                 }
-                let _ = call(&ctrl, "error", &js_sys::Error::new(&msg).into());
-                *fail.borrow_mut() = Some(msg);
+                // After the fetch cancelled the body (a reset, an abort), a failing read is the
+                // cancel's echo, not a source that changed: the attempt may still be retried.
+                if !st.borrow().cancelled {
+                    let _ = call(&ctrl, "error", &js_sys::Error::new(&msg).into());
+                    *fail.borrow_mut() = Some(msg);
+                }
             }
             Ok(JsValue::UNDEFINED)
         })
     });
     let st = state.clone();
     let cancel = Closure::<dyn FnMut(JsValue)>::new(move |_reason: JsValue| {
-        if let Some(r) = st.borrow_mut().reader.take() {
+        let mut s = st.borrow_mut();
+        s.cancelled = true;
+        if let Some(r) = s.reader.take() {
             r.cancel();
         }
     });

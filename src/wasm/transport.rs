@@ -206,7 +206,7 @@ impl Transport {
             (Ok(v), _) => v,
         };
         let digests = body_stream.as_ref().and_then(|b| b.digests.borrow_mut().take());
-        read_reply(&value, &*touch).await.map(|r| (r, digests))
+        read_reply(&value, &*touch, self.stall_ms).await.map(|r| (r, digests))
     }
 }
 
@@ -222,7 +222,7 @@ fn blob_body(plan: &MultipartPlan, blob: &Blob) -> Result<Blob, String> {
 
 /// A `Response`, or the plain reply a caller's fetch may give for any status line
 /// (`{ status, statusText, headers, body, truncated? }`).
-async fn read_reply(v: &JsValue, touch: &dyn Fn()) -> Result<Reply, NoReply> {
+async fn read_reply(v: &JsValue, touch: &dyn Fn(), stall_ms: f64) -> Result<Reply, NoReply> {
     let now_ms = js_sys::Date::now() as u64;
     if let Some(r) = v.dyn_ref::<web_sys::Response>() {
         if r.type_() == web_sys::ResponseType::Opaqueredirect {
@@ -230,7 +230,7 @@ async fn read_reply(v: &JsValue, touch: &dyn Fn()) -> Result<Reply, NoReply> {
         }
         let headers = gloo_net::http::Headers::from_raw(r.headers()).entries().collect();
         let (body, truncated) = match r.body() {
-            Some(stream) => read_bounded(&stream, touch).await,
+            Some(stream) => read_bounded(&stream, touch, stall_ms).await,
             None => (Vec::new(), false),
         };
         return Ok(Reply { status: r.status(), reason: r.status_text(), headers, body, truncated, now_ms });
@@ -258,14 +258,21 @@ async fn read_reply(v: &JsValue, touch: &dyn Fn()) -> Result<Reply, NoReply> {
     Ok(Reply { status: status as u16, reason: get(v, "statusText").as_string().unwrap_or_default(), headers, body, truncated, now_ms })
 }
 
-/// The first [`MAX_REPLY_BODY`] bytes of a reply body; the rest is not read.
-async fn read_bounded(stream: &web_sys::ReadableStream, touch: &dyn Fn()) -> (Vec<u8>, bool) {
+/// The first [`MAX_REPLY_BODY`] bytes of a reply body; the rest is not read. A body that
+/// trickles (a byte now and then keeps the stall watchdog quiet) gets the stall timeout in all,
+/// counted from the reply's head; what came by then is kept.
+async fn read_bounded(stream: &web_sys::ReadableStream, touch: &dyn Fn(), stall_ms: f64) -> (Vec<u8>, bool) {
     let Ok(reader) = Reader::reusing(stream) else { return (Vec::new(), false) };
+    let started = js_sys::Date::now();
     let mut out = Vec::new();
     loop {
         match reader.next().await {
             Ok(Some(chunk)) => {
                 touch();
+                if js_sys::Date::now() - started > stall_ms {
+                    reader.cancel();
+                    return (out, true);
+                }
                 let room = MAX_REPLY_BODY - out.len();
                 let take = (chunk.length() as usize).min(room);
                 let at = out.len();

@@ -95,6 +95,15 @@ fn secrets_are_masked_at_any_length_in_every_form() {
 }
 
 #[test]
+fn the_userinfo_of_any_url_in_text_is_masked() {
+    use pypublish::mask::mask_userinfo;
+    assert_eq!(mask_userinfo("location: http://evil:Rd1rectPw@127.0.0.2:9/x"), "location: http://********@127.0.0.2:9/x");
+    assert_eq!(mask_userinfo("see <https://u:p@ss@h/a> and ftp://x@y z"), "see <https://********@h/a> and ftp://********@y z");
+    assert_eq!(mask_userinfo("mail me@example.com at https://h/p?x=a@b"), "mail me@example.com at https://h/p?x=a@b");
+    assert_eq!(Secrets::new().clean("go to http://a:b@h/"), "go to http://********@h/");
+}
+
+#[test]
 fn control_characters_are_escaped_so_a_reply_cannot_drive_the_terminal() {
     let evil = "ok\u{1b}[2J\u{7}\rback\u{8}\u{9b}31m\u{202e}txt\nuploaded  fake.whl";
     let line = escape_line(evil);
