@@ -600,8 +600,9 @@ impl Batch {
             return self.end();
         }
         // Wheels first: an index never shows a release with only an sdist that would build.
-        let mut order: Vec<usize> = (0..self.files.len()).collect();
-        order.sort_by_key(|&i| !self.files[i].dist.as_ref().is_some_and(|d| d.is_wheel()));
+        // A partition, not a sort: the same stable order for ~4 KB less wasm.
+        let (mut order, sdists): (Vec<usize>, Vec<usize>) = (0..self.files.len()).partition(|&i| self.files[i].dist.as_ref().is_some_and(|d| d.is_wheel()));
+        order.extend(sdists);
         self.order = order;
         for e in &mut self.files {
             if let Some(d) = e.spec.digests.clone() {
