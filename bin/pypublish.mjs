@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 
 import * as core from "../pkg/pypublish.js";
 import { nodeFetch } from "./node-fetch.mjs";
+import { workerHasher } from "./hash-worker.mjs";
 
 const { default: init, inspect, planUpload, publish } = core;
 
@@ -42,7 +43,8 @@ output: colours only on a terminal, never with NO_COLOR set. Exit codes: 0 all u
 environment: PYPUBLISH_REPOSITORY_URL, PYPUBLISH_USERNAME, PYPUBLISH_PASSWORD, PYPUBLISH_TOKEN,
   TWINE_REPOSITORY_URL, TWINE_USERNAME, TWINE_PASSWORD, UV_PUBLISH_URL, UV_PUBLISH_USERNAME,
   UV_PUBLISH_PASSWORD, UV_PUBLISH_TOKEN, PYPUBLISH_CHECK_URL, UV_PUBLISH_CHECK_URL,
-  PYPUBLISH_TRUSTED_PUBLISHING, UV_TRUSTED_PUBLISHING, PYPIRC, NO_COLOR`;
+  PYPUBLISH_TRUSTED_PUBLISHING, UV_TRUSTED_PUBLISHING, PYPIRC, NO_COLOR,
+  PYPUBLISH_HASH_WORKER=0 (hash on the main thread, not in a worker thread; -vv shows where)`;
 
 const OPTIONS = {
   "repository-url": { type: "string" },
@@ -341,8 +343,15 @@ function outcomeLines(r, size, out, err) {
   return [err, lines.join("\n")];
 }
 
-function details(r, level, stream) {
+const HASHED = {
+  worker: "in a worker thread, before the upload",
+  inline: "on the main thread, before the upload",
+  sending: "while it was sent (the digest fields follow the file)",
+};
+
+function details(r, level, stream, hashedIn) {
   const lines = [];
+  if (level >= 3 && hashedIn) lines.push(`  ${stream.c.dim("hashed:")} ${HASHED[hashedIn]}`);
   if (r.sha256) lines.push(`  ${stream.c.dim("sha256:")} ${clean(r.sha256)}`);
   if (r.attempts !== undefined) lines.push(`  ${stream.c.dim("attempts:")} ${r.attempts}`);
   if (r.projectUrl) lines.push(`  ${stream.c.dim("project:")} ${clean(r.projectUrl)}`);
@@ -364,7 +373,8 @@ async function upload(opts) {
     // PEP 740: `<dist>.publish.attestation` beside the file goes along as `attestations`.
     const att = `${p}.publish.attestation`;
     const attestations = existsSync(att) ? [readFileSync(att, "utf8")] : [];
-    files.push({ file: await openAsBlob(p), filename: basename(p), attestations });
+    // The path lets the hashing thread read the file itself.
+    files.push({ file: await openAsBlob(p), filename: basename(p), attestations, path: p });
   }
   const sizes = new Map(files.map((f) => [f.filename, f.file.size]));
   const out = { stream: process.stdout, c: palette(process.stdout) };
@@ -377,6 +387,11 @@ async function upload(opts) {
   }
   const ac = new AbortController();
   process.once("SIGINT", () => ac.abort());
+  // Where each file was hashed, for -vv: the worker says so; an engine that hashed on this
+  // thread reported a "hash" phase; any other file sent was hashed on the way.
+  const hashedIn = new Map();
+  const hashPhase = new Set();
+  const hasher = /^(0|off|false|no)$/i.test(process.env.PYPUBLISH_HASH_WORKER ?? "") ? undefined : workerHasher({ onHashed: (name, where) => hashedIn.set(name, where) });
   const started = performance.now();
   let reports;
   try {
@@ -398,10 +413,15 @@ async function upload(opts) {
       fetch: process.versions.bun ? undefined : nodeFetch,
       verbose: opts.level >= 2,
       signal: ac.signal,
-      onProgress: board ? (p) => board.update(p) : undefined,
+      hasher,
+      onProgress: (p) => {
+        if (p.phase === "hash") hashPhase.add(p.filename);
+        board?.update(p);
+      },
     });
   } finally {
     board?.clear();
+    hasher?.close();
   }
   const seconds = (performance.now() - started) / 1000;
   for (const r of reports) {
@@ -412,7 +432,8 @@ async function upload(opts) {
     const [to, text] = outcomeLines(r, sizes.get(r.filename), out, err);
     to.stream.write(`${text}\n`);
     if (level >= 2) {
-      const more = details(r, level, to);
+      const where = hashedIn.get(r.filename) ?? (hashPhase.has(r.filename) ? "inline" : r.status === "uploaded" ? "sending" : undefined);
+      const more = details(r, level, to, where);
       if (more) to.stream.write(`${more}\n`);
     }
   }
