@@ -207,6 +207,59 @@ loadSettings();
 
 // ---------- files ----------
 
+/**
+ * Inspects a File in www/hash-worker.js, off this thread: reading and hashing a large wheel
+ * neither blocks the page nor grows its heap. Where a worker cannot start (no module workers,
+ * a policy that forbids it), the inspection runs here instead. Resolves to the inspection and
+ * where it ran ("worker" or "page").
+ */
+const inspectFile = (() => {
+  let worker = null;
+  let broken = typeof Worker !== "function";
+  let nextId = 1;
+  const waiting = new Map();
+  const inline = async (file, onProgress) => ({ info: await inspect(file, { onProgress }), where: "page" });
+  function start() {
+    try {
+      worker = new Worker(new URL("./hash-worker.js", import.meta.url), { type: "module" });
+    } catch {
+      broken = true;
+      return;
+    }
+    worker.onmessage = ({ data: { id, progress, info, error } }) => {
+      const w = waiting.get(id);
+      if (!w) return;
+      if (progress) return w.onProgress(progress);
+      waiting.delete(id);
+      if (error) w.reject(Object.assign(new Error(error.message), { kind: error.kind, hint: error.hint }));
+      else w.resolve({ info, where: "worker" });
+    };
+    // A worker that failed to load: everything it was given runs here.
+    worker.onerror = (e) => {
+      e.preventDefault();
+      broken = true;
+      worker.terminate();
+      worker = null;
+      for (const w of waiting.values()) inline(w.file, w.onProgress).then(w.resolve, w.reject);
+      waiting.clear();
+    };
+  }
+  return (file, onProgress) => {
+    if (!broken && !worker) start();
+    if (broken) return inline(file, onProgress);
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      waiting.set(id, { file, onProgress, resolve, reject });
+      worker.postMessage({ id, file });
+    });
+  };
+})();
+
+/** Counts each full read of a file for hashing on its row (`data-hash-passes`): one per file is the goal. */
+function hashPass(row) {
+  row.el.dataset.hashPasses = String(Number(row.el.dataset.hashPasses ?? 0) + 1);
+}
+
 const dz = $("#dropzone");
 dz.addEventListener("click", () => $("#file-input").click());
 dz.addEventListener("keydown", (e) => {
@@ -299,8 +352,10 @@ async function addRow(file, attestations) {
   setStatus(row, "hashing", "hashing…");
   const bar = el.querySelector(".hash-progress");
   try {
-    const info = await inspect(file, { onProgress: (p) => (bar.value = p.total ? p.done / p.total : 1) });
+    hashPass(row);
+    const { info, where } = await inspectFile(file, (p) => (bar.value = p.total ? p.done / p.total : 1));
     if (rows.get(file.name) !== row) return;
+    el.dataset.inspectedIn = where;
     bar.value = 1;
     const k = info.filename.kind;
     el.querySelector(".kind").textContent = k.type;
@@ -406,7 +461,7 @@ async function upload() {
         todo.map(async (r) => ({
           file: r.file,
           filename: r.file.name,
-          // Already hashed when the file was added: the engine need not read it again.
+          // Hashed when the file was added, and a File cannot change since: not read again.
           digests: r.info?.digests,
           attestations: await Promise.all(r.attestations.map((a) => a.text())),
         })),
@@ -427,6 +482,8 @@ async function upload() {
           r.pct = pct;
           r.el.querySelector(".upload-progress").value = frac;
         } else {
+          // A pass starting: only for files whose inspection gave no digests.
+          if (phase === "hash" && done === 0) hashPass(r);
           if (r.status !== "preparing") setStatus(r, "preparing", "hashing…");
           r.el.querySelector(".hash-progress").value = frac;
         }
