@@ -1,0 +1,196 @@
+// Hashing beside the upload (issue 11): the CLI's worker thread (bin/hash-worker.mjs) and the
+// page's Web Worker (www/hash-worker.js). Each test checks that the worker path is the one used
+// and that the digests it gives are the bytes' own: sha256 and md5 from node:crypto, blake2b-256
+// from Python's hashlib, and the request bodies parsed back by undici's multipart parser.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+
+import { cli, makeWheel, startServer, launchChromium } from "./servers.mjs";
+import { demoConfig, serveWww } from "../../scripts/serve-www.mjs";
+import { workerHasher } from "../../bin/hash-worker.mjs";
+import init, { inspect } from "../../pkg/pypublish.js";
+
+const work = mkdtempSync(join(tmpdir(), "pypublish-hashing-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+before(async () => {
+  await init({ module_or_path: readFileSync(new URL("../../pkg/pypublish_bg.wasm", import.meta.url)) });
+});
+
+/** The three digests of `bytes`, none of them from our code. */
+function independent(bytes) {
+  const py = spawnSync("python3", ["-c", "import hashlib, sys; print(hashlib.blake2b(sys.stdin.buffer.read(), digest_size=32).hexdigest())"], { input: bytes, encoding: "utf8" });
+  assert.equal(py.status, 0, py.stderr);
+  return {
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    md5: createHash("md5").update(bytes).digest("hex"),
+    blake2_256: py.stdout.trim(),
+  };
+}
+
+/** Fields of a recorded multipart request, in order, parsed by undici (not by our code). */
+async function fields(rec) {
+  const form = await new Response(rec.body, { headers: { "content-type": rec.headers["content-type"] } }).formData();
+  return [...form.entries()];
+}
+
+/** A registry that takes every upload and has no index pages (so every file is "not there"). */
+async function registry() {
+  return startServer((req, res) => {
+    if (req.method === "POST") return res.writeHead(200, { "content-type": "text/plain" }).end("OK");
+    res.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
+  });
+}
+
+test("hash worker: by path in a worker thread, the digests equal node:crypto's, Python's blake2b and the package's inline inspect() of the same bytes", async () => {
+  const hasher = workerHasher({ onHashed: (name, where) => seen.push([name, where]) });
+  const seen = [];
+  try {
+    // Sizes around the worker's 1 MiB reads and its progress step.
+    for (const size of [0, 1, (1 << 20) - 1, 1 << 20, 9 * (1 << 20) + 7]) {
+      const bytes = randomBytes(size);
+      const path = join(work, `f-${size}.bin`);
+      writeFileSync(path, bytes);
+      const progress = [];
+      const blob = new Blob([bytes]);
+      const got = await hasher({ file: blob, filename: basename(path), path }, (done, total) => progress.push([done, total]));
+      const want = independent(bytes);
+      assert.deepEqual({ sha256: got.sha256, md5: got.md5, blake2_256: got.blake2_256 }, want, `${size} bytes`);
+      assert.equal(got.len, size);
+      assert.deepEqual(progress.at(-1), [size, size], "progress ends at the size");
+      assert.ok(progress.every(([d], i) => i === 0 || d >= progress[i - 1][0]), "progress never goes back");
+      // The engine's own inline hashing of the same bytes (inspect() hashes a Blob on this thread).
+      if (size > 0) {
+        const wheel = makeWheel(work, `inline_${size}`, 1, { random: true });
+        const wbytes = readFileSync(wheel);
+        const viaWorker = await hasher({ file: new Blob([wbytes]), filename: basename(wheel), path: wheel });
+        const inline = await inspect(new Blob([wbytes]), { filename: basename(wheel) });
+        assert.deepEqual(viaWorker, inline.digests);
+      }
+    }
+    assert.ok(seen.length > 0 && seen.every(([, where]) => where === "worker"), JSON.stringify(seen));
+  } finally {
+    hasher.close();
+  }
+});
+
+test("hash worker: an entry without a path is hashed on this thread from its Blob, with the same digests", async () => {
+  const seen = [];
+  const hasher = workerHasher({ onHashed: (name, where) => seen.push(where) });
+  try {
+    const bytes = randomBytes(3 * (1 << 20) + 5);
+    const got = await hasher({ file: new Blob([bytes]), filename: "x.whl" }, () => {});
+    assert.deepEqual({ sha256: got.sha256, md5: got.md5, blake2_256: got.blake2_256 }, independent(bytes));
+    assert.deepEqual(seen, ["inline"]);
+  } finally {
+    hasher.close();
+  }
+});
+
+test("hash worker: a file that cannot be read fails that file's hashing with the reason, and the worker goes on", async () => {
+  const hasher = workerHasher();
+  try {
+    await assert.rejects(hasher({ file: new Blob([]), filename: "gone.whl", path: join(work, "no-such-file.whl") }), /ENOENT|no such file/);
+    const bytes = randomBytes(1000);
+    const path = join(work, "after.bin");
+    writeFileSync(path, bytes);
+    assert.equal((await hasher({ file: new Blob([bytes]), filename: "after.bin", path })).sha256, independent(bytes).sha256);
+  } finally {
+    hasher.close();
+  }
+});
+
+/** Two wheels of a few MiB, random bytes. */
+function wheels() {
+  const dir = mkdtempSync(join(work, "dist-"));
+  return [makeWheel(dir, "hw_alpha", 3, { random: true }), makeWheel(dir, "hw_beta", 2, { random: true })];
+}
+
+async function upload(extra, env = {}) {
+  const reg = await registry();
+  const files = wheels();
+  try {
+    const r = await cli(["upload", "-vv", "--no-progress", "--repository-url", reg.url, "-u", "u", "-p", "p", ...extra, ...files], env);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const posts = reg.requests.filter((q) => q.method === "POST");
+    assert.equal(posts.length, files.length);
+    const sent = [];
+    for (const rec of posts) {
+      const f = await fields(rec);
+      const content = f.find(([k]) => k === "content")[1];
+      const bytes = Buffer.from(await content.arrayBuffer());
+      const get = (k) => f.find(([n]) => n === k)?.[1];
+      assert.deepEqual({ sha256: get("sha256_digest"), md5: get("md5_digest"), blake2_256: get("blake2_256_digest") }, independent(bytes), `${content.name}: the digest fields are the bytes'`);
+      sent.push({ name: content.name, order: f.map(([k]) => k) });
+    }
+    return { out: r.stdout + r.stderr, sent };
+  } finally {
+    await reg.stop();
+  }
+}
+
+const hashedLines = (out) => out.split("\n").filter((l) => l.includes("hashed:")).map((l) => l.trim());
+
+test("CLI: with --digests-first every file is hashed in the worker thread (-vv says so), and the digest fields, sent before the file, are its bytes'", async () => {
+  const { out, sent } = await upload(["--digests-first"]);
+  assert.deepEqual(hashedLines(out), Array(2).fill("hashed: in a worker thread, before the upload"), out);
+  for (const s of sent) assert.ok(s.order.indexOf("sha256_digest") < s.order.indexOf("content"), `${s.name}: digests first`);
+});
+
+test("CLI: with --skip-existing and --check-url the index lookup needs the sha256 first, and the worker thread computes it", async () => {
+  const reg = await registry();
+  try {
+    const { out } = await upload(["--skip-existing", "--check-url", `${reg.url}simple/`]);
+    assert.deepEqual(hashedLines(out), Array(2).fill("hashed: in a worker thread, before the upload"), out);
+  } finally {
+    await reg.stop();
+  }
+});
+
+test("CLI: PYPUBLISH_HASH_WORKER=0 hashes on the main thread, with the same digest fields; by default the file is hashed while it is sent", async () => {
+  const inline = await upload(["--digests-first"], { PYPUBLISH_HASH_WORKER: "0" });
+  assert.deepEqual(hashedLines(inline.out), Array(2).fill("hashed: on the main thread, before the upload"), inline.out);
+  const streamed = await upload([]);
+  assert.deepEqual(hashedLines(streamed.out), Array(2).fill("hashed: while it was sent (the digest fields follow the file)"), streamed.out);
+  for (const s of streamed.sent) assert.ok(s.order.indexOf("sha256_digest") > s.order.indexOf("content"), `${s.name}: digests after the file`);
+});
+
+test("page: a dropped wheel is inspected in the Web Worker, and publish sends the inspection's digests without hashing it again", async () => {
+  const reg = await registry();
+  const www = await serveWww({ registry: reg.url, config: demoConfig({ simpleUrl: `${reg.url}simple/` }) });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(www.url);
+    await page.waitForSelector("html[data-ready]");
+    const [wheel] = wheels();
+    const name = basename(wheel);
+    await page.setInputFiles("#file-input", wheel);
+    const sel = `[data-file="${name}"]`;
+    await page.waitForSelector(`${sel}[data-status="ready"]`, { timeout: 60_000 });
+    assert.equal(await page.getAttribute(sel, "data-inspected-in"), "worker");
+    assert.ok(page.workers().length >= 1, "a worker runs beside the page");
+    const want = independent(readFileSync(wheel));
+    assert.equal(await page.textContent(`${sel} .hash`), want.sha256);
+    await page.fill("#password", "pw");
+    await page.click("#upload");
+    await page.waitForSelector(`${sel}[data-status="uploaded"], ${sel}[data-status="failed"]`, { timeout: 60_000 });
+    assert.equal(await page.getAttribute(sel, "data-status"), "uploaded", await page.textContent(sel));
+    assert.equal(await page.getAttribute(sel, "data-hash-passes"), "1", "hashed once: at inspection, not again by publish");
+    const [post] = reg.requests.filter((q) => q.method === "POST");
+    const f = await fields(post);
+    const get = (k) => f.find(([n]) => n === k)?.[1];
+    assert.deepEqual({ sha256: get("sha256_digest"), md5: get("md5_digest"), blake2_256: get("blake2_256_digest") }, want);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await www.stop();
+    await reg.stop();
+  }
+});
