@@ -99,6 +99,38 @@ impl Hasher {
     }
 }
 
+/// Incremental blake2b-256 alone, for shells whose runtime has native sha256 and md5 but no
+/// BLAKE2b-256 (Node): with `createHasher` they hash a body at twice our three-digest speed.
+#[wasm_bindgen]
+pub struct Blake2b256 {
+    inner: Option<blake2::Blake2b256>,
+}
+
+#[wasm_bindgen]
+impl Blake2b256 {
+    /// A fresh hasher.
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Blake2b256 {
+        use blake2::Digest;
+        Blake2b256 { inner: Some(blake2::Blake2b256::new()) }
+    }
+
+    /// Feeds one chunk.
+    pub fn update(&mut self, chunk: &[u8]) -> Result<(), JsValue> {
+        use blake2::Digest;
+        self.inner.as_mut().ok_or_else(|| js_error(Kind::Input, "update() after finish()", None))?.update(chunk);
+        Ok(())
+    }
+
+    /// The digest in lowercase hex.
+    pub fn finish(&mut self) -> Result<String, JsValue> {
+        use blake2::Digest;
+        let h = self.inner.take().ok_or_else(|| js_error(Kind::Input, "finish() called twice", None))?;
+        Ok(crate::digest::hex(&h.finalize()))
+    }
+}
+
 /// The package version.
 #[wasm_bindgen(js_name = version)]
 pub fn version() -> String {

@@ -67,6 +67,12 @@ export interface PublishOptions {
   fetch?: (request: Request) => Promise<Response | PlainReply>;
   /** Hash a file elsewhere (a worker); called with the entry of `files` as given. */
   hasher?: (file: PublishFile, onProgress: (done: number, total: number) => void) => Promise<Digests>;
+  /**
+   * Where a body is hashed as it is sent (Node, Bun), the hasher to use instead of the wasm one:
+   * say, the runtime's native sha256 and md5 with this package's `Blake2b256`. `finish()` must
+   * give lowercase hex digests and the length fed.
+   */
+  createHasher?: () => { update(chunk: Uint8Array): void; finish(): Digests };
   /** Prepare and report, send nothing. */
   dryRun?: boolean;
   /**
@@ -164,7 +170,12 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
     let user = get(&options, "signal").dyn_into::<AbortSignal>().ok();
     let follow = user.as_ref().map(|s| Link::new(s, &controller));
     let run = Run {
-        transport: Rc::new(Transport { fetch: get(&options, "fetch").dyn_into::<Function>().ok(), stall_ms, cancel: controller.signal() }),
+        transport: Rc::new(Transport {
+            fetch: get(&options, "fetch").dyn_into::<Function>().ok(),
+            stall_ms,
+            cancel: controller.signal(),
+            create_hasher: get(&options, "createHasher").dyn_into::<Function>().ok(),
+        }),
         sources: Rc::new(sources),
         entries: Rc::new(entries),
         hasher: get(&options, "hasher").dyn_into::<Function>().ok(),

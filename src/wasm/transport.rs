@@ -47,6 +47,9 @@ pub(crate) struct Transport {
     pub(crate) stall_ms: f64,
     /// Aborted when the caller cancels.
     pub(crate) cancel: AbortSignal,
+    /// Makes the hasher of a body whose digest fields follow the file (`createHasher`), when
+    /// the caller has a faster one than wasm (Node's native sha256 and md5).
+    pub(crate) create_hasher: Option<Function>,
 }
 
 /// Aborts a request when nothing has moved for the stall timeout.
@@ -178,7 +181,7 @@ impl Transport {
                     };
                     let head = plan.head.len() as u64;
                     let s = sent.clone();
-                    let body = fixed_length_body(plan, from, verify_sha256.clone(), Box::new(move |n| s(head + n))).map_err(NoReply::Network)?;
+                    let body = fixed_length_body(plan, from, verify_sha256.clone(), self.create_hasher.as_ref(), Box::new(move |n| s(head + n))).map_err(NoReply::Network)?;
                     // Browsers forbid Content-Length and drop it; elsewhere it keeps the body unchunked.
                     let _ = headers.set("Content-Length", &plan.content_length().to_string());
                     init.set_body(&body.stream);
