@@ -4,6 +4,7 @@
 // first) and the file is hashed in a worker thread, so the main thread keeps feeding the socket
 // while the next file is read and hashed. Run as that worker thread, it loads the wasm package
 // and hashes files by path through one reused buffer: one read per file, no garbage per chunk.
+import { createHash } from "node:crypto";
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +15,30 @@ const here = dirname(fileURLToPath(import.meta.url));
 // frequent progress and a flat memory.
 const CHUNK = 1 << 20;
 
+/**
+ * The three digests with Node's native sha256 and md5 (OpenSSL: sha256 on the CPU's SHA
+ * extensions) and the package's wasm blake2b-256, which Node lacks: about twice the speed of the
+ * wasm three-digest `Hasher` (BENCHMARKS.md (a)). `core` is the initialised wasm package; where
+ * it has no `Blake2b256`, its `Hasher` does all three. Same interface as `Hasher`: `update(chunk)`,
+ * `finish()` → `{ sha256, md5, blake2_256, len }`; publish() takes it as `createHasher`.
+ */
+export function nodeHasher(core) {
+  if (typeof core.Blake2b256 !== "function") return new core.Hasher();
+  const sha256 = createHash("sha256");
+  const md5 = createHash("md5");
+  const blake2 = new core.Blake2b256();
+  let len = 0;
+  return {
+    update(chunk) {
+      sha256.update(chunk);
+      md5.update(chunk);
+      blake2.update(chunk);
+      len += chunk.length;
+    },
+    finish: () => ({ sha256: sha256.digest("hex"), md5: md5.digest("hex"), blake2_256: blake2.finish(), len }),
+  };
+}
+
 if (!isMainThread && workerData?.role === "pypublish-hash") {
   const core = await import("../pkg/pypublish.js");
   await core.default({ module_or_path: readFileSync(join(here, "../pkg/pypublish_bg.wasm")) });
@@ -22,7 +47,7 @@ if (!isMainThread && workerData?.role === "pypublish-hash") {
     let fd;
     try {
       fd = openSync(path, "r");
-      const h = new core.Hasher();
+      const h = nodeHasher(core);
       let done = 0;
       let last = 0;
       for (;;) {
@@ -103,10 +128,9 @@ export function workerHasher({ onHashed } = {}) {
   return hasher;
 }
 
-/** The same digests from a Blob on this thread (the inline path), through the wasm Hasher. */
+/** The same digests from a Blob on this thread. */
 async function hashBlob(blob, onProgress) {
-  const { Hasher } = await import("../pkg/pypublish.js");
-  const h = new Hasher();
+  const h = nodeHasher(await import("../pkg/pypublish.js"));
   let done = 0;
   onProgress?.(0, blob.size);
   for await (const chunk of blob.stream()) {

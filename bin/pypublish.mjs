@@ -11,7 +11,7 @@ import { setFlagsFromString } from "node:v8";
 
 import * as core from "../pkg/pypublish.js";
 import { nodeFetch } from "./node-fetch.mjs";
-import { workerHasher } from "./hash-worker.mjs";
+import { nodeHasher, workerHasher } from "./hash-worker.mjs";
 
 const { default: init, inspect, planUpload, publish } = core;
 
@@ -415,6 +415,8 @@ async function upload(opts) {
       verbose: opts.level >= 2,
       signal: ac.signal,
       hasher,
+      // A file sent with its digests after it is hashed on the way, natively where Node can.
+      createHasher: () => nodeHasher(core),
       onProgress: (p) => {
         if (p.phase === "hash") hashPhase.add(p.filename);
         board?.update(p);

@@ -159,6 +159,43 @@ test("CLI: PYPUBLISH_HASH_WORKER=0 hashes on the main thread, with the same dige
   for (const s of streamed.sent) assert.ok(s.order.indexOf("sha256_digest") > s.order.indexOf("content"), `${s.name}: digests after the file`);
 });
 
+test("publish: createHasher hashes a body whose digests follow the file (every byte, no wasm copy), and malformed digests stop the body before its tail", async () => {
+  const { publish, Blake2b256 } = await import("../../pkg/pypublish.js");
+  const { nodeHasher } = await import("../../bin/hash-worker.mjs");
+  const { nodeFetch } = await import("../../bin/node-fetch.mjs");
+  const core = await import("../../pkg/pypublish.js");
+  assert.equal(typeof Blake2b256, "function", "the package exports Blake2b256");
+  const [wheel] = wheels();
+  const bytes = readFileSync(wheel);
+  const want = independent(bytes);
+  const run = async (createHasher) => {
+    const reg = await registry();
+    try {
+      const [r] = await publish({ repositoryUrl: reg.url, username: "u", password: "p", fetch: nodeFetch, retries: 0, createHasher, files: [{ file: new Blob([bytes]), filename: basename(wheel) }] });
+      return { r, posts: reg.requests.filter((q) => q.method === "POST") };
+    } finally {
+      await reg.stop();
+    }
+  };
+  let fed = 0;
+  const counted = () => {
+    const h = nodeHasher(core);
+    return { update: (c) => ((fed += c.length), h.update(c)), finish: () => h.finish() };
+  };
+  const ok = await run(counted);
+  assert.equal(ok.r.status, "uploaded", JSON.stringify(ok.r));
+  assert.equal(fed, bytes.length, "the hasher saw every byte of the file");
+  const f = await fields(ok.posts[0]);
+  const get = (k) => f.find(([n]) => n === k)?.[1];
+  assert.deepEqual({ sha256: get("sha256_digest"), md5: get("md5_digest"), blake2_256: get("blake2_256_digest") }, want);
+  assert.ok(f.findIndex(([k]) => k === "content") < f.findIndex(([k]) => k === "sha256_digest"), "digests after the file");
+  const bad = await run(() => ({ update() {}, finish: () => ({ sha256: "A".repeat(64), md5: "0".repeat(32), blake2_256: "0".repeat(64), len: bytes.length }) }));
+  assert.equal(bad.r.status, "failed");
+  assert.match(bad.r.error ?? "", /malformed digests/);
+  // The registry never saw a complete request: the body stopped before the closing boundary.
+  assert.ok(bad.posts.every((q) => !q.body.toString("latin1").trimEnd().endsWith("--")), "no closing boundary was sent");
+});
+
 test("page: a dropped wheel is inspected in the Web Worker, and publish sends the inspection's digests without hashing it again", async () => {
   const reg = await registry();
   const www = await serveWww({ registry: reg.url, config: demoConfig({ simpleUrl: `${reg.url}simple/` }) });
