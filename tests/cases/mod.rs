@@ -5,4 +5,6 @@ pub mod sim;
 
 mod corpus;
 mod engine;
+mod parts;
+mod types;
 mod urls;
