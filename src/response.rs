@@ -364,42 +364,34 @@ fn json_message(body: &str) -> Option<String> {
     str_of("error").or_else(|| str_of("detail")).or_else(|| str_of("title"))
 }
 
+/// Most bytes of markup-free text kept per HTML section: the message is cut to
+/// [`MAX_MESSAGE`] anyway, so scanning a 1 MiB page further only costs time.
+const MAX_HTML_TEXT: usize = 8 * MAX_MESSAGE;
+
 /// The visible text of an HTML page: `<title>` first, then the body's text, collapsed.
+///
+/// Linear in the page: each section is found with one forward search, and text collection
+/// stops after [`MAX_HTML_TEXT`] bytes.
 fn html_text(html: &str) -> Option<String> {
     let lower = html.to_ascii_lowercase();
+    // ASCII lowercasing keeps every byte offset, so offsets in `lower` are valid in `html`.
     let section = |tag: &str| {
         let start = lower.find(&format!("<{tag}"))?;
         let open_end = lower[start..].find('>')? + start + 1;
         let end = lower[open_end..].find(&format!("</{tag}")).map_or(html.len(), |e| e + open_end);
         Some(&html[open_end..end])
     };
-    let strip = |s: &str| {
-        let mut out = String::new();
-        let mut in_tag = false;
-        for c in s.chars() {
-            match c {
-                '<' => in_tag = true,
-                '>' if in_tag => {
-                    in_tag = false;
-                    out.push(' ');
-                }
-                c if !in_tag => out.push(c),
-                _ => {}
-            }
-        }
-        let out = decode_entities(&out);
-        out.split_whitespace().collect::<Vec<_>>().join(" ")
-    };
-    let title = section("title").map(strip).filter(|t| !t.is_empty());
+    let title = section("title").map(strip_tags).filter(|t| !t.is_empty());
     // Error pages that put the message in <pre> (bottle, hence pypiserver) wrap it in
     // boilerplate; the <pre> alone is the server's own words.
-    if let Some(pre) = section("pre").map(strip).filter(|p| !p.is_empty() && p != "None") {
+    let pre = section("pre");
+    if let Some(pre) = pre.map(strip_tags).filter(|p| !p.is_empty() && p != "None") {
         return Some(pre);
     }
-    if lower.contains("caused an error") && section("pre").is_some() {
+    if pre.is_some() && lower.contains("caused an error") {
         return title;
     }
-    let body = strip(section("body").unwrap_or(html));
+    let body = strip_tags(section("body").unwrap_or(html));
     match (title, body.is_empty()) {
         (Some(t), false) if body.contains(&t) => Some(body),
         (Some(t), false) => Some(format!("{t}: {body}")),
@@ -409,15 +401,50 @@ fn html_text(html: &str) -> Option<String> {
     }
 }
 
+/// Text outside tags, entities decoded and whitespace collapsed; at most [`MAX_HTML_TEXT`] bytes.
+fn strip_tags(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        if out.len() >= MAX_HTML_TEXT {
+            break;
+        }
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+            _ if in_tag => {}
+            c if c.is_whitespace() => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    let out = decode_entities(&out);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Longest character reference we decode, `&` and `;` included (`&#x10FFFF;` is 10 bytes).
+const MAX_ENTITY: usize = 12;
+
 /// Decodes the character references error pages use: named basics and numeric ones.
+///
+/// One pass; a reference is looked for only in the [`MAX_ENTITY`] bytes after each `&`, and
+/// every slice ends at an ASCII `&` or `;`, so no slice can split a multi-byte character.
 fn decode_entities(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let end = rest[..rest.len().min(12)].find(';');
-        let decoded = end.and_then(|e| {
+        let window = &rest.as_bytes()[..rest.len().min(MAX_ENTITY)];
+        let decoded = window.iter().position(|&b| b == b';').and_then(|e| {
             let name = &rest[1..e];
             let c = match name {
                 "amp" => Some('&'),
@@ -448,6 +475,46 @@ fn decode_entities(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+// Tests of the HTML text extraction only (the rest of this file has its own owner).
+#[cfg(test)]
+mod html_tests {
+    use super::*;
+
+    fn html(body: &str) -> Option<String> {
+        let headers = [("Content-Type".to_string(), "text/html".to_string())];
+        server_message(&Reply { status: 400, reason: "", headers: &headers, body: body.as_bytes() }, "text/html")
+    }
+
+    #[test]
+    fn an_ampersand_before_a_multibyte_character_does_not_panic() {
+        assert_eq!(html("<html><body>&aaaaaaaaaa€</body></html>").as_deref(), Some("&aaaaaaaaaa€"));
+        assert_eq!(html("<body>&€€€€;</body>").as_deref(), Some("&€€€€;"));
+        assert_eq!(decode_entities("a&é"), "a&é");
+    }
+
+    #[test]
+    fn character_references_are_decoded() {
+        assert_eq!(decode_entities("&lt;a&gt; &amp;amp; &#233;&#xE9;&#X41; &bogus; &#xD800; &"), "<a> &amp; ééA &bogus; &#xD800; &");
+    }
+
+    #[test]
+    fn a_megabyte_html_reply_is_reduced_to_a_bounded_message() {
+        let page = format!("<html><title>Bad</title><body>{}</body></html>", "<b>&amp; x</b>\n&".repeat(70_000));
+        let msg = html(&page).unwrap();
+        assert!(msg.starts_with("Bad: & x & & x"), "{}", &msg[..40]);
+        assert!(msg.chars().count() <= MAX_MESSAGE + 1, "{}", msg.len());
+        let unclosed = format!("<body>{}", "<".repeat(1 << 20));
+        assert_eq!(html(&unclosed), None);
+    }
+
+    #[test]
+    fn pre_sections_and_titles_are_preferred_as_before() {
+        assert_eq!(html("<title>T</title><body><pre>the words</pre></body>").as_deref(), Some("the words"));
+        assert_eq!(html("<title>Err</title><body>Err happened</body>").as_deref(), Some("Err happened"));
+        assert_eq!(html("<title>Err</title><body>other</body>").as_deref(), Some("Err: other"));
+    }
 }
 
 fn is_standard_reason(status: u16, reason: &str) -> bool {
@@ -487,3 +554,4 @@ fn truncate(s: &str, max: usize) -> String {
     }
     format!("{}…", &s[..end])
 }
+
