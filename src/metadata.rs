@@ -209,13 +209,13 @@ impl Metadata {
         if self.body.is_some() && self.get("description").is_some() {
             return Err(MetadataError::DescriptionTwice);
         }
-        let mut labels = Vec::new();
+        // A set, not a list: 4 MiB of `Project-URL` lines took 101 s with a linear search.
+        let mut labels = std::collections::HashSet::new();
         for url in self.get_all("project-url") {
             let (label, _) = split_project_url(url);
-            if labels.contains(&label) {
+            if !labels.insert(label) {
                 return Err(MetadataError::DuplicateUrlLabel(label.into()));
             }
-            labels.push(label);
         }
         let declared = self.get("metadata-version").ok_or(MetadataError::Missing("metadata-version"))?;
         let Some(age) = METADATA_VERSIONS.iter().position(|v| *v == declared) else {
@@ -619,5 +619,16 @@ mod tests {
         }
         let e = Metadata::parse(b"Metadata-Version: 2.1\nName: x\nSummary: caf\xe9\n").unwrap_err();
         assert_eq!(e, MetadataError::NotUtf8 { line: 3 });
+    }
+
+    #[test]
+    fn many_project_urls_are_checked_for_duplicate_labels_in_linear_time() {
+        let head = "Metadata-Version: 2.1\nName: x\nVersion: 1\n";
+        let urls: String = (0..130_000).map(|i| format!("Project-URL: L{i}, https://e/{i}\n")).collect();
+        assert!(urls.len() > 4 << 20);
+        let md = parse(&format!("{head}{urls}")).unwrap();
+        assert_eq!(md.get_all("project-url").len(), 130_000);
+        let e = parse(&format!("{head}{urls}Project-URL: L0 , https://again\n")).unwrap_err();
+        assert_eq!(e, MetadataError::DuplicateUrlLabel("L0".into()));
     }
 }
