@@ -477,6 +477,44 @@ fn decode_entities(s: &str) -> String {
     out
 }
 
+fn is_standard_reason(status: u16, reason: &str) -> bool {
+    let standard = match status {
+        200 => "OK",
+        201 => "Created",
+        301 => "Moved Permanently",
+        302 => "Found",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        413 => "Payload Too Large",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => return false,
+    };
+    reason.eq_ignore_ascii_case(standard) || (status == 413 && reason.eq_ignore_ascii_case("Request Entity Too Large"))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
 // Tests of the HTML text extraction only (the rest of this file has its own owner).
 #[cfg(test)]
 mod html_tests {
@@ -516,42 +554,3 @@ mod html_tests {
         assert_eq!(html("<title>Err</title><body>other</body>").as_deref(), Some("Err: other"));
     }
 }
-
-fn is_standard_reason(status: u16, reason: &str) -> bool {
-    let standard = match status {
-        200 => "OK",
-        201 => "Created",
-        301 => "Moved Permanently",
-        302 => "Found",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        409 => "Conflict",
-        410 => "Gone",
-        411 => "Length Required",
-        413 => "Payload Too Large",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => return false,
-    };
-    reason.eq_ignore_ascii_case(standard) || (status == 413 && reason.eq_ignore_ascii_case("Request Entity Too Large"))
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
-
