@@ -363,12 +363,15 @@ impl MetadataReader {
         };
         self.zip_dir = Some(dir);
         let missing = Cell::new(None);
+        let member_end = Cell::new(None);
         let reader = CacheReader { segments: &self.segments, size: dir.end, pos: 0, missing: &missing };
-        let result = read_zip(&self.file, reader, dir.entries);
+        let result = read_zip(&self.file, reader, dir.entries, &member_end);
         let Some((pos, want)) = missing.get() else {
             return Step::Done(result);
         };
-        let range = ByteRange { offset: pos, len: want.max(BLOCK).min(dir.end - pos) };
+        // Ask for the rest of the member at once: every step parses the directory again.
+        let member = member_end.get().filter(|&end| end > pos).map_or(0, |end| end - pos);
+        let range = ByteRange { offset: pos, len: want.max(BLOCK).max(member).min(dir.end - pos) };
         self.request(range, (dir.budget + MEMBER_ALLOWANCE).min(self.limits.zip_read))
     }
 
@@ -608,7 +611,9 @@ impl Seek for CacheReader<'_> {
 /// How many candidate paths an error lists.
 const MAX_LISTED: usize = 5;
 
-fn read_zip(file: &DistFilename, reader: CacheReader<'_>, entries: u64) -> Result<MetadataFile, ArchiveError> {
+/// Reads the metadata member; `member_end` learns where its bytes end, as far as the central
+/// directory tells (the local header's extra field may add a little).
+fn read_zip(file: &DistFilename, reader: CacheReader<'_>, entries: u64, member_end: &Cell<Option<u64>>) -> Result<MetadataFile, ArchiveError> {
     let raw = &file.raw;
     let bad = |e: zip::result::ZipError| ArchiveError::BadZip { file: raw.clone(), detail: e.to_string() };
     // The directory starts where the end record says (checked in `zip_directory`): no
@@ -674,6 +679,10 @@ fn read_zip(file: &DistFilename, reader: CacheReader<'_>, entries: u64) -> Resul
     if size > MAX_METADATA {
         return Err(ArchiveError::MetadataTooLarge { file: raw.clone(), member: path, size, limit: MAX_METADATA });
     }
+    // The local header: 30 bytes, the name, and an extra field, most often a timestamp or
+    // zip64 sizes (a longer one costs one more range).
+    let local = 30 + path.len() as u64 + 64;
+    member_end.set(entry.header_start().checked_add(local).and_then(|h| h.checked_add(csize)));
     let member = archive.by_index(index).map_err(bad)?;
     let mut bytes = Vec::with_capacity(size as usize);
     // Read one byte past the declared size: a member that inflates beyond it lies about itself.
@@ -1315,6 +1324,18 @@ mod tests {
         assert_eq!(ranges.len(), 1, "only the tail was read");
         assert!(read <= ZIP_TAIL);
         assert!(r.unwrap_err().to_string().contains("central directory"));
+    }
+
+    #[test]
+    fn a_large_metadata_member_is_fetched_in_one_range() {
+        // Every step parses the directory again, so the member must not come 64 KiB at a time.
+        let mut md = MD.to_vec();
+        md.extend(noise(3 << 20));
+        let big = noise(1 << 20);
+        let wheel = zip_with(&[("demo/big.bin", &big), ("demo-1.0.dist-info/METADATA", &md), ("demo/a.py", b"x")]);
+        let (r, _, ranges) = drive_bytes("demo-1.0-py3-none-any.whl", &wheel, Limits::default());
+        assert_eq!(r.unwrap().bytes, md);
+        assert!(ranges.len() <= 3, "{ranges:?}");
     }
 
     #[test]
