@@ -318,6 +318,8 @@ pub struct MetadataReader {
 #[derive(Debug, Clone, Copy)]
 struct ZipDir {
     entries: u64,
+    cd_offset: u64,
+    cd_size: u64,
     /// Where the end record's comment ends: the zip crate sees the file up to here, so that
     /// it picks the very end record we checked (bytes after it are ignored, as Python does).
     end: u64,
@@ -365,7 +367,8 @@ impl MetadataReader {
         let missing = Cell::new(None);
         let member_end = Cell::new(None);
         let reader = CacheReader { segments: &self.segments, size: dir.end, pos: 0, missing: &missing };
-        let result = read_zip(&self.file, reader, dir.entries, &member_end);
+        let directory = self.bytes(dir.cd_offset, dir.cd_size).unwrap_or_default();
+        let result = read_zip(&self.file, reader, dir.entries, directory, &member_end);
         let Some((pos, want)) = missing.get() else {
             return Step::Done(result);
         };
@@ -468,7 +471,7 @@ impl MetadataReader {
         if entries > cd_size / CENTRAL_ENTRY_MIN {
             return Err(bad("the central directory claims more entries than it can hold"));
         }
-        let dir = ZipDir { entries, end: tail_start + end as u64, budget: budget + cd_size };
+        let dir = ZipDir { entries, cd_offset, cd_size, end: tail_start + end as u64, budget: budget + cd_size };
         let Some(cd) = self.bytes(cd_offset, cd_size) else {
             return Ok(Err(ByteRange { offset: cd_offset, len: cd_size }));
         };
@@ -613,13 +616,19 @@ const MAX_LISTED: usize = 5;
 
 /// Reads the metadata member; `member_end` learns where its bytes end, as far as the central
 /// directory tells (the local header's extra field may add a little).
-fn read_zip(file: &DistFilename, reader: CacheReader<'_>, entries: u64, member_end: &Cell<Option<u64>>) -> Result<MetadataFile, ArchiveError> {
+fn read_zip(file: &DistFilename, reader: CacheReader<'_>, entries: u64, directory: &[u8], member_end: &Cell<Option<u64>>) -> Result<MetadataFile, ArchiveError> {
     let raw = &file.raw;
     let bad = |e: zip::result::ZipError| ArchiveError::BadZip { file: raw.clone(), detail: e.to_string() };
     // The directory starts where the end record says (checked in `zip_directory`): no
     // scanning for data prepended to the archive.
     let config = zip::read::Config { archive_offset: zip::read::ArchiveOffset::Known(0) };
     let mut archive = zip::ZipArchive::with_config(config, reader).map_err(bad)?;
+    // The zip crate indexes members by name, keeping one of each: name the repeated one from
+    // the directory itself.
+    if archive.has_duplicate_names() {
+        let member = repeated_name(directory).unwrap_or_default();
+        return Err(ArchiveError::DuplicateMember { file: raw.clone(), member });
+    }
     if archive.len() as u64 != entries {
         return Err(ArchiveError::BadZip {
             file: raw.clone(),
@@ -627,11 +636,6 @@ fn read_zip(file: &DistFilename, reader: CacheReader<'_>, entries: u64, member_e
         });
     }
     let names: Vec<String> = archive.file_names().map(|n| n.map(|n| n.into_owned())).collect::<Result<_, _>>().map_err(bad)?;
-    if archive.has_duplicate_names() {
-        let mut seen = HashSet::with_capacity(names.len());
-        let member = names.iter().find(|n| !seen.insert(n.as_str())).cloned().unwrap_or_default();
-        return Err(ArchiveError::DuplicateMember { file: raw.clone(), member });
-    }
     let (wanted, candidates): (String, Vec<&String>) = if file.is_wheel() {
         let c = names.iter().filter(|n| n.ends_with(".dist-info/METADATA") && n.matches('/').count() == 1).collect();
         ("`{name}-{version}.dist-info/METADATA`".into(), c)
@@ -691,6 +695,22 @@ fn read_zip(file: &DistFilename, reader: CacheReader<'_>, entries: u64, member_e
         return Err(bomb(raw, &path, MAX_RATIO + 1));
     }
     Ok(MetadataFile { path, bytes })
+}
+
+/// The first member name a central directory lists twice (one pass, a set of names).
+fn repeated_name(directory: &[u8]) -> Option<String> {
+    let mut seen = HashSet::new();
+    let mut rest = directory;
+    while rest.len() >= 46 && rest[..4] == [0x50, 0x4b, 0x01, 0x02] {
+        let len = |i: usize| u16::from_le_bytes([rest[i], rest[i + 1]]) as usize;
+        let (name_len, total) = (len(28), 46 + len(28) + len(30) + len(32));
+        let name = rest.get(46..46 + name_len)?;
+        if !seen.insert(name) {
+            return Some(String::from_utf8_lossy(name).into_owned());
+        }
+        rest = rest.get(total..)?;
+    }
+    None
 }
 
 fn bomb(file: &str, member: &str, ratio: u64) -> ArchiveError {
@@ -1355,6 +1375,20 @@ mod tests {
         gapped.extend_from_slice(&wheel[eocd..]);
         let (r, _, _) = drive_bytes("demo-1.0-py3-none-any.whl", &gapped, Limits::default());
         assert!(matches!(&r, Err(ArchiveError::BadZip { detail, .. }) if detail.contains("between")), "{r:?}");
+    }
+
+    #[test]
+    fn a_member_listed_twice_is_named_in_the_error() {
+        let wheel = zip_with(&[("demo-1.0.dist-info/METADATA", MD), ("demo-1.0.dist-info/METADATX", b"Name: evil\n")]);
+        let needle = b"METADATX";
+        let mut twice = wheel.clone();
+        let mut i = 0;
+        while let Some(at) = twice[i..].windows(needle.len()).position(|w| w == needle) {
+            twice[i + at + 7] = b'A';
+            i += at + 1;
+        }
+        let (r, _, _) = drive_bytes("demo-1.0-py3-none-any.whl", &twice, Limits::default());
+        assert_eq!(r, Err(ArchiveError::DuplicateMember { file: "demo-1.0-py3-none-any.whl".into(), member: "demo-1.0.dist-info/METADATA".into() }));
     }
 
     #[test]
