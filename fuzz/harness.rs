@@ -6,7 +6,7 @@
 //! harness stays out of the crate so that none of it reaches the wasm build.
 #![allow(dead_code)]
 
-use pypublish::archive::{ByteRange, MetadataReader, Step, BLOCK, MAX_METADATA};
+use pypublish::archive::{ArchiveError, ByteRange, MetadataFile, MetadataReader, Step, MAX_METADATA};
 use pypublish::digest::digest_bytes;
 use pypublish::filename::{is_valid_name, normalize_name, DistFilename, DistKind, SdistFormat};
 use pypublish::form::Form;
@@ -158,12 +158,14 @@ fn parse_multipart<'a>(body: &'a [u8], boundary: &str) -> Vec<(&'a [u8], &'a [u8
 const NAMES: [&str; 8] = ["demo", "pp_hatch_demo", "pp_setuptools_demo", "pp_flit_demo", "pp_poetry_demo", "six", "entrypoints", "uuid"];
 
 /// The range-driven metadata reader over a file made of the input: it asks only for bytes in
-/// the file, never twice for one byte, and ends within its read budget.
+/// the file, never twice for one byte, and ends within its read budget. When the source
+/// returns less than asked (as it may), the outcome is the same.
 ///
-/// The first byte picks the format (bits 0-1: wheel, `.tar.gz`, legacy `.zip`) and the project
-/// name (bits 2-4). With bit 7 set, the next 5 bytes give a count of zero bytes that precede
-/// the rest in a virtual file, so huge archives (a 1.2 M-member directory, 4 GiB offsets) can
-/// be described by their tails.
+/// The first byte picks the format (bits 0-1: wheel, `.tar.gz`, legacy `.zip`), the project
+/// name (bits 2-4) and the size of short reads for a second pass (bits 5-6: none, 61, 509 or
+/// 4093 bytes). With bit 7 set, the next 5 bytes give a count of zero bytes that precede the
+/// rest in a virtual file, so huge archives (a 1.2 M-member directory, 4 GiB offsets) can be
+/// described by their tails.
 pub fn archive(data: &[u8]) {
     let mut input = Input::new(data);
     let selector = input.byte();
@@ -181,37 +183,51 @@ pub fn archive(data: &[u8]) {
         _ => format!("{name}-1.0-py3-none-any.whl"),
     };
     let file = DistFilename::parse(&raw).expect("a valid name");
+    let whole = read_archive(&file, pad, bytes, u64::MAX);
+    let short = match (selector >> 5) & 3 {
+        0 => return,
+        1 => 61,
+        2 => 509,
+        _ => 4093,
+    };
+    let chunked = read_archive(&file, pad, bytes, short);
+    let budget = |r: &Result<MetadataFile, ArchiveError>| matches!(r, Err(ArchiveError::ReadBudget { .. } | ArchiveError::SdistReadLimit { .. }));
+    if !budget(&whole) && !budget(&chunked) {
+        assert_eq!(whole, chunked, "reads of {short} bytes changed the outcome");
+    }
+}
+
+/// One pass of the reader, each range answered with at most `short` bytes.
+fn read_archive(file: &DistFilename, pad: u64, bytes: &[u8], short: u64) -> Result<MetadataFile, ArchiveError> {
     let size = pad + bytes.len() as u64;
-    let mut reader = MetadataReader::new(&file, size);
+    let mut reader = MetadataReader::new(file, size);
     let limits = reader.limits();
     let budget = if matches!(file.kind, DistKind::Sdist { format: SdistFormat::TarGz }) { limits.sdist_read } else { limits.zip_read };
     let mut supplied: Vec<ByteRange> = Vec::new();
     loop {
-        match reader.step() {
-            Step::Done(Ok(member)) => {
-                assert!(member.bytes.len() as u64 <= MAX_METADATA);
-                let _ = Metadata::parse(&member.bytes);
-                break;
-            }
-            Step::Done(Err(e)) => {
-                assert!(!e.to_string().is_empty());
-                break;
-            }
+        let result = match reader.step() {
+            Step::Done(result) => result,
             Step::Need(range) => {
                 assert!(range.len > 0, "an empty range: {range:?}");
                 assert!(range.offset.checked_add(range.len).is_some_and(|end| end <= size), "{range:?} beyond {size} bytes");
                 let again = supplied.iter().any(|s| s.offset <= range.offset && range.offset < s.offset + s.len);
                 assert!(!again, "{range:?} asks again for bytes already supplied: {supplied:?}");
-                // Memory a hostile file can make us hold: one range at most a budget's worth.
-                assert!(range.len <= budget.max(BLOCK));
-                supplied.push(range);
-                let chunk: Vec<u8> = (range.offset..range.offset + range.len)
-                    .map(|p| if p < pad { 0 } else { bytes[(p - pad) as usize] })
-                    .collect();
+                let len = range.len.min(short);
+                supplied.push(ByteRange { offset: range.offset, len });
+                let chunk: Vec<u8> = (range.offset..range.offset + len).map(|p| if p < pad { 0 } else { bytes[(p - pad) as usize] }).collect();
                 reader.supply(range.offset, chunk);
+                assert!(reader.bytes_read() <= budget, "read {} bytes, over the {budget}-byte budget", reader.bytes_read());
+                continue;
             }
+        };
+        match &result {
+            Ok(member) => {
+                assert!(member.bytes.len() as u64 <= MAX_METADATA);
+                let _ = Metadata::parse(&member.bytes);
+            }
+            Err(e) => assert!(!e.to_string().is_empty()),
         }
-        assert!(reader.bytes_read() <= budget, "read {} bytes, over the {budget}-byte budget", reader.bytes_read());
+        return result;
     }
 }
 

@@ -320,6 +320,8 @@ struct ZipDir {
     entries: u64,
     cd_offset: u64,
     cd_size: u64,
+    /// Whether the directory was fetched and starts with a central directory header.
+    fetched: bool,
     /// Where the end record's comment ends: the zip crate sees the file up to here, so that
     /// it picks the very end record we checked (bytes after it are ignored, as Python does).
     end: u64,
@@ -363,7 +365,6 @@ impl MetadataReader {
             Ok(Err(range)) => return self.request(range, self.limits.zip_read),
             Ok(Ok(dir)) => dir,
         };
-        self.zip_dir = Some(dir);
         let missing = Cell::new(None);
         let member_end = Cell::new(None);
         let reader = CacheReader { segments: &self.segments, size: dir.end, pos: 0, missing: &missing };
@@ -394,21 +395,59 @@ impl MetadataReader {
         })
     }
 
-    /// Finds the end of central directory record (and its zip64 form), checks the directory's
-    /// size and entry count against the caps and the file, and asks for whatever of it is
-    /// missing: `Ok(Err(range))` to fetch, `Ok(Ok(dir))` once the directory is all there.
-    fn zip_directory(&self) -> Result<Result<ZipDir, ByteRange>, ArchiveError> {
-        if let Some(dir) = self.zip_dir {
-            return Ok(Ok(dir));
+    /// The bytes `[offset, offset + len)`, or the range from the first one missing to the end
+    /// (a source may return less than asked; what it did return is not asked for again).
+    fn have(&self, offset: u64, len: u64) -> Result<&[u8], ByteRange> {
+        if let Some(b) = self.bytes(offset, len) {
+            return Ok(b);
         }
+        let mut first = offset;
+        for (o, d) in &self.segments {
+            if *o <= first && first < o + d.len() as u64 {
+                first = o + d.len() as u64;
+            }
+        }
+        Err(ByteRange { offset: first, len: (offset + len).saturating_sub(first) })
+    }
+
+    /// The checked central directory, or the range still to fetch for it.
+    fn zip_directory(&mut self) -> Result<Result<ZipDir, ByteRange>, ArchiveError> {
+        let dir = match self.zip_dir {
+            Some(dir) => dir,
+            None => match self.zip_end_record()? {
+                Ok(dir) => *self.zip_dir.insert(dir),
+                Err(range) => return Ok(Err(range)),
+            },
+        };
+        if !dir.fetched {
+            let cd = match self.have(dir.cd_offset, dir.cd_size) {
+                Ok(cd) => cd,
+                Err(range) => return Ok(Err(range)),
+            };
+            if dir.entries > 0 && cd[..4] != [0x50, 0x4b, 0x01, 0x02] {
+                return Err(ArchiveError::BadZip {
+                    file: self.file.raw.clone(),
+                    detail: "no central directory where the end record says (data prepended to the zip?)".into(),
+                });
+            }
+            self.zip_dir = Some(ZipDir { fetched: true, ..dir });
+        }
+        Ok(Ok(ZipDir { fetched: true, ..dir }))
+    }
+
+    /// Finds the end of central directory record (and its zip64 form) and checks the
+    /// directory's size and entry count against the caps and the file, before any of the
+    /// directory is read: `Ok(Err(range))` names what to fetch first.
+    fn zip_end_record(&self) -> Result<Result<ZipDir, ByteRange>, ArchiveError> {
         let file = &self.file.raw;
         let bad = |detail: &str| ArchiveError::BadZip { file: file.clone(), detail: detail.into() };
         if self.size < 22 {
             return Err(bad("too short to be a zip: no end of central directory record"));
         }
         let tail_start = self.size.saturating_sub(ZIP_TAIL);
-        let Some(tail) = self.bytes(tail_start, self.size - tail_start) else {
-            return Ok(Err(ByteRange { offset: tail_start, len: self.size - tail_start }));
+        let tail = match self.have(tail_start, self.size - tail_start) {
+            Ok(tail) => tail,
+            Err(range) => return Ok(Err(range)),
         };
         let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]) as u64;
         let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as u64;
@@ -436,8 +475,9 @@ impl MetadataReader {
             if record_at.checked_add(56) != Some(tail_start + locator as u64) {
                 return Err(bad("the zip64 end record is not where its locator points"));
             }
-            let Some(rec) = self.bytes(record_at, 56) else {
-                return Ok(Err(ByteRange { offset: record_at, len: 56 }));
+            let rec = match self.have(record_at, 56) {
+                Ok(rec) => rec,
+                Err(range) => return Ok(Err(range)),
             };
             if rec[0..4] != [0x50, 0x4b, 0x06, 0x06] || u64_at(rec, 4) != 44 {
                 return Err(bad("unsupported zip64 end record (extensible data)"));
@@ -471,14 +511,7 @@ impl MetadataReader {
         if entries > cd_size / CENTRAL_ENTRY_MIN {
             return Err(bad("the central directory claims more entries than it can hold"));
         }
-        let dir = ZipDir { entries, cd_offset, cd_size, end: tail_start + end as u64, budget: budget + cd_size };
-        let Some(cd) = self.bytes(cd_offset, cd_size) else {
-            return Ok(Err(ByteRange { offset: cd_offset, len: cd_size }));
-        };
-        if entries > 0 && cd[..4] != [0x50, 0x4b, 0x01, 0x02] {
-            return Err(bad("no central directory where the end record says (data prepended to the zip?)"));
-        }
-        Ok(Ok(dir))
+        Ok(Ok(ZipDir { entries, cd_offset, cd_size, fetched: false, end: tail_start + end as u64, budget: budget + cd_size }))
     }
 
     /// Supplies bytes starting at `offset` (normally the range [`Step::Need`] asked for).
