@@ -15,12 +15,15 @@ use pypublish::multipart::MultipartPlan;
 use pypublish::response::{self, Reply, Sent};
 use pypublish::{simple, version};
 
+/// A target's body.
+pub type Body = fn(&[u8]);
+
 /// Every target: its name (the directory under `fuzz/regressions/`) and its body.
 ///
 /// A target is added here, as `fuzz/fuzz_targets/<name>.rs` and as a `[[bin]]` in
 /// `fuzz/Cargo.toml`. The sixth, `redirect` (the redirect decision against the `url` crate as
 /// the WHATWG oracle), belongs here once `src/url.rs` exists.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("filename", filename),
     ("metadata", metadata),
     ("archive", archive),
