@@ -956,10 +956,10 @@ impl Gunzip {
         let mut used = 0;
         loop {
             let (in_before, out_before) = (self.inflate.total_in(), self.inflate.total_out());
-            let status = self
-                .inflate
-                .decompress(&input[used..], &mut self.out, flate2::FlushDecompress::None)
-                .map_err(|e| ArchiveError::BadTar { file: self.file.clone(), detail: format!("corrupt deflate stream: {e}") })?;
+            // On an error, the bytes inflated before it are still scanned first: what the tar
+            // scan finds there comes earlier in the stream, and so wins however the file was
+            // split into ranges.
+            let status = self.inflate.decompress(&input[used..], &mut self.out, flate2::FlushDecompress::None);
             let took = (self.inflate.total_in() - in_before) as usize;
             let made = (self.inflate.total_out() - out_before) as usize;
             used += took;
@@ -980,6 +980,7 @@ impl Gunzip {
                     return Ok((used, Some(found)));
                 }
             }
+            let status = status.map_err(|e| ArchiveError::BadTar { file: self.file.clone(), detail: format!("corrupt deflate stream: {e}") })?;
             if status == flate2::Status::StreamEnd {
                 self.state = Gz::Trailer { n: 0 };
                 return Ok((used, None));
@@ -1579,6 +1580,22 @@ mod tests {
         ]);
         let (r, _, _) = drive_bytes("demo-1.0.tar.gz", &sdist, Limits::default());
         assert_eq!(r.unwrap(), MetadataFile { path: "demo-1.0/PKG-INFO".into(), bytes: MD.to_vec() });
+    }
+
+    #[test]
+    fn an_sdists_outcome_does_not_depend_on_how_its_bytes_are_split() {
+        // Found by fuzzing (selector byte, then the file): a tar header with a bad checksum,
+        // then corrupt deflate data that one inflate call reached together. Read whole, the
+        // deflate error won; read in small ranges, the header did.
+        let input = include_bytes!("../fuzz/regressions/archive/sdist-outcome-depended-on-range-split-8ceb6c5e");
+        let sdist = &input[1..];
+        let mut outcomes = Vec::new();
+        for short in [u64::MAX, 61, 509, 4093] {
+            let (r, _, _) = drive("uuid-1.0.tar.gz", sdist.len() as u64, Limits::default(), |o, l| sdist[o as usize..(o + l.min(short)) as usize].to_vec());
+            outcomes.push(r);
+        }
+        assert!(matches!(&outcomes[0], Err(ArchiveError::BadTar { detail, .. }) if detail.contains("checksum")), "{outcomes:?}");
+        assert!(outcomes.iter().all(|o| *o == outcomes[0]), "{outcomes:?}");
     }
 
     #[test]
