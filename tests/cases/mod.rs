@@ -3,8 +3,13 @@
 
 pub mod sim;
 
+mod archive;
 mod corpus;
 mod engine;
+mod filenames;
+mod metadata;
 mod parts;
+mod replies;
 mod types;
+mod versions;
 mod urls;
