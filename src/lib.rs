@@ -180,9 +180,10 @@ pub struct RegistryInfo {
     pub browser_cors: bool,
 }
 
-/// Describes the registry behind `upload_url`.
-pub fn registry_info(upload_url: &str) -> Result<RegistryInfo, url::UrlError> {
+/// Describes the registry behind `upload_url`; `known` names its family when the caller knows
+/// it better than the URL tells (a self-hosted devpi, pypiserver or GitLab).
+pub fn registry_info(upload_url: &str, known: Option<registry::Registry>) -> Result<RegistryInfo, url::UrlError> {
     let u = url::Url::parse(upload_url)?;
-    let reg = registry::detect(&u);
+    let reg = known.unwrap_or_else(|| registry::detect(&u));
     Ok(RegistryInfo { registry: reg, upload_url: u.to_string(), check_url: registry::index_for(&u, reg).map(|c| c.to_string()), browser_cors: registry::browser_cors(reg) })
 }
