@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod auth;
+pub mod checks;
 pub mod digest;
 pub mod filename;
 pub mod form;

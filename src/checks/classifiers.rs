@@ -1,0 +1,161 @@
+//! Classifiers checked against the `trove-classifiers` list that warehouse uses, vendored in
+//! `classifiers.txt` (refreshed by `scripts/refresh-classifiers`) as an outline: each segment
+//! once, a tab per level, so the list costs ~13 KB in the wasm instead of ~36 KB.
+
+use super::Finding;
+
+const LIST: &str = include_str!("classifiers.txt");
+
+/// The `trove-classifiers` version the vendored list comes from.
+pub fn list_version() -> &'static str {
+    LIST.lines().next().and_then(|l| l.strip_prefix("# trove-classifiers ")).and_then(|l| l.split(':').next()).unwrap_or("unknown")
+}
+
+/// Whether PyPI knows `classifier` (exactly as written; deprecated ones are not known).
+pub fn is_known(classifier: &str) -> bool {
+    let mut parts = classifier.split(" :: ");
+    let Some(mut want) = parts.next() else { return false };
+    let mut depth = 0;
+    for line in LIST.lines().filter(|l| !l.starts_with(['#', '!'])) {
+        let level = line.bytes().take_while(|&b| b == b'\t').count();
+        if level < depth {
+            // Left the subtree where the next segment had to be.
+            return false;
+        }
+        if level > depth {
+            continue;
+        }
+        let seg = &line[level..];
+        let (name, category) = match seg.strip_suffix(" /") {
+            Some(n) => (n, true),
+            None => (seg, false),
+        };
+        if name == want {
+            match parts.next() {
+                None => return !category,
+                Some(next) => {
+                    want = next;
+                    depth += 1;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// The replacements of a deprecated classifier (possibly none), or `None` if not deprecated.
+pub fn deprecated(classifier: &str) -> Option<Vec<&'static str>> {
+    LIST.lines().filter_map(|l| l.strip_prefix('!')).find_map(|l| {
+        let (old, new) = l.split_once(" =>")?;
+        (old == classifier).then(|| new.split(" | ").map(str::trim).filter(|s| !s.is_empty()).collect())
+    })
+}
+
+/// Checks `Classifier` values as warehouse does on upload: each must be in the list, and not
+/// deprecated. `Private ::` classifiers are never in it: PyPI refuses them on purpose.
+pub fn check(classifiers: &[&str]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, &c) in classifiers.iter().enumerate() {
+        if classifiers[..i].contains(&c) || is_known(c) {
+            continue;
+        }
+        let (code, message) = if let Some(new) = deprecated(c) {
+            let instead = if new.is_empty() {
+                "remove it".to_string()
+            } else {
+                format!("use {} instead", new.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(" or "))
+            };
+            ("classifier.deprecated", format!("the classifier {c:?} is deprecated and PyPI refuses it: {instead}"))
+        } else if c.trim_start().starts_with("Private ::") {
+            (
+                "classifier.private",
+                format!("the classifier {c:?} marks the project as private: PyPI refuses every `Private ::` classifier so that such projects are never published; remove it only if this project is meant to be public"),
+            )
+        } else {
+            let hint = suggestion(c).map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default();
+            (
+                "classifier.unknown",
+                format!("{c:?} is not a valid classifier{hint}; PyPI accepts only those listed at https://pypi.org/classifiers/ (trove-classifiers {})", list_version()),
+            )
+        };
+        out.push(Finding::new(code, "classifier", None, message, true));
+    }
+    out
+}
+
+/// A known classifier equal to `c` but for case or spacing around `::`, a common slip.
+fn suggestion(c: &str) -> Option<String> {
+    let squash = |s: &str| s.split("::").map(|p| p.trim().to_lowercase()).collect::<Vec<_>>().join("::");
+    let want = squash(c);
+    let mut path: Vec<&str> = Vec::new();
+    for line in LIST.lines().filter(|l| !l.starts_with(['#', '!'])) {
+        let level = line.bytes().take_while(|&b| b == b'\t').count();
+        path.truncate(level);
+        let seg = &line[level..];
+        path.push(seg.strip_suffix(" /").unwrap_or(seg));
+        let full = path.join(" :: ");
+        if !seg.ends_with(" /") && squash(&full) == want {
+            return Some(full);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_classifiers_at_every_depth() {
+        for c in [
+            "Development Status :: 5 - Production/Stable",
+            "Environment :: Console :: Curses",
+            "License :: OSI Approved :: MIT License",
+            "Programming Language :: Python :: 3 :: Only",
+            "Typing :: Typed",
+            "License :: OSI Approved",
+        ] {
+            assert!(is_known(c), "{c}");
+        }
+        for c in ["Development Status", "Environment :: Curses", "License :: MIT", "Typing :: Typed :: More", "", "Topic"] {
+            assert!(!is_known(c), "{c}");
+        }
+    }
+
+    #[test]
+    fn unknown_private_and_deprecated_have_their_own_messages() {
+        let f = check(&[
+            "Programming Language :: Python :: 3",
+            "Private :: Do Not Upload",
+            "Natural Language :: Ukranian",
+            "Programming language :: python :: 3",
+            "Fuzzy :: Wuzzy",
+        ]);
+        let codes: Vec<_> = f.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["classifier.private", "classifier.deprecated", "classifier.unknown", "classifier.unknown"]);
+        assert!(f.iter().all(|f| f.blocking && f.field == "classifier"));
+        assert!(f[1].message.contains("\"Natural Language :: Ukrainian\""), "{}", f[1].message);
+        assert!(f[2].message.contains("did you mean \"Programming Language :: Python :: 3\""), "{}", f[2].message);
+        assert!(!f[3].message.contains("did you mean"));
+    }
+
+    #[test]
+    fn the_vendored_list_parses_into_every_classifier_once() {
+        let mut path: Vec<&str> = Vec::new();
+        let mut n = 0;
+        for line in LIST.lines().filter(|l| !l.starts_with(['#', '!'])) {
+            let level = line.bytes().take_while(|&b| b == b'\t').count();
+            assert!(level <= path.len(), "{line:?} skips a level");
+            path.truncate(level);
+            let seg = &line[level..];
+            path.push(seg.strip_suffix(" /").unwrap_or(seg));
+            if !seg.ends_with(" /") {
+                assert!(is_known(&path.join(" :: ")), "{}", path.join(" :: "));
+                n += 1;
+            }
+        }
+        let header: usize = LIST.lines().next().unwrap().split(": ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+        assert_eq!(n, header);
+        assert_ne!(list_version(), "unknown");
+    }
+}

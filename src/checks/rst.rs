@@ -1,0 +1,4 @@
+//! stub
+use super::Finding;
+/// stub
+pub fn check(_t: &str) -> Vec<Finding> { Vec::new() }
