@@ -147,7 +147,7 @@ pub fn check_license_expression(value: &str) -> Vec<Finding> {
         let tail = &rest[start..];
         let end = tail.find(|c: char| c.is_whitespace() || c == '(' || c == ')').unwrap_or(tail.len());
         let term = &tail[..end];
-        if term.len() >= 11 && term[..11].eq_ignore_ascii_case("documentref") {
+        if term.get(..11).is_some_and(|p| p.eq_ignore_ascii_case("documentref")) {
             return blocking(format!("{value:?}: `{term}` is not accepted by PyPI; only SPDX ids and `LicenseRef-` references are"));
         }
         fixed.push_str(&respell(term));

@@ -162,17 +162,22 @@ struct Msg {
 struct Target {
     explicit: usize,
     implicit: usize,
-    /// Explicit targets' URIs; `None` for internal or indirect ones.
-    uris: Vec<Option<String>>,
+    /// The first explicit target's URI; `None` for internal or indirect ones.
+    uri: Option<String>,
+    /// Every explicit target of this name has that same URI.
+    same_uri: bool,
     /// Indirect: refers to another name.
     alias: Option<String>,
 }
 
+/// What docutils' transition checks see of a section-level element.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Elem {
     Transition(u32),
     Title,
     Other,
+    /// Targets and substitution definitions, which transitions' position rules skip.
+    Ignored,
 }
 
 struct Parser {
@@ -189,6 +194,7 @@ struct Parser {
     symbol_refs: Vec<u32>,
     symbol_footnotes: usize,
     subst_defs: HashSet<String>,
+    subst_defs_lower: HashSet<String>,
     subst_refs: Vec<(String, u32)>,
     roles: HashSet<String>,
     /// The top-level element sequence, for the transitions transform.
@@ -226,6 +232,7 @@ impl Parser {
             symbol_refs: Vec::new(),
             symbol_footnotes: 0,
             subst_defs: HashSet::new(),
+            subst_defs_lower: HashSet::new(),
             subst_refs: Vec::new(),
             roles: ROLES.iter().map(|r| r.to_string()).collect(),
             top: Vec::new(),
@@ -422,8 +429,13 @@ impl Parser {
         self.section_level = new;
         self.produced();
         self.elem(ctx, Elem::Title);
-        let name = self.inline(title, n, ctx);
-        self.add_implicit(&normalize_name(&name));
+        let name = normalize_name(&self.inline(title, n, ctx));
+        if self.targets.contains_key(&name) {
+            // docutils puts an INFO "Duplicate implicit target name" in the new section,
+            // which counts as its first element (a transition right after is then fine).
+            self.elem(ctx, Elem::Other);
+        }
+        self.add_implicit(&name);
     }
 
     /// docutils' `Text` state: `lines[i]` starts a paragraph, title, or definition list.
@@ -722,12 +734,7 @@ impl Parser {
         let one_block = !body.iter().skip_while(|l| l.t.is_empty()).collect::<Vec<_>>().iter().rev().skip_while(|l| l.t.is_empty()).any(|l| l.t.is_empty());
         let first = nonblank[0].t;
         let texty = !first.starts_with(' ')
-            && bullet(first).is_none()
-            && field_marker(first).is_none()
-            && !first.starts_with("..")
-            && !first.starts_with(">>>")
-            && !(first.starts_with('|') && (first.len() == 1 || first.as_bytes()[1] == b' '))
-            && !is_line(first)
+            && (self.would_be_text(first) || enumerator(first).is_some())
             && !nonblank.iter().skip(1).any(|l| l.t.starts_with(' '));
         if one_block && texty {
             if enumerator(first).is_some() && nonblank.len() == 1 {
@@ -946,103 +953,85 @@ impl Parser {
         j
     }
 
+    /// docutils' `isolate_simple_table` and `SimpleTableParser`.
     fn simple_table(&mut self, lines: &[L<'_>], i: usize, ctx: Ctx) -> usize {
         self.docinfo_open = false;
-        let top = rstrip(lines[i].t);
-        let top_len = top.len();
-        // The table ends at the second border followed by a blank line (or the end), or at
-        // the third border.
-        let mut borders = vec![i];
-        let mut j = i + 1;
+        let n0 = lines[i].n;
+        let toplen = strip(lines[i].t).len();
+        let limit = lines.len() - 1;
+        let mut found = 0;
+        let mut found_at = None;
         let mut end = None;
-        while j < lines.len() {
-            let t = rstrip(lines[j].t);
+        let mut k = i + 1;
+        while k <= limit {
+            let t = lines[k].t;
             if is_simple_border(t) {
-                borders.push(j);
-                if borders.len() == 3 || lines.get(j + 1).is_none_or(|l| l.t.is_empty()) {
-                    end = Some(j);
+                let next_blank = k == limit || strip(lines[k + 1].t).is_empty();
+                if strip(t).len() != toplen {
+                    self.msg(Level::Error, "rst.malformed-table", n0, "Malformed table.\nBottom/header table border does not match top border.");
+                    if !next_blank {
+                        self.msg(Level::Warning, "rst.table-blank", lines[k].n + 1, "Blank line required after table.");
+                    }
+                    return k + 1;
+                }
+                found += 1;
+                found_at = Some(k);
+                if found == 2 || next_blank {
+                    end = Some(k);
                     break;
                 }
             }
-            j += 1;
+            k += 1;
         }
         let Some(last) = end else {
-            let n = lines[i].n;
-            self.msg(Level::Error, "rst.malformed-table", n, "Malformed table.\nNo bottom table border found.");
-            let mut k = i;
-            while k < lines.len() && !lines[k].t.is_empty() {
-                k += 1;
+            // docutils takes the rest of the input as the table and reports it.
+            let extra = if found > 0 { " or no blank line after table bottom" } else { "" };
+            self.msg(Level::Error, "rst.malformed-table", n0, format!("Malformed table.\nNo bottom table border found{extra}."));
+            let stop = match found_at {
+                Some(f) => f + 1,
+                None => lines.len(),
+            };
+            if found > 0 && stop < lines.len() && !strip(lines[stop].t).is_empty() {
+                self.msg(Level::Warning, "rst.table-blank", lines[stop].n, "Blank line required after table.");
             }
-            return k;
+            return stop;
         };
-        if borders.len() == 2 && lines[borders[1]].t.len() != top_len {
-            // A second border of another length is read as the header underline... keep simple.
-        }
-        self.produced();
-        self.elem(ctx, Elem::Other);
-        // Columns from the top border.
-        let mut cols: Vec<(usize, usize)> = Vec::new();
-        let b = top.as_bytes();
-        let mut k = 0;
-        while k < b.len() {
-            if b[k] == b'=' {
-                let s = k;
-                while k < b.len() && b[k] == b'=' {
-                    k += 1;
-                }
-                cols.push((s, k));
-            } else {
-                k += 1;
-            }
-        }
-        let mut ok = true;
-        for l in &lines[i + 1..last] {
-            if is_simple_border(rstrip(l.t)) || l.t.is_empty() {
-                continue;
-            }
-            let t: Vec<char> = l.t.chars().collect();
-            if t.iter().all(|c| *c == '-' || *c == ' ') && t.contains(&'-') {
-                continue;
-            }
-            // Text in a column margin (between columns) is an error, except past the last.
-            for w in cols.windows(2) {
-                let (gap_s, gap_e) = (w[0].1, w[1].0);
-                if (gap_s..gap_e.min(t.len())).any(|c| t[c] != ' ') {
-                    ok = false;
-                    self.msg(Level::Error, "rst.malformed-table", l.n, format!("Malformed table.\nText in column margin in table line {}.", l.n - lines[i].n + 1));
-                    break;
-                }
-            }
-            if !ok {
-                break;
-            }
-        }
-        if ok {
-            // Cell contents are body elements.
-            for (ci, &(s, e)) in cols.iter().enumerate() {
-                let last_col = ci + 1 == cols.len();
-                let mut cell: Vec<L<'_>> = Vec::new();
-                for l in &lines[i + 1..last] {
-                    if is_simple_border(rstrip(l.t)) {
-                        if !cell.is_empty() {
-                            self.body(trim_top(&dedent(&cell)), ctx.nested());
-                            cell.clear();
-                        }
+        let blank_finish = last == limit || strip(lines[last + 1].t).is_empty();
+        let block: Vec<Vec<char>> = lines[i..=last]
+            .iter()
+            .map(|l| {
+                let mut v = Vec::with_capacity(l.t.len());
+                for c in l.t.chars() {
+                    let u = c as u32;
+                    if is_combining(u) {
                         continue;
                     }
-                    let t = l.t;
-                    let start = byte_at_col(t, s);
-                    let stop = if last_col { t.len() } else { byte_at_col(t, e) };
-                    cell.push(L { t: rstrip(&t[start.min(t.len())..stop.max(start).min(t.len())]), n: l.n });
+                    v.push(c);
+                    if is_wide(u) {
+                        v.push('\0');
+                    }
                 }
-                let _ = cell;
+                v
+            })
+            .collect();
+        let numbers: Vec<u32> = lines[i..=last].iter().map(|l| l.n).collect();
+        match parse_simple(&block, &numbers) {
+            Ok(cells) => {
+                self.produced();
+                self.elem(ctx, Elem::Other);
+                for cell in cells {
+                    let ls: Vec<L<'_>> = cell.iter().map(|(t, n)| L { t: t.as_str(), n: *n }).collect();
+                    self.body(trim_top(&dedent(&ls)), ctx.nested());
+                }
+            }
+            Err(why) => {
+                self.msg(Level::Error, "rst.malformed-table", n0, format!("Malformed table.\n{why}"));
             }
         }
-        let after = last + 1;
-        if lines.get(after).is_some_and(|l| !l.t.is_empty()) {
-            self.msg(Level::Warning, "rst.table-blank", lines[after].n, "Blank line required after table.");
+        if !blank_finish {
+            self.msg(Level::Warning, "rst.table-blank", lines[last + 1].n, "Blank line required after table.");
         }
-        after
+        last + 1
     }
 
     // ---- Explicit markup ---------------------------------------------------------------
@@ -1064,7 +1053,7 @@ impl Parser {
                     blank_finish = bf;
                 }
                 Some(l) if l.t.starts_with("__") && (l.t.len() == 2 || l.t.as_bytes()[2] == b' ') => {
-                    let (nj, bf) = self.anonymous_construct(lines, k);
+                    let (nj, bf) = self.anonymous_construct(lines, k, ctx);
                     j = nj;
                     blank_finish = bf;
                 }
@@ -1080,7 +1069,7 @@ impl Parser {
 
     fn anonymous_target(&mut self, lines: &[L<'_>], i: usize, ctx: Ctx) -> usize {
         let _ = ctx;
-        let (mut j, mut blank_finish) = self.anonymous_construct(lines, i);
+        let (mut j, mut blank_finish) = self.anonymous_construct(lines, i, ctx);
         loop {
             let mut k = j;
             while k < lines.len() && lines[k].t.is_empty() {
@@ -1096,7 +1085,7 @@ impl Parser {
                     blank_finish = bf;
                 }
                 Some(l) if l.t.starts_with("__") && (l.t.len() == 2 || l.t.as_bytes()[2] == b' ') => {
-                    let (nj, bf) = self.anonymous_construct(lines, k);
+                    let (nj, bf) = self.anonymous_construct(lines, k, ctx);
                     j = nj;
                     blank_finish = bf;
                 }
@@ -1110,9 +1099,10 @@ impl Parser {
         j
     }
 
-    fn anonymous_construct(&mut self, lines: &[L<'_>], i: usize) -> (usize, bool) {
+    fn anonymous_construct(&mut self, lines: &[L<'_>], i: usize, ctx: Ctx) -> (usize, bool) {
         let (block, bf) = get_indented(lines, i, Indent::First(2), true);
         self.anon_targets += 1;
+        self.elem(ctx, Elem::Ignored);
         self.docinfo_keep();
         (i + block.len(), bf)
     }
@@ -1183,20 +1173,12 @@ impl Parser {
         let next = i + block.len();
         // The name may span lines until its `:`.
         let text: Vec<&str> = block.iter().enumerate().map(|(k, l)| if k == 0 { &l.t[after..] } else { l.t.trim_start() }).collect();
-        let mut joined = String::new();
-        let mut found = None;
-        for (k, part) in text.iter().enumerate() {
-            if k > 0 {
-                joined.push(' ');
-            }
-            joined.push_str(part);
-            if let Some(m) = match_target(&joined) {
-                found = Some(m);
-                break;
-            }
-        }
+        // The earliest match over all the lines joined is the one docutils finds by adding
+        // a line at a time, in one pass.
+        let joined = text.join(" ");
+        let found = match_target(&joined);
         self.docinfo_open = false;
-        self.elem(ctx, Elem::Other);
+        self.elem(ctx, Elem::Ignored);
         let Some((name, rest_at)) = found else {
             self.msg(Level::Warning, "rst.malformed-target", n, "malformed hyperlink target.");
             return (next, bf);
@@ -1247,7 +1229,7 @@ impl Parser {
             k += 1;
         }
         self.docinfo_open = false;
-        self.elem(ctx, Elem::Other);
+        self.elem(ctx, Elem::Ignored);
         let Some(close) = close else {
             // Not a substitution definition after all: a comment.
             return (next, bf);
@@ -1258,6 +1240,7 @@ impl Parser {
         let tail = &line[rest_col.min(line.len())..];
         let tail_trim = tail.trim_start();
         let body_col = line.len() - tail_trim.len();
+        self.subst_defs_lower.insert(subst.to_lowercase());
         if !self.subst_defs.insert(subst.clone()) {
             // docutils: duplicate substitution definitions are an error.
             self.msg(Level::Error, "rst.duplicate-substitution", n, format!("Duplicate substitution definition name: \"{subst}\"."));
@@ -1336,9 +1319,8 @@ impl Parser {
             content = c;
             arg_block.clear();
         }
-        while content.first().is_some_and(|l| strip(l.t).is_empty()) {
-            content.remove(0);
-        }
+        let lead = content.iter().take_while(|l| strip(l.t).is_empty()).count();
+        content.drain(..lead);
         let arg_text = arg_block.iter().map(|l| l.t).collect::<Vec<_>>().join("\n");
         let words = arg_text.split_whitespace().count();
         if spec.required > 0 || spec.optional > 0 {
@@ -1370,7 +1352,9 @@ impl Parser {
                 return (next, blank_after);
             }
         }
-        self.elem(ctx, Elem::Other);
+        // Directives that leave only pending, meta or decoration nodes behind.
+        let leaves_nothing = matches!(lname.as_str(), "class" | "title" | "meta" | "sectnum" | "section-numbering" | "target-notes" | "header" | "footer" | "role" | "default-role");
+        self.elem(ctx, if leaves_nothing || in_subst { Elem::Ignored } else { Elem::Other });
         // What the directive itself refuses.
         match lname.as_str() {
             "raw" => {
@@ -1442,6 +1426,12 @@ impl Parser {
                     return (next, blank_after);
                 }
                 self.produced();
+                if lname == "list-table" {
+                    if let Some(why) = list_table_shape(&dedent(&content)) {
+                        self.msg(Level::Error, "rst.directive", n, format!("Error parsing content block for the \"{name}\" directive: {why}."));
+                        return (next, blank_after);
+                    }
+                }
                 match lname.as_str() {
                     "code" | "code-block" | "sourcecode" | "math" | "csv-table" => {}
                     "parsed-literal" | "line-block" => {
@@ -1468,9 +1458,14 @@ impl Parser {
 
     fn add_explicit(&mut self, name: &str, uri: Option<String>, alias: Option<String>, n: u32) {
         let t = self.targets.entry(name.to_string()).or_default();
-        let dup = t.explicit > 0 && !(uri.is_some() && t.uris.iter().all(|u| u == &uri));
+        let dup = t.explicit > 0 && !(uri.is_some() && t.same_uri && t.uri == uri);
+        if t.explicit == 0 {
+            t.same_uri = uri.is_some();
+            t.uri = uri;
+        } else if dup {
+            t.same_uri = false;
+        }
         t.explicit += 1;
-        t.uris.push(uri);
         if alias.is_some() {
             t.alias = alias;
         }
@@ -1518,29 +1513,39 @@ impl Parser {
         }
         let subs = std::mem::take(&mut self.subst_refs);
         for (name, n) in subs {
-            let found = self.subst_defs.contains(&name) || self.subst_defs.iter().any(|d| d.to_lowercase() == name.to_lowercase());
+            let found = self.subst_defs.contains(&name) || self.subst_defs_lower.contains(&name.to_lowercase());
             if !found {
                 self.msg(Level::Error, "rst.undefined-substitution", n, format!("Undefined substitution referenced: \"{name}\"."));
             }
         }
-        // Transitions (only top-level elements are followed).
+        // Transitions (docutils 0.23 `transition.validate_position`): not first in a section
+        // or the document, not right after another, not at the very end.
         let top = std::mem::take(&mut self.top);
+        let mut later_content = vec![false; top.len() + 1];
+        for k in (0..top.len()).rev() {
+            later_content[k] = later_content[k + 1] || top[k] != Elem::Ignored;
+        }
+        let mut content_since_title = false;
+        let mut in_section = false;
         for (k, e) in top.iter().enumerate() {
-            if let Elem::Transition(n) = *e {
-                match k.checked_sub(1).map(|p| top[p]) {
-                    None | Some(Elem::Title) => {
-                        self.msg(Level::Error, "rst.transition", n, "Document or section may not begin with a transition.")
-                    }
-                    Some(Elem::Transition(_)) => self.msg(
-                        Level::Error,
-                        "rst.transition",
-                        n,
-                        "At least one body element must separate transitions; adjacent transitions are not allowed.",
-                    ),
-                    _ => {}
+            match *e {
+                Elem::Title => {
+                    content_since_title = false;
+                    in_section = true;
                 }
-                if top[k + 1..].iter().all(|e| !matches!(e, Elem::Title | Elem::Other | Elem::Transition(_))) {
-                    self.msg(Level::Warning, "rst.transition", n, "Transition at the end of the document.");
+                Elem::Ignored => {}
+                Elem::Other => content_since_title = true,
+                Elem::Transition(n) => {
+                    if k > 0 && matches!(top[k - 1], Elem::Transition(_)) {
+                        self.msg(Level::Warning, "rst.transition", n, "At least one body element should separate transitions.");
+                    } else if !content_since_title {
+                        let what = if in_section { "section" } else { "document" };
+                        self.msg(Level::Warning, "rst.transition", n, format!("Transition at the start of the {what}."));
+                    }
+                    if !later_content[k + 1] {
+                        self.msg(Level::Warning, "rst.transition", n, "Transition at the end of the document.");
+                    }
+                    content_since_title = true;
                 }
             }
         }
@@ -1550,8 +1555,7 @@ impl Parser {
     fn resolve(&self, name: &str, depth: usize) -> Resolve {
         let Some(t) = self.targets.get(name) else { return Resolve::Unknown };
         if t.explicit > 0 {
-            let first = &t.uris[0];
-            let unique = t.explicit == 1 || (first.is_some() && t.uris.iter().all(|u| u == first));
+            let unique = t.explicit == 1 || t.same_uri;
             if !unique {
                 return Resolve::Duplicate;
             }
@@ -1579,6 +1583,26 @@ impl Parser {
         let chars: Vec<char> = escape2null(text);
         let mut out = String::new();
         let len = chars.len();
+        // Line of each character, and one cache per end-string kind: an end-string search
+        // that failed from `p` fails from every later start too, and one that found `e` finds
+        // `e` again from any start before it, so every search costs O(text) in total.
+        let mut line_of = Vec::with_capacity(len + 1);
+        let mut cur = n;
+        for &c in &chars {
+            line_of.push(cur);
+            if c == '\n' {
+                cur += 1;
+            }
+        }
+        line_of.push(cur);
+        let mut c_strong = Cache::default();
+        let mut c_emph = Cache::default();
+        let mut c_lit = Cache::default();
+        let mut c_target = Cache::default();
+        let mut c_subst: Cache<(usize, usize)> = Cache::default();
+        let mut c_interp: Cache<(usize, Option<String>, usize)> = Cache::default();
+        let mut c_close = Cache::default();
+        let mut c_name = (0usize, 0usize);
         let mut i = 0;
         let mut seg_start = 0;
         while i < len {
@@ -1589,12 +1613,12 @@ impl Parser {
                 continue;
             }
             // Start-strings: ** * `` _` | and interpreted/role forms.
-            let line_at = |k: usize| n + chars[..k].iter().filter(|&&c| c == '\n').count() as u32;
+            let line_at = |k: usize| line_of[k];
             match c {
                 '*' | '`' | '|' | '_' | ':' | '[' => {}
                 _ => {
                     // Whole constructs: `name_`, `name__`.
-                    if let Some((end, anon, name)) = simple_ref(&chars, i) {
+                    if let Some((end, anon, name)) = simple_ref(&chars, i, &mut c_name) {
                         self.add_ref_name(&name, anon, line_at(i));
                         out.extend(&chars[seg_start..i]);
                         out.push_str(&name);
@@ -1611,7 +1635,7 @@ impl Parser {
                     i += 2;
                     continue;
                 }
-                match find_end(&chars, i + 2, "**", false) {
+                match c_strong.get(i + 2, |f| find_end(&chars, f, "**", false)) {
                     Some(e) => {
                         out.extend(&chars[seg_start..i]);
                         out.extend(&chars[i + 2..e]);
@@ -1630,7 +1654,7 @@ impl Parser {
                     i += 1;
                     continue;
                 }
-                match find_end(&chars, i + 1, "*", false) {
+                match c_emph.get(i + 1, |f| find_end(&chars, f, "*", false)) {
                     Some(e) => {
                         out.extend(&chars[seg_start..i]);
                         out.extend(&chars[i + 1..e]);
@@ -1649,7 +1673,7 @@ impl Parser {
                     i += 2;
                     continue;
                 }
-                match find_end(&chars, i + 2, "``", true) {
+                match c_lit.get(i + 2, |f| find_end(&chars, f, "``", true)) {
                     Some(e) => {
                         out.extend(&chars[seg_start..i]);
                         out.extend(&chars[i + 2..e]);
@@ -1668,7 +1692,7 @@ impl Parser {
                     i += 2;
                     continue;
                 }
-                match find_end(&chars, i + 2, "`", false) {
+                match c_target.get(i + 2, |f| find_end(&chars, f, "`", false)) {
                     Some(e) => {
                         let name: String = chars[i + 2..e].iter().filter(|&&c| c != '\0').collect();
                         self.add_implicit(&normalize_name(&name));
@@ -1689,7 +1713,7 @@ impl Parser {
                     i += 1;
                     continue;
                 }
-                match find_subst_end(&chars, i + 1) {
+                match c_subst.get(i + 1, |f| find_subst_end(&chars, f)) {
                     Some((e, suffix)) => {
                         let name: String = chars[i + 1..e].iter().filter(|&&c| c != '\0').collect();
                         let name = whitespace_normalize(&name);
@@ -1709,7 +1733,7 @@ impl Parser {
                 continue;
             }
             if c == '[' {
-                if let Some((end, label)) = footnote_ref(&chars, i) {
+                if let Some((end, label)) = footnote_ref(&chars, i, &mut c_close) {
                     let ln = line_at(i);
                     match footnote_label(&label) {
                         Some(FootKind::Auto) => self.auto_refs.push(ln),
@@ -1738,7 +1762,9 @@ impl Parser {
                 } else {
                     (None, i)
                 };
-                if chars.get(bq + 1) == Some(&'`') || chars.get(bq + 1).is_none_or(|c| c.is_whitespace()) {
+                // A role prefix makes even a backquote at the very end a start-string.
+                let at_end = chars.get(bq + 1).is_none();
+                if chars.get(bq + 1) == Some(&'`') || (!at_end && chars[bq + 1].is_whitespace()) || (at_end && role.is_none()) {
                     i = bq + 1;
                     continue;
                 }
@@ -1746,7 +1772,7 @@ impl Parser {
                     i = bq + 1;
                     continue;
                 }
-                match find_interpreted_end(&chars, bq + 1) {
+                match c_interp.get(bq + 1, |f| find_interpreted_end(&chars, f)) {
                     Some((e, suffix_role, refend)) => {
                         let ln = line_at(i);
                         let body: String = chars[bq + 1..e].iter().collect();
@@ -1858,6 +1884,60 @@ impl Parser {
             }
             _ => {}
         }
+    }
+}
+
+/// The last end-string search of one kind: from where, and what it found.
+struct Cache<T> {
+    from: usize,
+    found: Option<(usize, T)>,
+    valid: bool,
+}
+
+impl<T> Default for Cache<T> {
+    fn default() -> Self {
+        Cache { from: 0, found: None, valid: false }
+    }
+}
+
+/// End positions found by a search: the key that makes results reusable.
+trait EndAt {
+    fn end_at(&self) -> usize;
+}
+
+impl EndAt for usize {
+    fn end_at(&self) -> usize {
+        *self
+    }
+}
+
+impl EndAt for (usize, usize) {
+    fn end_at(&self) -> usize {
+        self.0
+    }
+}
+
+impl EndAt for (usize, Option<String>, usize) {
+    fn end_at(&self) -> usize {
+        self.0
+    }
+}
+
+impl<T: EndAt + Clone> Cache<T> {
+    /// `search(from)`, reusing the previous answer when it must be the same.
+    fn get(&mut self, from: usize, search: impl FnOnce(usize) -> Option<T>) -> Option<T> {
+        if self.valid && from >= self.from {
+            match &self.found {
+                None => return None,
+                Some((e, v)) if from < *e => return Some(v.clone()),
+                _ => {}
+            }
+        }
+        let r = search(from);
+        self.from = from;
+        self.found = r.clone().map(|v| (v.end_at(), v));
+        self.valid = true;
+        r
     }
 }
 
@@ -2044,11 +2124,11 @@ fn field_marker(line: &str) -> Option<usize> {
             b':' => {
                 // A colon followed by space, backquote or end closes the name.
                 let next = b.get(k + 1);
-                if next.is_none() || next == Some(&b' ') || next == Some(&b'`') {
-                    if next == Some(&b'`') {
-                        k += 1;
-                        continue;
-                    }
+                if next == Some(&b'`') {
+                    // Neither the end of the name nor part of it.
+                    return None;
+                }
+                if next.is_none() || next == Some(&b' ') {
                     if b[k - 1] == b' ' {
                         return None;
                     }
@@ -2364,6 +2444,54 @@ fn byte_index_after(s: &str, n: usize) -> usize {
 
 // ---- Directives ------------------------------------------------------------------------
 
+/// The items of a bullet list at the top of `lines` (all of it): each item's lines, dedented;
+/// `None` if `lines` is not exactly one bullet list.
+fn bullet_items<'a>(lines: &[L<'a>]) -> Option<Vec<Vec<L<'a>>>> {
+    let lines = trim_top(lines);
+    let first = lines.first()?;
+    let c = first.t.chars().next()?;
+    bullet(first.t)?;
+    let mut items = Vec::new();
+    let mut k = 0;
+    while k < lines.len() {
+        let t = lines[k].t;
+        if t.is_empty() {
+            k += 1;
+            continue;
+        }
+        let end = bullet(t).filter(|_| t.starts_with(c))?;
+        let mode = if t.len() > end { Indent::Known(end) } else { Indent::First(end) };
+        let (block, _) = get_indented(lines, k, mode, false);
+        k += block.len().max(1);
+        items.push(strip_block(&block, mode));
+    }
+    Some(items)
+}
+
+/// docutils' check of a `list-table` body: one bullet list of bullet lists of equal length.
+fn list_table_shape(content: &[L<'_>]) -> Option<String> {
+    let Some(rows) = bullet_items(content) else { return Some("exactly one bullet list expected".into()) };
+    let mut width = None;
+    for (r, row) in rows.iter().enumerate() {
+        let Some(cells) = bullet_items(row) else {
+            return Some(format!("two-level bullet list expected, but row {} does not contain a second-level bullet list", r + 1));
+        };
+        match width {
+            None => width = Some(cells.len()),
+            Some(w) if w != cells.len() => {
+                return Some(format!(
+                    "uniform two-level bullet list expected, but row {} does not contain the same number of items as row 1 ({} vs {})",
+                    r + 1,
+                    cells.len(),
+                    w
+                ))
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 #[derive(Clone, Copy)]
 enum Opt {
     Flag,
@@ -2518,6 +2646,9 @@ fn parse_options(block: &[L<'_>]) -> Result<Vec<(String, String)>, String> {
         let mut value = vec![l[end..].to_string()];
         k += 1;
         while k < block.len() && field_marker(block[k].t).is_none() {
+            if !block[k].t.starts_with(' ') {
+                return Err("invalid option block".into());
+            }
             value.push(block[k].t.trim().to_string());
             k += 1;
         }
@@ -2614,6 +2745,134 @@ fn parse_grid(rows: &[Vec<char>], numbers: &[u32]) -> Result<Vec<Vec<(String, u3
     }
     if done[..right].iter().any(|&d| d != bottom as isize - 1) {
         return Err(());
+    }
+    Ok(cells)
+}
+
+/// docutils' `SimpleTableParser` over padded rows: cells' lines, or why it is malformed.
+fn parse_simple(block: &[Vec<char>], numbers: &[u32]) -> Result<Vec<Vec<(String, u32)>>, String> {
+    let mut rows: Vec<Vec<char>> = block.to_vec();
+    let last = rows.len() - 1;
+    for r in [0, last] {
+        for c in rows[r].iter_mut() {
+            if *c == '=' {
+                *c = '-';
+            }
+        }
+    }
+    let is_sep = |r: &[char]| r.first() == Some(&'=') && r.iter().all(|c| *c == '=' || *c == ' ');
+    let seps: Vec<usize> = (0..rows.len()).filter(|&k| is_sep(&rows[k])).collect();
+    if seps.len() > 1 {
+        return Err(format!("Multiple head/body row separators (table lines {} and {}); only one allowed.", seps[0] + 1, seps[1] + 1));
+    }
+    for &k in &seps {
+        for c in rows[k].iter_mut() {
+            if *c == '=' {
+                *c = '-';
+            }
+        }
+    }
+    let parse_columns = |line: &[char]| -> Vec<(usize, usize)> {
+        let mut cols = Vec::new();
+        let mut endc = 0;
+        loop {
+            let Some(begin) = line[endc.min(line.len())..].iter().position(|&c| c == '-').map(|p| p + endc) else { break };
+            let e = line[begin..].iter().position(|&c| c == ' ').map_or(line.len(), |p| p + begin);
+            cols.push((begin, e));
+            endc = e;
+        }
+        cols
+    };
+    let mut columns = parse_columns(&rows[0]);
+    if columns.is_empty() {
+        return Err("No columns.".into());
+    }
+    let border_end = columns[columns.len() - 1].1;
+    let (fs, fe) = columns[0];
+    let is_span = |r: &[char]| r.first() == Some(&'-') && r.iter().all(|c| *c == '-' || *c == ' ');
+    let mut cells = Vec::new();
+    let mut parse_row = |rows: &[Vec<char>], start: usize, stop: usize, span: Option<usize>, columns: &mut Vec<(usize, usize)>| -> Result<(), String> {
+        if start >= stop && span.is_none() {
+            return Ok(());
+        }
+        let mut cols = match span {
+            Some(s) => {
+                let mut c = parse_columns(&rows[s]);
+                if c.last().map(|x| x.1) != Some(border_end) {
+                    return Err(format!("Column span incomplete in table line {}.", s + 1));
+                }
+                let l = c.len() - 1;
+                c[l].1 = columns[columns.len() - 1].1;
+                // Spans must start on column starts and end on column ends.
+                let mut ci = 0;
+                for &(b, e) in &c {
+                    if columns.get(ci).map(|x| x.0) != Some(b) {
+                        return Err(format!("Column span alignment problem in table line {}.", start + 1));
+                    }
+                    while columns.get(ci).is_some_and(|x| x.1 != e) {
+                        ci += 1;
+                    }
+                    if ci >= columns.len() {
+                        return Err(format!("Column span alignment problem in table line {}.", start + 1));
+                    }
+                    ci += 1;
+                }
+                c
+            }
+            None => columns.clone(),
+        };
+        let lastcol = cols.len() - 1;
+        for ci in 0..cols.len() {
+            let (b, e) = cols[ci];
+            let next = cols.get(ci + 1).map_or(usize::MAX, |x| x.0);
+            for (off, line) in rows[start..stop].iter().enumerate() {
+                let tail_nonblank = |from: usize, to: usize| line.iter().take(to.min(line.len())).skip(from).any(|c| !c.is_whitespace() && *c != '\0');
+                if ci == lastcol && tail_nonblank(e, usize::MAX) {
+                    let text_len = line.len().min(usize::MAX) - b.min(line.len());
+                    let trimmed = line[b.min(line.len())..].iter().rev().skip_while(|c| c.is_whitespace()).count();
+                    let _ = text_len;
+                    let new_end = b + trimmed;
+                    cols[ci].1 = cols[ci].1.max(new_end);
+                    let l = columns.len() - 1;
+                    if new_end > columns[l].1 {
+                        columns[l].1 = new_end;
+                    }
+                } else if tail_nonblank(e, next) {
+                    return Err(format!("Text in column margin in table line {}.", start + off + 1));
+                }
+            }
+        }
+        for &(b, e) in &cols {
+            let cell: Vec<(String, u32)> = (start..stop)
+                .map(|r| {
+                    let line = &rows[r];
+                    let t: String = line[b.min(line.len())..e.min(line.len())].iter().filter(|&&c| c != '\0').collect();
+                    (rstrip(&t).to_string(), numbers[r])
+                })
+                .collect();
+            cells.push(cell);
+        }
+        Ok(())
+    };
+    let mut start = 1;
+    let mut text_found = false;
+    let mut offset = 1;
+    while offset < rows.len() {
+        let line = &rows[offset];
+        if is_span(line) {
+            parse_row(&rows, start, offset, Some(offset), &mut columns)?;
+            start = offset + 1;
+            text_found = false;
+        } else if line.iter().take(fe.min(line.len())).skip(fs).any(|c| !c.is_whitespace()) {
+            if text_found && offset != start {
+                parse_row(&rows, start, offset, None, &mut columns)?;
+            }
+            start = offset;
+            text_found = true;
+        } else if !text_found {
+            start = offset + 1;
+        }
+        offset += 1;
     }
     Ok(cells)
 }
@@ -2809,15 +3068,21 @@ fn role_prefix(chars: &[char], i: usize) -> Option<(String, usize)> {
 }
 
 /// `name_` / `name__` at `i` (already at a valid start): (end, anonymous, name).
-fn simple_ref(chars: &[char], i: usize) -> Option<(usize, bool, String)> {
+fn simple_ref(chars: &[char], i: usize, last: &mut (usize, usize)) -> Option<(usize, bool, String)> {
     if !is_word(chars[i]) || chars[i] == '_' {
         return None;
     }
-    let n = simplename_len(chars, i);
-    if n == 0 {
-        return None;
-    }
-    let e = i + n;
+    // Inside the simplename found last, a later start ends where it ended.
+    let e = if i > last.0 && i < last.1 {
+        last.1
+    } else {
+        let n = simplename_len(chars, i);
+        if n == 0 {
+            return None;
+        }
+        *last = (i, i + n);
+        i + n
+    };
     if chars.get(e) != Some(&'_') {
         return None;
     }
@@ -2830,8 +3095,8 @@ fn simple_ref(chars: &[char], i: usize) -> Option<(usize, bool, String)> {
 }
 
 /// `[label]_` at `i`: (end, label).
-fn footnote_ref(chars: &[char], i: usize) -> Option<(usize, String)> {
-    let close = chars[i + 1..].iter().position(|&c| c == ']')? + i + 1;
+fn footnote_ref(chars: &[char], i: usize, next_close: &mut Cache<usize>) -> Option<(usize, String)> {
+    let close = next_close.get(i + 1, |f| chars[f..].iter().position(|&c| c == ']').map(|p| p + f))?;
     let label: String = chars[i + 1..close].iter().collect();
     if chars.get(close + 1) != Some(&'_') {
         return None;
@@ -2891,8 +3156,9 @@ enum Indent {
 /// whether it ended properly (at a blank line or the end).
 fn get_indented<'a>(lines: &[L<'a>], i: usize, mode: Indent, until_blank: bool) -> (Vec<L<'a>>, bool) {
     let mut end = i;
+    // Markers are found as byte offsets in the first line; indentation is in columns.
     let block_indent = match mode {
-        Indent::Known(k) => Some(k),
+        Indent::Known(k) => Some(lines[i].t.get(..k).map_or(k, |p| p.chars().count())),
         _ => None,
     };
     if !matches!(mode, Indent::Unknown) {
@@ -2901,7 +3167,7 @@ fn get_indented<'a>(lines: &[L<'a>], i: usize, mode: Indent, until_blank: bool) 
     let mut blank_finish = true;
     while end < lines.len() {
         let t = lines[end].t;
-        let insufficient = block_indent.is_some_and(|k| t.len() < k || !t[..k.min(t.len())].trim().is_empty());
+        let insufficient = block_indent.is_some_and(|k| t.len() < k || !t.as_bytes()[..k].iter().all(|&b| b == b' '));
         if !t.is_empty() && (!t.starts_with(' ') || insufficient) {
             blank_finish = end > i && lines[end - 1].t.trim().is_empty();
             break;
@@ -2920,13 +3186,15 @@ fn strip_block<'a>(block: &[L<'a>], mode: Indent) -> Vec<L<'a>> {
     let mut out: Vec<L<'a>> = Vec::with_capacity(block.len());
     match mode {
         Indent::Known(k) => {
-            for l in block {
-                out.push(L { t: if l.t.len() >= k { &l.t[k..] } else { "" }, n: l.n });
+            let cols = block.first().and_then(|f| f.t.get(..k)).map_or(k, |p| p.chars().count());
+            for (idx, l) in block.iter().enumerate() {
+                let cut = if idx == 0 { k } else { cols };
+                out.push(L { t: l.t.get(cut..).unwrap_or(""), n: l.n });
             }
         }
         Indent::First(k) => {
             if let Some(f) = block.first() {
-                out.push(L { t: &f.t[byte_at_col(f.t, k).min(f.t.len())..], n: f.n });
+                out.push(L { t: f.t.get(k..).unwrap_or(""), n: f.n });
             }
             let rest = dedent(&block[1.min(block.len())..]);
             out.extend(rest);
