@@ -1231,7 +1231,26 @@ impl Parser {
         self.docinfo_open = false;
         self.elem(ctx, Elem::Ignored);
         let Some(close) = close else {
-            // Not a substitution definition after all: a comment.
+            // docutils joins the following lines looking for the closing `|`.
+            let rest: Vec<&str> = block[1..].iter().map(|l| strip(l.t)).collect();
+            let joined = format!("{} {}", s, rest.join(" "));
+            let b = joined.as_bytes();
+            let mut k = 0;
+            let mut closed = false;
+            while k < b.len() {
+                if b[k] == b'\\' {
+                    k += 2;
+                    continue;
+                }
+                if b[k] == b'|' && k > 0 && !b[k - 1].is_ascii_whitespace() && (k + 1 == b.len() || b[k + 1] == b' ') {
+                    closed = true;
+                    break;
+                }
+                k += 1;
+            }
+            if !closed {
+                self.msg(Level::Warning, "rst.malformed-substitution", n, "malformed substitution definition.");
+            }
             return (next, bf);
         };
         let name = &s[..close];
@@ -1370,7 +1389,9 @@ impl Parser {
                 self.msg(Level::Error, "rst.directive", n, format!("Invalid context: the \"{name}\" directive can only be used within a substitution definition."));
             }
             "image" | "figure" => {
-                self.produced();
+                if !in_subst {
+                    self.produced();
+                }
                 if let Some((_, t)) = options.iter().find(|(k, _)| k == "target") {
                     let t = strip(t);
                     if t.ends_with('_') && !t.ends_with("\\_") && !looks_like_uri(t) {
@@ -1449,6 +1470,7 @@ impl Parser {
                     }
                 }
             }
+            _ if in_subst => {}
             _ => self.produced(),
         }
         (next, blank_after)
@@ -1631,7 +1653,7 @@ impl Parser {
                 }
             }
             if c == '*' && chars.get(i + 1) == Some(&'*') {
-                if self.quoted(&chars, i, 2) || chars.get(i + 2).is_none_or(|c| c.is_whitespace()) {
+                if self.quoted(&chars, i, 2) || chars.get(i + 2).is_some_and(|c| c.is_whitespace()) {
                     i += 2;
                     continue;
                 }
@@ -1650,7 +1672,7 @@ impl Parser {
                 continue;
             }
             if c == '*' {
-                if self.quoted(&chars, i, 1) || chars.get(i + 1).is_none_or(|c| c.is_whitespace()) {
+                if self.quoted(&chars, i, 1) || chars.get(i + 1).is_some_and(|c| c.is_whitespace()) {
                     i += 1;
                     continue;
                 }
@@ -1669,7 +1691,7 @@ impl Parser {
                 continue;
             }
             if c == '`' && chars.get(i + 1) == Some(&'`') {
-                if self.quoted(&chars, i, 2) || chars.get(i + 2).is_none_or(|c| c.is_whitespace()) {
+                if self.quoted(&chars, i, 2) || chars.get(i + 2).is_some_and(|c| c.is_whitespace()) {
                     i += 2;
                     continue;
                 }
@@ -1688,14 +1710,15 @@ impl Parser {
                 continue;
             }
             if c == '_' && chars.get(i + 1) == Some(&'`') {
-                if self.quoted(&chars, i, 2) || chars.get(i + 2).is_none_or(|c| c.is_whitespace()) {
+                if self.quoted(&chars, i, 2) || chars.get(i + 2).is_some_and(|c| c.is_whitespace()) {
                     i += 2;
                     continue;
                 }
                 match c_target.get(i + 2, |f| find_end(&chars, f, "`", false)) {
                     Some(e) => {
                         let name: String = chars[i + 2..e].iter().filter(|&&c| c != '\0').collect();
-                        self.add_implicit(&normalize_name(&name));
+                        // Inline targets are explicit targets (without a URI) in docutils.
+                        self.add_explicit(&normalize_name(&name), None, None, line_at(i));
                         out.extend(&chars[seg_start..i]);
                         out.push_str(&name);
                         i = e + 1;
@@ -1709,7 +1732,7 @@ impl Parser {
                 continue;
             }
             if c == '|' && chars.get(i + 1) != Some(&'|') {
-                if self.quoted(&chars, i, 1) || chars.get(i + 1).is_none_or(|c| c.is_whitespace()) {
+                if self.quoted(&chars, i, 1) || chars.get(i + 1).is_some_and(|c| c.is_whitespace()) {
                     i += 1;
                     continue;
                 }
@@ -1735,13 +1758,17 @@ impl Parser {
             if c == '[' {
                 if let Some((end, label)) = footnote_ref(&chars, i, &mut c_close) {
                     let ln = line_at(i);
+                    out.extend(&chars[seg_start..i]);
                     match footnote_label(&label) {
                         Some(FootKind::Auto) => self.auto_refs.push(ln),
                         Some(FootKind::Symbol) => self.symbol_refs.push(ln),
                         Some(FootKind::AutoNamed(name)) => self.refs.push((normalize_name(name), ln)),
-                        Some(FootKind::Number) | None => self.refs.push((normalize_name(&label), ln)),
+                        Some(FootKind::Number) | None => {
+                            // The label is the reference's text (a title made of it names its section).
+                            self.refs.push((normalize_name(&label), ln));
+                            out.push_str(&label);
+                        }
                     }
-                    out.extend(&chars[seg_start..i]);
                     i = end;
                     seg_start = i;
                     continue;
@@ -1763,8 +1790,7 @@ impl Parser {
                     (None, i)
                 };
                 // A role prefix makes even a backquote at the very end a start-string.
-                let at_end = chars.get(bq + 1).is_none();
-                if chars.get(bq + 1) == Some(&'`') || (!at_end && chars[bq + 1].is_whitespace()) || (at_end && role.is_none()) {
+                if chars.get(bq + 1).is_some_and(|c| *c == '`' || c.is_whitespace()) {
                     i = bq + 1;
                     continue;
                 }
