@@ -85,7 +85,7 @@ pub fn check(classifiers: &[&str]) -> Vec<Finding> {
 
 /// A known classifier equal to `c` but for case or spacing around `::`, a common slip.
 fn suggestion(c: &str) -> Option<String> {
-    let squash = |s: &str| s.split("::").map(|p| p.trim().to_lowercase()).collect::<Vec<_>>().join("::");
+    let squash = |s: &str| s.split("::").map(|p| p.trim().to_ascii_lowercase()).collect::<Vec<_>>().join("::");
     let want = squash(c);
     let mut path: Vec<&str> = Vec::new();
     for line in LIST.lines().filter(|l| !l.starts_with(['#', '!'])) {

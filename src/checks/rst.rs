@@ -24,14 +24,13 @@ pub const MAX_DEPTH: usize = 60;
 /// How bad a docutils system message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Level {
-    Info = 1,
     Warning = 2,
     Error = 3,
     Severe = 4,
 }
 
-/// Checks an RST description; every finding is blocking (PyPI refuses the upload) but notes
-/// of level INFO, which are not returned.
+/// Checks an RST description; every finding is blocking (PyPI refuses the upload). docutils'
+/// INFO notes are not reported.
 pub fn check(text: &str) -> Vec<Finding> {
     if text.len() > MAX_LEN {
         return vec![Finding::new(
@@ -72,7 +71,6 @@ pub fn renders(text: &str) -> bool {
 
 fn level_name(l: Level) -> &'static str {
     match l {
-        Level::Info => "INFO",
         Level::Warning => "WARNING",
         Level::Error => "ERROR",
         Level::Severe => "SEVERE",
@@ -296,7 +294,7 @@ impl Parser {
         }
         if let Some(end) = option_marker(line) {
             let (block, _) = get_indented(lines, i, Indent::First(end), false);
-            if block.iter().any(|l| !l.t.is_empty()) {
+            if strip_block(&block, Indent::First(end)).iter().any(|l| !l.t.is_empty()) {
                 return self.option_list(lines, i, ctx);
             }
         }
@@ -469,8 +467,9 @@ impl Parser {
                 if short {
                     self.msg(Level::Warning, "rst.title-underline-short", l.n, format!("Title underline too short: {:?} has {} characters, its underline {}.", title, column_width(title), underline.chars().count()));
                 }
+                // An underline-only style differs from the same character over and under.
                 let c = underline.chars().next().unwrap();
-                self.section(ctx, title, (c, c), first.n);
+                self.section(ctx, title, (c, '\0'), first.n);
                 i + 2
             }
             Some(_) => self.paragraph_from(lines, i, ctx),
@@ -784,7 +783,7 @@ impl Parser {
             }
             let Some(e) = lines.get(j).and_then(|l| option_marker(l.t)) else { break };
             let (b, _) = get_indented(lines, j, Indent::First(e), false);
-            if !b.iter().any(|l| !l.t.is_empty()) {
+            if !strip_block(&b, Indent::First(e)).iter().any(|l| !l.t.is_empty()) {
                 break;
             }
         }
@@ -1177,7 +1176,7 @@ impl Parser {
         // a line at a time, in one pass.
         let joined = text.join(" ");
         let found = match_target(&joined);
-        self.docinfo_open = false;
+        // Targets may come before the bibliographic field list (docutils' PreBibliographic).
         self.elem(ctx, Elem::Ignored);
         let Some((name, rest_at)) = found else {
             self.msg(Level::Warning, "rst.malformed-target", n, "malformed hyperlink target.");
@@ -1228,7 +1227,6 @@ impl Parser {
             }
             k += 1;
         }
-        self.docinfo_open = false;
         self.elem(ctx, Elem::Ignored);
         let Some(close) = close else {
             // docutils joins the following lines looking for the closing `|`.
@@ -1286,7 +1284,10 @@ impl Parser {
         let next = i + block.len();
         let blank_after = bf || lines.get(next).is_none_or(|l| l.t.is_empty());
         let lname = name.to_lowercase();
-        self.docinfo_open = false;
+        let invisible = matches!(lname.as_str(), "class" | "title" | "meta" | "sectnum" | "section-numbering" | "target-notes" | "header" | "footer" | "role" | "default-role");
+        if !(invisible || in_subst) {
+            self.docinfo_open = false;
+        }
         if !DIRECTIVES.contains(&lname.as_str()) {
             self.elem(ctx, Elem::Other);
             self.msg(Level::Error, "rst.unknown-directive", n, format!("Unknown directive type \"{name}\"."));
@@ -1372,8 +1373,7 @@ impl Parser {
             }
         }
         // Directives that leave only pending, meta or decoration nodes behind.
-        let leaves_nothing = matches!(lname.as_str(), "class" | "title" | "meta" | "sectnum" | "section-numbering" | "target-notes" | "header" | "footer" | "role" | "default-role");
-        self.elem(ctx, if leaves_nothing || in_subst { Elem::Ignored } else { Elem::Other });
+        self.elem(ctx, if invisible || in_subst { Elem::Ignored } else { Elem::Other });
         // What the directive itself refuses.
         match lname.as_str() {
             "raw" => {
@@ -1400,7 +1400,7 @@ impl Parser {
                     }
                 }
                 if lname == "figure" && !content.is_empty() {
-                    self.body(&dedent(&content), ctx.nested());
+                    self.body(&content, ctx.nested());
                 }
             }
             "role" => {
@@ -1429,7 +1429,7 @@ impl Parser {
             }
             "class" => {
                 if !content.is_empty() {
-                    self.body(&dedent(&content), ctx);
+                    self.body(&content, ctx);
                 }
             }
             "title" | "meta" | "target-notes" | "sectnum" | "section-numbering" | "contents" => {}
@@ -1447,8 +1447,15 @@ impl Parser {
                     return (next, blank_after);
                 }
                 self.produced();
+                if lname == "table" {
+                    let first = trim_top(&content).first().map_or("", |l| l.t);
+                    if !(is_grid_top(first) || is_simple_top(first)) {
+                        self.msg(Level::Error, "rst.directive", n, format!("Error parsing content block for the \"{name}\" directive: exactly one table expected."));
+                        return (next, blank_after);
+                    }
+                }
                 if lname == "list-table" {
-                    if let Some(why) = list_table_shape(&dedent(&content)) {
+                    if let Some(why) = list_table_shape(&content) {
                         self.msg(Level::Error, "rst.directive", n, format!("Error parsing content block for the \"{name}\" directive: {why}."));
                         return (next, blank_after);
                     }
@@ -1466,7 +1473,7 @@ impl Parser {
                         if matches!(lname.as_str(), "admonition" | "sidebar" | "topic" | "table") && words > 0 {
                             self.inline(strip(&arg_text), n, ctx);
                         }
-                        self.body(&dedent(&content), ctx.nested());
+                        self.body(&content, ctx.nested());
                     }
                 }
             }
@@ -2525,6 +2532,8 @@ enum Opt {
     Required,
     Choice(&'static [&'static str]),
     Int,
+    /// docutils' `percentage`: an integer, `%` optional.
+    Percent,
     Length,
 }
 
@@ -2542,7 +2551,7 @@ const IMAGE_OPTS: &[(&str, Opt)] = &[
     ("alt", Opt::Any),
     ("height", Opt::Length),
     ("width", Opt::Length),
-    ("scale", Opt::Int),
+    ("scale", Opt::Percent),
     ("align", Opt::Choice(ALIGN_IMG)),
     ("target", Opt::Required),
     ("loading", Opt::Choice(&["embed", "link", "lazy"])),
@@ -2553,7 +2562,7 @@ const FIGURE_OPTS: &[(&str, Opt)] = &[
     ("alt", Opt::Any),
     ("height", Opt::Length),
     ("width", Opt::Length),
-    ("scale", Opt::Int),
+    ("scale", Opt::Percent),
     ("align", Opt::Choice(&["left", "center", "right"])),
     ("target", Opt::Required),
     ("loading", Opt::Choice(&["embed", "link", "lazy"])),
@@ -2651,7 +2660,7 @@ fn directive_spec(name: &str) -> Spec {
         "unicode" => s(1, 0, true, false, UNICODE_OPTS),
         "date" => s(0, 1, true, false, NONE),
         "class" => s(1, 0, true, true, NONE),
-        "role" => s(1, 0, true, true, ROLE_OPTS),
+        "role" => s(1, 0, true, false, ROLE_OPTS),
         "default-role" => s(0, 1, false, false, NONE),
         "title" => s(1, 0, true, false, NONE),
         "raw" => s(1, 0, true, true, RAW_OPTS),
@@ -2704,6 +2713,7 @@ fn check_option(kind: &Opt, v: &str, in_subst_image: bool) -> Option<String> {
             (!choices.contains(&l)).then(|| format!("\"{v}\" unknown"))
         }
         Opt::Int => (v.trim().parse::<u64>().is_err()).then(|| "must be a non-negative integer".into()),
+        Opt::Percent => (v.trim_end_matches([' ', '%']).trim().parse::<u64>().is_err()).then(|| "must be a non-negative integer".into()),
         Opt::Length => {
             let t = v.trim();
             let num_end = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
@@ -2943,9 +2953,6 @@ fn scan_left(at: &dyn Fn(usize, usize) -> char, top: usize, left: usize, bottom:
     (top + 1..bottom).all(|i| matches!(at(i, left), '|' | '+'))
 }
 
-fn byte_at_col(s: &str, col: usize) -> usize {
-    s.char_indices().nth(col).map_or(s.len(), |(b, _)| b)
-}
 
 // ---- Inline helpers --------------------------------------------------------------------
 
