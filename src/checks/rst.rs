@@ -610,8 +610,9 @@ impl Parser {
         self.elem(ctx, Elem::Other);
         let name = if matches!(kind, ListKind::Bullet(_)) { "Bullet list" } else { "Enumerated list" };
         let (mut j, mut blank_finish) = self.list_item(lines, i, end, ctx);
+        // The list's sequence (`#` lists are arabic), whether `#` was used, the last ordinal.
         let mut last = match &kind {
-            ListKind::Enum(e) => Some(e.clone()),
+            ListKind::Enum(e) => Some((e.format, if e.seq == Seq::Auto { Seq::Arabic } else { e.seq }, e.seq == Seq::Auto, e.ordinal.unwrap_or(1))),
             ListKind::Bullet(_) => None,
         };
         while j < lines.len() {
@@ -622,16 +623,15 @@ impl Parser {
             }
             let next_end = match (&kind, &mut last) {
                 (ListKind::Bullet(c), _) => bullet(l).filter(|_| l.starts_with(*c)),
-                (ListKind::Enum(_), Some(prev)) => match enumerator(l) {
+                (ListKind::Enum(_), Some((format, seq, auto, ordinal))) => match enumerator_as(l, Some(*seq)) {
                     Some(e)
-                        if e.format == prev.format
-                            && (e.seq == prev.seq || (e.text == "#") || (prev.seq == Seq::Auto && e.text == "#"))
-                            && (e.text == "#" || e.ordinal == prev.ordinal.map(|o| o + 1))
+                        if e.format == *format
+                            && (e.seq == Seq::Auto || (e.seq == *seq && !*auto && e.ordinal == Some(*ordinal + 1)))
                             && self.is_enum_item(lines, j, &e) =>
                     {
-                        let end = e.end;
-                        *prev = e;
-                        Some(end)
+                        *auto |= e.seq == Seq::Auto;
+                        *ordinal = e.ordinal.unwrap_or(*ordinal + 1);
+                        Some(e.end)
                     }
                     _ => None,
                 },
@@ -1269,11 +1269,9 @@ impl Parser {
         let body = strip_block(&block, Indent::First(body_col));
         let text: Vec<&str> = body.iter().map(|l| l.t).collect();
         let text = strip(&text.join("\n")).to_string();
-        if text.is_empty() {
-            self.msg(Level::Warning, "rst.empty-substitution", n, format!("Substitution definition \"{subst}\" missing contents."));
-            return (next, bf);
-        }
-        self.inline(&text, n, ctx);
+        // Only an embedded directive (`replace::`, `image::`…) defines a substitution.
+        let why = if text.is_empty() { "missing contents" } else { "empty or invalid" };
+        self.msg(Level::Warning, "rst.empty-substitution", n, format!("Substitution definition \"{subst}\" {why}."));
         (next, bf)
     }
 
@@ -1400,6 +1398,11 @@ impl Parser {
                     }
                 }
                 if lname == "figure" && !content.is_empty() {
+                    let first = trim_top(&content).first().map_or("", |l| l.t);
+                    let comment = first.starts_with("..") && directive_start(first, 3.min(first.len())).is_none();
+                    if !(comment || (!first.starts_with(' ') && self.would_be_text(first))) {
+                        self.msg(Level::Error, "rst.directive", n, "Figure caption must be a paragraph or empty comment.");
+                    }
                     self.body(&content, ctx.nested());
                 }
             }
@@ -2029,7 +2032,6 @@ enum Seq {
 struct Enum {
     format: Format,
     seq: Seq,
-    text: String,
     ordinal: Option<u64>,
     end: usize,
 }
@@ -2040,6 +2042,12 @@ enum ListKind {
 }
 
 fn enumerator(line: &str) -> Option<Enum> {
+    enumerator_as(line, None)
+}
+
+/// An enumerator read the way a list of sequence `expected` reads it (`i` is a letter in an
+/// alphabetic list).
+fn enumerator_as(line: &str, expected: Option<Seq>) -> Option<Enum> {
     let (format, body_start) = if line.starts_with('(') { (Format::Parens, 1) } else { (Format::Period, 0) };
     let b = line.as_bytes();
     let mut k = body_start;
@@ -2062,8 +2070,18 @@ fn enumerator(line: &str) -> Option<Enum> {
     }
     let end = after + (line[after..].len() - line[after..].trim_start_matches(' ').len());
     let all = |f: fn(u8) -> bool| text.bytes().all(f);
+    let fits = |seq: Seq| match seq {
+        Seq::Arabic => all(|c| c.is_ascii_digit()),
+        Seq::LowerAlpha => text.len() == 1 && all(|c| c.is_ascii_lowercase()),
+        Seq::UpperAlpha => text.len() == 1 && all(|c| c.is_ascii_uppercase()),
+        Seq::LowerRoman => all(|c| b"ivxlcdm".contains(&c)),
+        Seq::UpperRoman => all(|c| b"IVXLCDM".contains(&c)),
+        Seq::Auto => text == "#",
+    };
     let seq = if text == "#" {
         Seq::Auto
+    } else if let Some(e) = expected.filter(|&e| fits(e)) {
+        e
     } else if text == "i" {
         Seq::LowerRoman
     } else if text == "I" {
@@ -2088,7 +2106,7 @@ fn enumerator(line: &str) -> Option<Enum> {
         Seq::UpperAlpha => Some(u64::from(text.as_bytes()[0] - b'A' + 1)),
         Seq::LowerRoman | Seq::UpperRoman => roman_to_int(&text.to_ascii_uppercase()),
     };
-    Some(Enum { format, seq, text: text.to_string(), ordinal, end })
+    Some(Enum { format, seq, ordinal, end })
 }
 
 fn roman_to_int(s: &str) -> Option<u64> {
@@ -2864,9 +2882,7 @@ fn parse_simple(block: &[Vec<char>], numbers: &[u32]) -> Result<Vec<Vec<(String,
             for (off, line) in rows[start..stop].iter().enumerate() {
                 let tail_nonblank = |from: usize, to: usize| line.iter().take(to.min(line.len())).skip(from).any(|c| !c.is_whitespace() && *c != '\0');
                 if ci == lastcol && tail_nonblank(e, usize::MAX) {
-                    let text_len = line.len().min(usize::MAX) - b.min(line.len());
                     let trimmed = line[b.min(line.len())..].iter().rev().skip_while(|c| c.is_whitespace()).count();
-                    let _ = text_len;
                     let new_end = b + trimmed;
                     cols[ci].1 = cols[ci].1.max(new_end);
                     let l = columns.len() - 1;
