@@ -929,8 +929,8 @@ impl Parser {
             })
             .collect();
         let width = rows[0].len();
-        if rows.iter().any(|r| r.len() != width || !matches!(r.last(), Some('+' | '|'))) {
-            self.msg(Level::Error, "rst.malformed-table", lines[i].n, "Malformed table.");
+        if let Some(bad) = rows.iter().position(|r| r.len() != width || !matches!(r.last(), Some('+' | '|'))) {
+            self.msg(Level::Error, "rst.malformed-table", block[bad].n, "Malformed table: this row does not end at the table's right border.");
             return j;
         }
         self.produced();
