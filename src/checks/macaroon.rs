@@ -115,6 +115,32 @@ pub fn check_token(token: &str, projects: &[&str], now: i64) -> Vec<Finding> {
     check_info(&info, projects, now)
 }
 
+/// [`check_token`], plus whether the token was minted by the registry it is sent to: a
+/// pypi.org token sent to test.pypi.org (or back) is refused as "Invalid or non-existent
+/// authentication information". `host` is the upload URL's host (`upload.pypi.org`).
+pub fn check_token_for(token: &str, host: &str, projects: &[&str], now: i64) -> Vec<Finding> {
+    let mut out = check_token(token, projects, now);
+    if let Ok(info) = decode(token) {
+        let minted = info.location.trim().to_ascii_lowercase();
+        let host = host.trim().to_ascii_lowercase();
+        let site = host.strip_prefix("upload.").unwrap_or(&host);
+        let known = |h: &str| matches!(h, "pypi.org" | "test.pypi.org");
+        if known(&minted) && known(site) && minted != site {
+            out.insert(
+                0,
+                Finding::new(
+                    "token.wrong-registry",
+                    "token",
+                    None,
+                    format!("the API token was created on {minted}, but the upload goes to {site}; {site} has its own accounts and tokens: create one at https://{site}/manage/account/token/"),
+                    true,
+                ),
+            );
+        }
+    }
+    out
+}
+
 /// [`check_token`] over an already decoded token.
 pub fn check_info(info: &TokenInfo, projects: &[&str], now: i64) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -553,6 +579,18 @@ mod tests {
             assert_eq!(info.location, if name.starts_with("test.pypi") { "test.pypi.org" } else { "pypi.org" }, "{name}");
             assert_eq!(info.format, if name.contains("format v1") { 1 } else { 2 }, "{name}");
         }
+    }
+
+    #[test]
+    fn a_token_from_the_other_registry_blocks() {
+        let t = v2("pypi.org", &[r#"[1,["demo"]]"#]);
+        let f = check_token_for(&t, "test.pypi.org", &["demo"], 0);
+        assert_eq!((f.len(), f[0].code, f[0].blocking), (1, "token.wrong-registry", true));
+        assert!(f[0].message.contains("created on pypi.org") && f[0].message.contains("goes to test.pypi.org"), "{}", f[0].message);
+        assert!(check_token_for(&t, "upload.pypi.org", &["demo"], 0).is_empty());
+        assert!(check_token_for(&t, "pypi.example.com", &["demo"], 0).is_empty());
+        let t = v2("test.pypi.org", &[]);
+        assert_eq!(check_token_for(&t, "upload.pypi.org", &["x"], 0)[0].code, "token.wrong-registry");
     }
 
     #[test]
