@@ -1,37 +1,74 @@
 #!/usr/bin/env node
-// pypublish CLI (Node >= 20), a thin shell over the wasm package: argument and environment
-// handling, file globbing, .pypirc, and output. Every decision about files, forms and replies
-// is made in the core.
+// pypublish CLI (Node >= 20), a thin shell over the wasm package: arguments, environment,
+// file globbing, .pypirc, and output. Every decision about files, forms and replies is made
+// in the core; this file only words progress and outcomes for a terminal.
 import { openAsBlob, readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { homedir } from "node:os";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
-import init, { inspect, planUpload, publish } from "../pkg/pypublish.js";
+import * as core from "../pkg/pypublish.js";
 import { nodeFetch } from "./node-fetch.mjs";
 
+const { default: init, inspect, planUpload, publish } = core;
+
 const USAGE = `usage: pypublish upload [options] [FILES or globs, default dist/*]
-       pypublish check FILES...            validate distributions without a network
+       pypublish check [--online] FILES... validate distributions (--online: and the registry settings, sending nothing)
        pypublish inspect [--json] FILES... show metadata and the form an upload would send
 
 upload options:
   --repository-url URL, --publish-url URL   upload URL (default https://upload.pypi.org/legacy/)
   -r, --repository NAME      a section of ~/.pypirc (pypi, testpypi, or your own)
   -u, --username USER        -p, --password PASS        -t, --token TOKEN
+                             (a value that starts with "-": --password=-VALUE)
   --skip-existing            files already there count as skipped (a different file still fails)
   --check-url URL            a simple index to look each file up in (by sha256) before sending
   --trusted-publishing MODE  auto (default), always or never: PyPI/TestPyPI tokens from the CI's OIDC identity
   --dry-run                  prepare everything, send nothing
+  --no-preflight             skip the check, before the first byte, that the URL, credentials and
+                             permission are right (one GET, or none for PyPI)
+  --digests-first            send the digest fields before the file (the file is then read twice)
   --retries N                retries after network errors, 5xx, 408, 429 (default 3)
-  --timeout SECONDS          per attempt (default 300)
+  --timeout SECONDS          give up on an attempt after this long without progress (default 300)
   --concurrency N            uploads at once (default 1)
-  --json                     one JSON object per file on stdout
-  --verbose                  include the raw reply (credentials masked)
-  --no-progress              no progress bars
+  --json                     one JSON object per file on stdout, nothing on stderr
+  -q, --quiet                outcomes only: no progress, no summary
+  -v, --verbose              also the target, each file's sha256 and attempts, and the raw reply
+                             of every file not uploaded; -vv: the raw reply of every file
+  --no-progress              no progress lines (they are only drawn on a terminal anyway)
+output: colours only on a terminal, never with NO_COLOR set. Exit codes: 0 all uploaded or
+  skipped, 1 any failed, 2 usage errors, 141 stdout closed early (e.g. | head).
 environment: PYPUBLISH_REPOSITORY_URL, PYPUBLISH_USERNAME, PYPUBLISH_PASSWORD, PYPUBLISH_TOKEN,
   TWINE_REPOSITORY_URL, TWINE_USERNAME, TWINE_PASSWORD, UV_PUBLISH_URL, UV_PUBLISH_USERNAME,
-  UV_PUBLISH_PASSWORD, UV_PUBLISH_TOKEN, PYPUBLISH_CHECK_URL, PYPUBLISH_TRUSTED_PUBLISHING`;
+  UV_PUBLISH_PASSWORD, UV_PUBLISH_TOKEN, PYPUBLISH_CHECK_URL, UV_PUBLISH_CHECK_URL,
+  PYPUBLISH_TRUSTED_PUBLISHING, UV_TRUSTED_PUBLISHING, PYPIRC, NO_COLOR`;
 
+const OPTIONS = {
+  "repository-url": { type: "string" },
+  "publish-url": { type: "string" },
+  repository: { type: "string", short: "r" },
+  username: { type: "string", short: "u" },
+  password: { type: "string", short: "p" },
+  token: { type: "string", short: "t" },
+  "skip-existing": { type: "boolean" },
+  "check-url": { type: "string" },
+  "trusted-publishing": { type: "string" },
+  "dry-run": { type: "boolean" },
+  "no-preflight": { type: "boolean" },
+  "digests-first": { type: "boolean" },
+  online: { type: "boolean" },
+  retries: { type: "string" },
+  timeout: { type: "string" },
+  concurrency: { type: "string" },
+  json: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  verbose: { type: "boolean", short: "v", multiple: true },
+  "no-progress": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
+// twine's and uv's defaults for `-r pypi` / `-r testpypi` without a ~/.pypirc.
 const KNOWN_REPOSITORIES = {
   pypi: "https://upload.pypi.org/legacy/",
   testpypi: "https://test.pypi.org/legacy/",
@@ -39,37 +76,177 @@ const KNOWN_REPOSITORIES = {
 
 class UsageError extends Error {}
 
-function parseArgs(argv) {
-  const opts = { files: [] };
-  const takes = {
-    "--repository-url": "repositoryUrl", "--publish-url": "repositoryUrl", "-r": "repository", "--repository": "repository",
-    "-u": "username", "--username": "username", "-p": "password", "--password": "password", "-t": "token", "--token": "token",
-    "--retries": "retries", "--timeout": "timeout", "--concurrency": "concurrency", "--check-url": "checkUrl",
-    "--trusted-publishing": "trustedPublishing",
-  };
-  const flags = { "--skip-existing": "skipExisting", "--dry-run": "dryRun", "--json": "json", "--verbose": "verbose", "--no-progress": "noProgress", "-h": "help", "--help": "help" };
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i];
-    let inline;
-    if (a.startsWith("--") && a.includes("=")) [a, inline] = [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)];
-    if (takes[a]) {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value`);
-      opts[takes[a]] = v;
-    } else if (flags[a]) {
-      opts[flags[a]] = true;
-    } else if (a.startsWith("-") && a !== "-") {
-      throw new UsageError(`unknown option ${a}`);
-    } else {
-      opts.files.push(a);
-    }
+// The core masks credentials in everything it returns and escapes control characters; these
+// come from it too, so every shell shows text, URLs and file kinds the same way.
+const { sanitize, sanitizeBlock, redactUrl, isDistributionName, describeDist } = core;
+
+// ---------- terminal output ----------
+
+/** Every string the CLI prints that it did not write itself goes through one of these two. */
+const clean = (text) => sanitize(String(text ?? ""));
+const cleanBlock = (text) => sanitizeBlock(String(text ?? ""));
+
+/** Colours for one stream: only on a terminal, and never with NO_COLOR (no-color.org) or TERM=dumb. */
+function palette(stream) {
+  const on = !!stream.isTTY && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+  const sgr = (code) => (text) => (on && text !== "" ? `\x1b[${code}m${text}\x1b[0m` : text);
+  return { on, green: sgr(32), yellow: sgr(33), red: sgr(31), cyan: sgr(36), dim: sgr(2), bold: sgr(1) };
+}
+
+function fmtBytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
+}
+
+function fmtDuration(s) {
+  if (!Number.isFinite(s)) return "--:--";
+  s = Math.max(0, Math.round(s));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+/** Shortens a file name in the middle so the version and tags at its end stay visible. */
+function fit(name, width) {
+  if (name.length <= width) return name.padEnd(width);
+  const head = Math.ceil((width - 1) / 2);
+  return `${name.slice(0, head)}…${name.slice(name.length - (width - 1 - head))}`;
+}
+
+/**
+ * The live part of a terminal run, as uv draws it: one line per file being hashed or sent,
+ * with bytes done of the total, the rate over the last seconds and the time left. Redrawn in
+ * place; `clear()` removes it before the outcomes are printed.
+ */
+class ProgressBoard {
+  constructor(stream, colors, concurrency) {
+    this.stream = stream;
+    this.c = colors;
+    this.concurrency = concurrency;
+    this.rows = new Map();
+    this.drawn = 0;
+    this.last = 0;
+    this.pending = null;
+    // Redraws during a stall, so the rate falls and the time left grows rather than freeze.
+    this.ticker = setInterval(() => this.render(), 500);
+    this.ticker.unref();
   }
-  for (const k of ["retries", "timeout", "concurrency"]) {
-    if (opts[k] !== undefined) {
-      const n = Number(opts[k]);
-      if (!Number.isFinite(n) || n < (k === "retries" ? 0 : 1)) throw new UsageError(`--${k} takes a number, got ${opts[k]}`);
-      opts[k] = n;
+
+  update({ filename, phase, done, total }) {
+    const now = performance.now();
+    let row = this.rows.get(filename);
+    if (!row || row.phase !== phase) {
+      if (phase === "upload") this.dropSent();
+      row = { phase, start: now, samples: [], total, done: 0 };
+      this.rows.delete(filename);
+      this.rows.set(filename, row);
     }
+    row.done = done;
+    row.total = total;
+    row.samples.push([now, done]);
+    while (row.samples.length > 2 && now - row.samples[0][0] > 3000) row.samples.shift();
+    if (done >= total) row.end ??= now;
+    // At most ten redraws a second; a phase that ends is drawn at once.
+    if (done >= total || now - this.last > 100) this.render();
+    else this.pending ??= setTimeout(() => this.render(), 100);
+  }
+
+  /** Files sent earlier have had their reply by the time more uploads start than run at once. */
+  dropSent() {
+    const sent = [...this.rows].filter(([, r]) => r.phase === "upload" && r.end !== undefined);
+    for (const [name] of sent.slice(0, Math.max(0, sent.length - this.concurrency + 1))) this.rows.delete(name);
+  }
+
+  line(name, r, cols, nameLen) {
+    const now = performance.now();
+    if (r.end !== undefined) {
+      const secs = (r.end - r.start) / 1000;
+      const [verb, tail] = r.phase === "hash" ? ["hashed   ", ""] : ["sent     ", ", waiting for the reply"];
+      return `${verb} ${fit(name, Math.min(nameLen, Math.max(12, cols - 45)))}  ${fmtBytes(r.total)} in ${secs.toFixed(1)} s${tail}`;
+    }
+    const verb = r.phase === "hash" ? "hashing  " : "uploading";
+    const [t0, d0] = r.samples[0];
+    const span = (now - t0) / 1000;
+    const rate = span > 0.05 ? (r.done - d0) / span : NaN;
+    const eta = rate > 0 ? (r.total - r.done) / rate : NaN;
+    const amount = `${fmtBytes(r.done)}/${fmtBytes(r.total)}`.padStart(19);
+    const speed = (Number.isFinite(rate) ? `${fmtBytes(rate)}/s` : "--").padStart(11);
+    const stats = `${amount} ${speed}  ETA ${fmtDuration(eta)}`;
+    // What is left after the verb and the figures goes to the name first, then to a bar.
+    const avail = cols - 1 - verb.length - 1 - stats.length - 2;
+    const barWidth = avail >= nameLen + 12 ? Math.min(30, avail - nameLen - 1) : 0;
+    const nameWidth = barWidth ? nameLen : Math.max(12, avail);
+    const frac = r.total ? Math.min(1, r.done / r.total) : 1;
+    const filled = Math.round(frac * barWidth);
+    const bar = barWidth ? ` ${this.c.cyan("━".repeat(filled))}${this.c.dim("─".repeat(barWidth - filled))}` : "";
+    return `${verb} ${fit(name, nameWidth)}${bar}  ${stats}`;
+  }
+
+  render() {
+    clearTimeout(this.pending);
+    this.pending = null;
+    this.last = performance.now();
+    const cols = this.stream.columns || 80;
+    const names = [...this.rows.keys()].map(clean);
+    const nameLen = Math.max(...names.map((n) => n.length));
+    const lines = [...this.rows.values()].map((r, i) => this.line(names[i], r, cols, nameLen));
+    this.stream.write(`${this.drawn ? `\r\x1b[${this.drawn}A` : "\r"}\x1b[J${lines.map((l) => `${l}\n`).join("")}`);
+    this.drawn = lines.length;
+  }
+
+  clear() {
+    clearInterval(this.ticker);
+    clearTimeout(this.pending);
+    if (this.drawn) this.stream.write(`\r\x1b[${this.drawn}A\x1b[J`);
+    this.drawn = 0;
+  }
+}
+
+// ---------- arguments and settings ----------
+
+function parseCommandLine(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    if (String(e.code).startsWith("ERR_PARSE_ARGS")) throw new UsageError(e.message);
+    throw e;
+  }
+  const v = parsed.values;
+  const [cmd, ...files] = parsed.positionals;
+  if (v["repository-url"] !== undefined && v["publish-url"] !== undefined && v["repository-url"] !== v["publish-url"]) {
+    throw new UsageError("--repository-url and --publish-url name the same setting: give one");
+  }
+  if (v.quiet && v.verbose) throw new UsageError("--quiet and --verbose contradict each other: give one");
+  const opts = {
+    cmd,
+    files,
+    repositoryUrl: v["repository-url"] ?? v["publish-url"],
+    repository: v.repository,
+    username: v.username,
+    password: v.password,
+    token: v.token,
+    skipExisting: !!v["skip-existing"],
+    checkUrl: v["check-url"],
+    trustedPublishing: v["trusted-publishing"],
+    dryRun: !!v["dry-run"],
+    preflight: !v["no-preflight"],
+    digestsFirst: !!v["digests-first"],
+    online: !!v.online,
+    json: !!v.json,
+    noProgress: !!v["no-progress"],
+    help: !!v.help,
+    // 0 outcomes only, 1 default, 2 -v, 3 -vv.
+    level: v.quiet ? 0 : 1 + (v.verbose?.length ?? 0),
+  };
+  for (const [k, min] of [["retries", 0], ["timeout", 1], ["concurrency", 1]]) {
+    if (v[k] === undefined) continue;
+    const n = Number(v[k]);
+    if (v[k].trim() === "" || !Number.isFinite(n) || n < min) throw new UsageError(`--${k} takes a number of at least ${min}, got ${JSON.stringify(clean(v[k]))}`);
+    opts[k] = n;
   }
   return opts;
 }
@@ -93,7 +270,7 @@ function expand(patterns) {
       throw new UsageError(`no files match ${p} (no directory ${dir})`);
     }
     // dist/* also holds attestations and signatures: only distributions are uploaded.
-    const matched = entries.filter((e) => re.test(e) && /\.(whl|tar\.gz|zip)$/i.test(e)).map((e) => join(dir, e)).filter((f) => statSync(f).isFile());
+    const matched = entries.filter((e) => re.test(e) && isDistributionName(e)).map((e) => join(dir, e)).filter((f) => statSync(f).isFile());
     if (matched.length === 0) throw new UsageError(`no distributions match ${p}`);
     out.push(...matched.sort());
   }
@@ -142,28 +319,41 @@ function settings(opts) {
   };
 }
 
-function progressPrinter(enabled) {
-  if (!enabled) return undefined;
-  let last = "";
-  return ({ filename, phase, done, total }) => {
-    const pct = total ? Math.floor((done / total) * 100) : 100;
-    const width = 24;
-    const bar = "#".repeat(Math.round((pct / 100) * width)).padEnd(width, ".");
-    const line = `${phase === "hash" ? "hashing  " : "uploading"} ${filename} [${bar}] ${pct}%`;
-    if (line !== last) process.stderr.write(`\r\x1b[2K${line}`);
-    last = line;
-  };
+// ---------- upload ----------
+
+function outcomeLines(r, size, out, err) {
+  const name = clean(r.filename);
+  if (r.status === "uploaded") return [out, `${out.c.green("uploaded")}  ${name}${size !== undefined ? out.c.dim(`  ${fmtBytes(size)}`) : ""}`];
+  if (r.status === "skipped") {
+    const why = r.hint ?? r.serverMessage;
+    // A name the registry has, not shown to be this file, is never a plain "skipped".
+    const unverified = r.verified === false ? ` ${out.c.yellow("(not verified to be this file)")}` : "";
+    return [out, `${out.c.yellow("skipped")}   ${name}${unverified}${why ? `: ${clean(why)}` : ""}`];
+  }
+  const status = r.httpStatus ? `HTTP ${r.httpStatus}` : clean(r.kind ?? "error");
+  const lines = [`${err.c.red("failed")}    ${name}: ${status}`];
+  // The server's own words, labelled as such: advice in them ("start server with --overwrite")
+  // is addressed to whoever runs the registry, not to the uploader. Several lines stay several
+  // lines, each indented under the label, so none can pass for an outcome line.
+  if (r.serverMessage) lines.push(`  ${err.c.dim("server:")} ${cleanBlock(r.serverMessage).trim().split("\n").join("\n          ")}`);
+  if (r.error) lines.push(`  ${err.c.dim("error:")}  ${clean(r.error)}`);
+  if (r.hint) lines.push(`  ${err.c.dim("hint:")}   ${clean(r.hint)}`);
+  return [err, lines.join("\n")];
 }
 
-function outcomeLine(r) {
-  if (r.status === "uploaded") return `uploaded  ${r.filename}`;
-  if (r.status === "skipped") return `skipped   ${r.filename}${r.hint ? ` (${r.hint})` : r.serverMessage ? ` (${r.serverMessage})` : ""}`;
-  const status = r.httpStatus ? `HTTP ${r.httpStatus}` : r.kind ?? "error";
-  const parts = [`failed    ${r.filename}: ${status}`];
-  if (r.serverMessage) parts.push(`  server: ${r.serverMessage}`);
-  if (r.error) parts.push(`  error:  ${r.error}`);
-  if (r.hint) parts.push(`  hint:   ${r.hint}`);
-  return parts.join("\n");
+function details(r, level, stream) {
+  const lines = [];
+  if (r.sha256) lines.push(`  ${stream.c.dim("sha256:")} ${clean(r.sha256)}`);
+  if (r.attempts !== undefined) lines.push(`  ${stream.c.dim("attempts:")} ${r.attempts}`);
+  if (r.projectUrl) lines.push(`  ${stream.c.dim("project:")} ${clean(r.projectUrl)}`);
+  const raw = r.response && (level >= 3 || r.status !== "uploaded");
+  if (raw) {
+    const res = r.response;
+    const head = [`HTTP ${res.status} ${res.statusText}`, ...(res.headers ?? []).map(([k, v]) => `${k}: ${v}`)].join("\n");
+    const body = cleanBlock(`${head}\n\n${res.body ?? ""}`).replace(/^/gm, "    ");
+    lines.push(`  ${stream.c.dim("reply (credentials masked):")}\n${body}`);
+  }
+  return lines.join("\n");
 }
 
 async function upload(opts) {
@@ -176,100 +366,146 @@ async function upload(opts) {
     const attestations = existsSync(att) ? [readFileSync(att, "utf8")] : [];
     files.push({ file: await openAsBlob(p), filename: basename(p), attestations });
   }
-  const tty = process.stderr.isTTY && !opts.noProgress && !opts.json;
-  const onProgress = progressPrinter(tty);
-  if (!opts.json && !tty) console.error(`publishing ${files.length} file(s) to ${redact(s.repositoryUrl)}`);
+  const sizes = new Map(files.map((f) => [f.filename, f.file.size]));
+  const out = { stream: process.stdout, c: palette(process.stdout) };
+  const err = { stream: process.stderr, c: palette(process.stderr) };
+  const level = opts.json ? 0 : opts.level;
+  const board = process.stderr.isTTY && level >= 1 && !opts.noProgress && !opts.json ? new ProgressBoard(process.stderr, err.c, opts.concurrency ?? 1) : null;
+  if (level >= 1) {
+    const n = files.length;
+    console.error(`${opts.dryRun ? "Dry run: would publish" : "Publishing"} ${n} file${n === 1 ? "" : "s"} to ${clean(redactUrl(s.repositoryUrl))}`);
+  }
   const ac = new AbortController();
   process.once("SIGINT", () => ac.abort());
-  const reports = await publish({
-    ...s,
-    files,
-    skipExisting: !!opts.skipExisting,
-    checkUrl: opts.checkUrl ?? process.env.PYPUBLISH_CHECK_URL ?? process.env.UV_PUBLISH_CHECK_URL,
-    dryRun: !!opts.dryRun,
-    retries: opts.retries,
-    timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined,
-    concurrency: opts.concurrency,
-    trustedPublishing: opts.trustedPublishing ?? process.env.PYPUBLISH_TRUSTED_PUBLISHING ?? process.env.UV_TRUSTED_PUBLISHING,
-    env: process.env,
-    // Bun's fetch streams request bodies; Node 20's buffers them whole.
-    fetch: process.versions.bun ? undefined : nodeFetch,
-    verbose: !!opts.verbose,
-    signal: ac.signal,
-    onProgress,
-  });
-  if (tty) process.stderr.write("\r\x1b[2K");
+  const started = performance.now();
+  let reports;
+  try {
+    reports = await publish({
+      ...s,
+      files,
+      surface: "cli",
+      skipExisting: opts.skipExisting,
+      checkUrl: opts.checkUrl ?? process.env.PYPUBLISH_CHECK_URL ?? process.env.UV_PUBLISH_CHECK_URL,
+      dryRun: opts.dryRun,
+      preflight: opts.preflight,
+      digestsFirst: opts.digestsFirst,
+      retries: opts.retries,
+      timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined,
+      concurrency: opts.concurrency,
+      trustedPublishing: opts.trustedPublishing ?? process.env.PYPUBLISH_TRUSTED_PUBLISHING ?? process.env.UV_TRUSTED_PUBLISHING,
+      env: process.env,
+      // Bun's fetch streams request bodies; Node 20's buffers them whole.
+      fetch: process.versions.bun ? undefined : nodeFetch,
+      verbose: opts.level >= 2,
+      signal: ac.signal,
+      onProgress: board ? (p) => board.update(p) : undefined,
+    });
+  } finally {
+    board?.clear();
+  }
+  const seconds = (performance.now() - started) / 1000;
   for (const r of reports) {
-    if (opts.json) console.log(JSON.stringify(r));
-    else {
-      (r.status === "failed" ? console.error : console.log)(outcomeLine(r));
-      if (opts.verbose && r.response) console.error(`  reply:  ${r.response.status} ${r.response.statusText}\n${r.response.body}`);
+    if (opts.json) {
+      console.log(JSON.stringify(r));
+      continue;
     }
+    const [to, text] = outcomeLines(r, sizes.get(r.filename), out, err);
+    to.stream.write(`${text}\n`);
+    if (level >= 2) {
+      const more = details(r, level, to);
+      if (more) to.stream.write(`${more}\n`);
+    }
+  }
+  if (level >= 1) {
+    const n = (st) => reports.filter((r) => r.status === st).length;
+    const [up, sk, fa] = [n("uploaded"), n("skipped"), n("failed")];
+    const unverified = reports.filter((r) => r.status === "skipped" && r.verified === false).length;
+    const c = err.c;
+    const paint = (k, f) => (k ? f : (x) => x);
+    console.error(
+      `${paint(up, c.green)(`${up} uploaded`)}, ${paint(sk, c.yellow)(`${sk} skipped${unverified ? ` (${unverified} not verified)` : ""}`)}, ${paint(fa, c.red)(`${fa} failed`)} in ${seconds.toFixed(1)} s${opts.dryRun ? " (dry run: nothing sent)" : ""}`,
+    );
   }
   return reports.some((r) => r.status === "failed") ? 1 : 0;
 }
 
-function redact(url) {
-  return url.replace(/^([a-z]+:\/\/)[^/@]*@/i, "$1");
-}
+// ---------- inspect and check ----------
 
 async function inspectOrCheck(cmd, opts) {
   let failed = 0;
+  const out = palette(process.stdout);
+  const err = palette(process.stderr);
   for (const path of expand(opts.files)) {
     try {
       const blob = await openAsBlob(path);
       const r = await inspect(blob, { filename: basename(path) });
       const plan = planUpload(r.form, r.filename.raw, r.size);
       if (opts.json) console.log(JSON.stringify({ file: path, ok: true, ...r, contentLength: plan.contentLength }));
-      else if (cmd === "check") console.log(`ok      ${basename(path)}`);
+      else if (cmd === "check") console.log(`${out.green("ok")}      ${clean(basename(path))}`);
       else console.log(describe(r, plan.contentLength));
     } catch (e) {
       failed++;
-      const err = { kind: e.kind ?? "source", message: e.message ?? String(e), hint: e.hint };
-      if (opts.json) console.log(JSON.stringify({ file: path, ok: false, error: err }));
-      else console.error(`failed  ${basename(path)}: ${err.message}${err.hint ? `\n        hint: ${err.hint}` : ""}`);
+      const error = { kind: e.kind ?? "source", message: e.message ?? String(e), hint: e.hint };
+      if (opts.json) console.log(JSON.stringify({ file: path, ok: false, error }));
+      else console.error(`${err.red("failed")}  ${clean(basename(path))}: ${clean(error.message)}${error.hint ? `\n        ${err.dim("hint:")} ${clean(error.hint)}` : ""}`);
     }
   }
   return failed ? 1 : 0;
 }
 
 function describe(r, contentLength) {
-  const k = r.filename.kind;
-  const kind = k.type === "wheel" ? `wheel ${k.pythonTag}-${k.abi.join(".")}-${k.platform.join(".")}` : `sdist (${k.format})`;
   const lines = [
-    `${r.filename.raw}`,
-    `  project   ${r.metadata.name} ${r.metadata.version}  (metadata ${r.metadata.metadataVersion}, ${r.metadataPath})`,
-    `  type      ${kind}`,
+    clean(r.filename.raw),
+    `  project   ${clean(r.metadata.name)} ${clean(r.metadata.version)}  (metadata ${clean(r.metadata.metadataVersion)}, ${clean(r.metadataPath)})`,
+    `  type      ${clean(describeDist(r.filename.raw, r.filename.kind))}`,
     `  size      ${r.size} bytes; request body ${contentLength} bytes`,
     `  sha256    ${r.digests.sha256}`,
     `  form      ${r.form.length} fields:`,
   ];
   for (const { name, value } of r.form) {
-    const v = value.replace(/\n/g, "\\n");
-    lines.push(`    ${name.padEnd(26)} ${v.length > 70 ? `${v.slice(0, 67)}...` : v}`);
+    const v = clean(value);
+    lines.push(`    ${clean(name).padEnd(26)} ${v.length > 70 ? `${v.slice(0, 67)}...` : v}`);
   }
   return lines.join("\n");
 }
 
-const [cmd, ...rest] = process.argv.slice(2);
+// ---------- main ----------
+
+// `pypublish check dist/* | head -1`: once the reader is gone there is no one to tell anything,
+// so end at once, with the status a process killed by SIGPIPE has.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e) => {
+    if (e.code === "EPIPE") process.exit(141);
+    throw e;
+  });
+}
+
+// Loaded first: even a usage error's text goes through the core's escaping.
+await init({ module_or_path: readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../pkg/pypublish_bg.wasm")) });
+
 try {
-  const opts = parseArgs(rest);
-  if (!["upload", "inspect", "check"].includes(cmd) || opts.help) {
-    (opts.help || cmd === "--help" || cmd === "-h" ? console.log : console.error)(USAGE);
-    process.exit(opts.help || cmd === "--help" || cmd === "-h" ? 0 : 2);
+  const opts = parseCommandLine(process.argv.slice(2));
+  if (opts.help || !["upload", "inspect", "check"].includes(opts.cmd)) {
+    (opts.help ? console.log : console.error)(USAGE);
+    process.exit(opts.help ? 0 : 2);
   }
-  const here = dirname(fileURLToPath(import.meta.url));
-  await init({ module_or_path: readFileSync(join(here, "../pkg/pypublish_bg.wasm")) });
-  process.exitCode = cmd === "upload" ? await upload(opts) : await inspectOrCheck(cmd, opts);
+  if (opts.cmd === "upload") process.exitCode = await upload(opts);
+  else {
+    process.exitCode = await inspectOrCheck(opts.cmd, opts);
+    // check --online: the same preflight an upload makes, as a dry run: nothing is sent.
+    if (opts.cmd === "check" && opts.online && process.exitCode === 0) process.exitCode = await upload({ ...opts, dryRun: true, preflight: true });
+  }
 } catch (e) {
+  const hint = e?.hint ? `\nhint: ${clean(e.hint)}` : "";
   if (e?.kind === "trustedPublishing") {
-    console.error(`pypublish: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ""}`);
+    console.error(`pypublish: ${clean(e.message)}${hint}`);
     process.exit(1);
   }
   if (e instanceof UsageError || e?.kind === "input") {
-    console.error(`pypublish: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ""}\n(pypublish --help for usage)`);
+    // Our own words (and parseArgs's, which span lines): only newlines survive.
+    console.error(`pypublish: ${e instanceof UsageError ? cleanBlock(e.message) : clean(e.message)}${hint}\n(pypublish --help for usage)`);
     process.exit(2);
   }
-  console.error(`pypublish: ${e?.message ?? e}`);
+  console.error(`pypublish: ${clean(e?.message ?? e)}`);
   process.exit(1);
 }

@@ -2,17 +2,21 @@
 // module worker (Cloudflare Workers/workerd, Deno, Bun). A page calls
 //   POST <relay>/?upstream=<upload URL>
 // with the multipart body and Authorization it would have sent to the registry; the relay
-// checks the page's origin and the upstream against allowlists, forwards the body unbuffered,
-// and returns the registry's reply with Access-Control-Allow-Origin added.
+// checks the page's origin (and a token, when set) and the upstream against allowlists,
+// forwards the body unbuffered, and returns the registry's reply with its own CORS headers.
 //
 // Environment:
 //   RELAY_ALLOWED_ORIGINS  comma-separated page origins (required; "*" is refused)
 //   RELAY_UPSTREAMS        comma-separated upload URLs (default PyPI's and TestPyPI's)
+//   RELAY_TOKEN            optional: requests must carry it in X-Relay-Token. An Origin header
+//                          only stops browsers on other sites; any other client can send one.
 //
-// It never logs or echoes request headers or bodies: credentials pass through untouched.
+// It never logs, and never echoes request headers, bodies, its settings or a network error's
+// text: its replies are fixed strings, so nothing in them needs masking.
 
 const DEFAULT_UPSTREAMS = ["https://upload.pypi.org/legacy/", "https://test.pypi.org/legacy/"];
 const FORWARDED = ["content-type", "content-length", "authorization", "accept"];
+const TOKEN_HEADER = "x-relay-token";
 
 const list = (v) =>
   String(v ?? "")
@@ -20,37 +24,85 @@ const list = (v) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-function json(status, error, hint, headers = {}) {
-  return new Response(JSON.stringify({ error, hint }), { status, headers: { "content-type": "application/json", ...headers } });
+/** The settings' problems, each naming its variable (never its value). */
+export class ConfigError extends Error {
+  constructor(problems) {
+    super(`the relay is misconfigured: ${problems.join("; ")}`);
+    this.problems = problems;
+  }
 }
 
-/** The relay's configuration from the worker's environment. */
+function json(status, error, hint, headers = {}) {
+  return new Response(JSON.stringify({ error, hint }), { status, headers: { "content-type": "application/json", "cache-control": "no-store", ...headers } });
+}
+
+/** The relay's settings from the worker's environment; throws a ConfigError listing every problem. */
 export function relayConfig(env = {}) {
+  const problems = [];
   const origins = list(env.RELAY_ALLOWED_ORIGINS).map((o) => o.replace(/\/+$/, ""));
+  if (!origins.length) problems.push("RELAY_ALLOWED_ORIGINS is not set: list the page origins (https://host[:port]) that may use the relay");
+  if (origins.includes("*")) problems.push('RELAY_ALLOWED_ORIGINS may not contain "*": the relay carries registry credentials');
+  for (const o of origins) {
+    if (o === "*") continue;
+    let u;
+    try {
+      u = new URL(o);
+    } catch {}
+    if (!u || u.origin !== o) problems.push("RELAY_ALLOWED_ORIGINS must list origins: scheme://host[:port], no path");
+  }
   const upstreams = env.RELAY_UPSTREAMS ? list(env.RELAY_UPSTREAMS) : DEFAULT_UPSTREAMS;
-  return { origins: origins.filter((o) => o !== "*"), upstreams };
+  for (const up of upstreams) {
+    let u;
+    try {
+      u = new URL(up);
+    } catch {}
+    if (!u || !/^https?:$/.test(u.protocol)) problems.push("RELAY_UPSTREAMS must list http(s) upload URLs");
+    else if (u.username || u.password) problems.push("RELAY_UPSTREAMS must not carry credentials: the page sends them");
+  }
+  const token = env.RELAY_TOKEN || undefined;
+  if (token !== undefined && token.length < 16) problems.push("RELAY_TOKEN is shorter than 16 characters; use a random one (openssl rand -hex 32)");
+  if (problems.length) throw new ConfigError([...new Set(problems)]);
+  return { origins, upstreams, token };
+}
+
+/** Compares in time that depends only on the lengths, so a wrong token teaches nothing. */
+function sameText(a, b) {
+  const [x, y] = [new TextEncoder().encode(a), new TextEncoder().encode(b)];
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i % x.length] ?? 0) ^ (y[i % y.length] ?? 0);
+  return diff === 0 && x.length === y.length;
 }
 
 /** Handles one request. */
 export async function relay(request, env = {}) {
-  const { origins, upstreams } = relayConfig(env);
-  const origin = request.headers.get("origin");
-  const allowed = origin !== null && origins.includes(origin);
-  const cors = allowed ? { "access-control-allow-origin": origin, vary: "Origin" } : { vary: "Origin" };
-  if (!allowed) {
-    return json(403, origin ? `origin ${origin} may not use this relay` : "requests without an Origin header are refused", "add the page's origin to RELAY_ALLOWED_ORIGINS", { vary: "Origin" });
+  let cfg;
+  try {
+    cfg = relayConfig(env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(e.message);
+    return json(500, e.message, "fix the worker's environment (edge/README.md lists every setting)");
   }
+  const origin = request.headers.get("origin");
+  if (origin === null || !cfg.origins.includes(origin)) {
+    return json(403, origin === null ? "requests without an Origin header are refused" : "this origin may not use this relay", "the relay's operator lists the page origins it serves in RELAY_ALLOWED_ORIGINS", { vary: "Origin" });
+  }
+  const cors = { "access-control-allow-origin": origin, vary: "Origin" };
   if (request.method === "OPTIONS") {
+    // Preflights carry no custom headers, so no token: they only say what the POST may send.
     return new Response(null, {
       status: 204,
-      headers: { ...cors, "access-control-allow-methods": "POST", "access-control-allow-headers": "authorization, content-type, accept", "access-control-max-age": "600" },
+      headers: { ...cors, "access-control-allow-methods": "POST", "access-control-allow-headers": `authorization, content-type, accept, ${TOKEN_HEADER}`, "access-control-max-age": "600" },
     });
   }
-  if (request.method !== "POST") return json(405, `method ${request.method} is not relayed; only POST uploads are`, undefined, { ...cors, allow: "POST, OPTIONS" });
+  if (request.method !== "POST") return json(405, "only POST uploads are relayed", undefined, { ...cors, allow: "POST, OPTIONS" });
+  if (cfg.token !== undefined && !sameText(request.headers.get(TOKEN_HEADER) ?? "", cfg.token)) {
+    return json(401, "this relay needs its token", `send it in the ${TOKEN_HEADER} header`, cors);
+  }
   const upstream = new URL(request.url).searchParams.get("upstream");
   if (!upstream) return json(400, "no upstream: call <relay>?upstream=<upload URL>", undefined, cors);
-  if (!upstreams.includes(upstream)) {
-    return json(403, `upstream ${redact(upstream)} is not allowed`, `allowed: ${upstreams.join(", ")}; set RELAY_UPSTREAMS to change them`, cors);
+  if (!cfg.upstreams.includes(upstream)) {
+    return json(403, "this upstream is not one the relay forwards to", "the relay's operator lists the upload URLs it serves in RELAY_UPSTREAMS", cors);
   }
   const headers = new Headers();
   for (const h of FORWARDED) {
@@ -60,25 +112,17 @@ export async function relay(request, env = {}) {
   let reply;
   try {
     reply = await fetch(upstream, { method: "POST", headers, body: request.body, redirect: "manual", duplex: "half" });
-  } catch (e) {
-    return json(502, `the registry could not be reached: ${e?.message ?? e}`, "check RELAY_UPSTREAMS and the registry's status", cors);
+  } catch {
+    // The runtime's message can name hosts, addresses and credentials in URLs: not for the page.
+    return json(502, "the registry could not be reached", "try again later; if it persists, tell the relay's operator", cors);
   }
   const out = new Headers(reply.headers);
+  // The upstream's own CORS headers and cookies are not the relay's to pass on: with
+  // Allow-Credentials a page could make the browser send the relay's cookies.
+  for (const k of [...out.keys()]) if (k.startsWith("access-control-") || k === "set-cookie") out.delete(k);
   for (const [k, v] of Object.entries(cors)) out.set(k, v);
   out.set("access-control-expose-headers", "location, retry-after, content-type");
-  out.delete("set-cookie");
   return new Response(reply.body, { status: reply.status, statusText: reply.statusText, headers: out });
-}
-
-function redact(u) {
-  try {
-    const url = new URL(u);
-    url.username = "";
-    url.password = "";
-    return url.href;
-  } catch {
-    return "(not a URL)";
-  }
 }
 
 export default { fetch: relay };

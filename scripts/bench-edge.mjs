@@ -1,15 +1,17 @@
 // Benchmark (not a test): the release hook in workerd publishing one 300 MiB generated wheel,
 // served by a local static server, to a local sink. Reports workerd's idle RSS and its peak
-// (the kernel's VmHWM) and writes section (e) of BENCHMARKS.md. Goal: far below 128 MB above
-// idle (the Workers memory limit). Run: scripts/build-wasm && node scripts/bench-edge.mjs
+// (the kernel's VmHWM) and writes section (e) of BENCHMARKS.md. Goal: at most +32 MiB over
+// idle (issue 12; the Workers memory limit is 128 MB), with the bytes sent checked against the
+// sha256 before the closing boundary. Run: scripts/build-wasm && node scripts/bench-edge.mjs
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { workerdConfig } from "../edge/workerd-config.mjs";
-import { sign } from "../edge/hook.js";
+import { signRequest } from "../edge/hook.js";
 import { root, freePort, makeWheel, startAssetServer, writeBenchSection } from "../tests/e2e/servers.mjs";
 
 const MiB = 2 ** 20;
@@ -19,6 +21,8 @@ const size = statSync(big).size;
 const assets = await startAssetServer({ "edge_bench-1.0-py3-none-any.whl": big });
 let received = 0;
 const sink = createServer((req, res) => {
+  // The index check finds nothing; the upload's body is counted and dropped.
+  if (req.method === "GET") return res.writeHead(404).end();
   req.on("data", (c) => (received += c.length));
   req.on("end", () => res.end("OK"));
 });
@@ -26,8 +30,18 @@ await new Promise((r) => sink.listen(0, "127.0.0.1", r));
 const [hookPort, relayPort] = [await freePort(), await freePort()];
 const dir = join(root, "target/workerd");
 mkdirSync(dir, { recursive: true });
-const env = { PYPUBLISH_REPOSITORY_URL: `http://127.0.0.1:${sink.address().port}/`, PYPUBLISH_USERNAME: "bench", PYPUBLISH_PASSWORD: "bench-pw", PYPUBLISH_HOOK_SECRET: "bench-secret" };
-writeFileSync(join(dir, "bench.capnp"), workerdConfig({ hookPort, relayPort, dir, env }));
+const sinkUrl = `http://127.0.0.1:${sink.address().port}/`;
+// The development entry: the asset server and the sink are on 127.0.0.1, over plain HTTP.
+const env = {
+  PYPUBLISH_REPOSITORY_URL: sinkUrl,
+  PYPUBLISH_CHECK_URL: `${sinkUrl}simple/`,
+  PYPUBLISH_USERNAME: "bench",
+  PYPUBLISH_PASSWORD: "bench-pw",
+  PYPUBLISH_HOOK_SECRET: "bench-secret-0123456789",
+  PYPUBLISH_DEV_ALLOW_HTTP: "1",
+  PYPUBLISH_DEV_ALLOW_PRIVATE: "1",
+};
+writeFileSync(join(dir, "bench.capnp"), workerdConfig({ hookPort, relayPort, dir, env, dev: true }));
 const wd = spawn(join(root, "node_modules/@cloudflare/workerd-linux-64/bin/workerd"), ["serve", join(dir, "bench.capnp")], { stdio: "ignore", env: { ...process.env, ...env } });
 const status = () => readFileSync(`/proc/${wd.pid}/status`, "utf8");
 const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status())[1]) * 1024;
@@ -42,9 +56,9 @@ for (let i = 0; i < 100; i++) {
 }
 try {
   idle = kb("VmRSS");
-  const body = JSON.stringify({ files: [{ url: `${assets.base}edge_bench-1.0-py3-none-any.whl` }] });
+  const body = JSON.stringify({ files: [{ url: `${assets.base}edge_bench-1.0-py3-none-any.whl`, sha256: createHash("sha256").update(readFileSync(big)).digest("hex") }] });
   const t = performance.now();
-  const r = await fetch(`http://127.0.0.1:${hookPort}/publish`, { method: "POST", headers: { "x-pypublish-signature": await sign(env.PYPUBLISH_HOOK_SECRET, body) }, body });
+  const r = await fetch(`http://127.0.0.1:${hookPort}/publish`, { method: "POST", headers: await signRequest(env.PYPUBLISH_HOOK_SECRET, body), body });
   const reports = await r.json();
   if (r.status !== 200) throw new Error(`the hook answered ${r.status}: ${JSON.stringify(reports)}`);
   const secs = (performance.now() - t) / 1000;
@@ -60,7 +74,7 @@ try {
     `| idle, before the request | ${f(idle)} |`,
     `| peak (VmHWM) | ${f(peak)} (+${f(peak - idle)} over idle) |`,
     "",
-    `Goal: far below 128 MB above idle: +${f(peak - idle)} MiB, ${peak - idle < 64 * MiB ? "met" : "not met"}. The hash pass reads through one reused BYOB buffer; the body pass pipes the asset's stream natively into a \`FixedLengthStream\` between the multipart head and tail, so no chunk goes through JS (reading the chunks in JS instead cost +170 MiB here: garbage that workerd's collector reclaimed late).`,
+    `Goal: at most +32 MiB over idle (issue 12; the Workers limit is 128 MB): +${f(peak - idle)} MiB, ${peak - idle <= 32 * MiB ? "met" : "not met"}. Both passes read the asset through one reused 1 MiB BYOB buffer. The hash pass feeds the wasm digests; the body pass fills its buffer with workerd's \`readAtLeast\` (plain BYOB reads, three times as many pending promises: +33 MiB), writes each chunk into a \`FixedLengthStream\` (between the multipart head and tail) and into workerd's native \`crypto.DigestStream\`, waits for both before reading the next, and writes the closing boundary only when the sha256 of the bytes sent is the one hashed (else it aborts the request). Measured alternatives: \`pipeTo\` alone stays flat but checks only the length; \`tee()\` into a DigestStream cost +430 MiB (workerd buffers for the slower branch); copying chunks from a default reader cost +170 MiB (garbage that workerd's collector reclaimed late).`,
     "",
   ].join("\n");
   console.log(section);

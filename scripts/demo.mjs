@@ -5,7 +5,7 @@
 //
 //   node scripts/demo.mjs [--port N]     (default 8000, or any free port if 8000 is taken)
 import { randomBytes } from "node:crypto";
-import { startPypiserver } from "../tests/e2e/servers.mjs";
+import { startPypiserver } from "./pypiserver.mjs";
 import { demoConfig, serveWww } from "./serve-www.mjs";
 
 const args = process.argv.slice(2);

@@ -46,7 +46,10 @@ export async function serveWww({ port = 0, registry, connect = [], config = {} }
   const csp = policy(origins);
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, "http://x");
-    if (registry && url.pathname.startsWith("/registry/")) return relay(req, res, new URL(url.pathname.slice("/registry/".length) + url.search, registry));
+    if (registry && url.pathname.startsWith("/registry/")) {
+      const target = relayTarget(registry, url);
+      return target ? relay(req, res, target) : send(res, 400, "text/plain", "the demo relay forwards only to its registry\n");
+    }
     if (req.method !== "GET" && req.method !== "HEAD") return res.writeHead(405, { allow: "GET, HEAD" }).end("method not allowed\n");
     let file;
     if (url.pathname === "/config.json") return send(res, 200, TYPES[".json"], JSON.stringify(config));
@@ -82,6 +85,26 @@ export async function serveWww({ port = 0, registry, connect = [], config = {} }
     url,
     stop: () => new Promise((r) => (server.closeAllConnections?.(), server.close(r))),
   };
+}
+
+/**
+ * Where `/registry/<rest>` goes: `<rest>` under the registry's URL, or null when it would
+ * leave it. The rest is appended as text, never resolved as a URL reference, since
+ * `http://other/` or `//other/` would resolve to another host: the relay must not be an
+ * open proxy that carries the page's Authorization anywhere.
+ */
+export function relayTarget(registry, url) {
+  const base = new URL(registry);
+  base.search = "";
+  base.hash = "";
+  const root = base.href.endsWith("/") ? base.href : `${base.href}/`;
+  let target;
+  try {
+    target = new URL(root + url.pathname.slice("/registry/".length).replace(/^[/\\]+/, "") + url.search);
+  } catch {
+    return null;
+  }
+  return target.origin === base.origin && target.href.startsWith(root) ? target : null;
 }
 
 /** Forwards one request to the registry, bodies streamed both ways. */

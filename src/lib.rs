@@ -7,17 +7,22 @@
 
 pub mod archive;
 pub mod auth;
+pub mod batch;
 pub mod checks;
 pub mod digest;
 pub mod filename;
 pub mod form;
+pub mod http;
+pub mod mask;
 pub mod metadata;
 pub mod multipart;
 pub mod oidc;
 pub mod publish;
 pub mod registry;
+pub mod report;
 pub mod response;
 pub mod simple;
+pub mod url;
 pub mod version;
 
 #[cfg(target_arch = "wasm32")]
@@ -58,27 +63,17 @@ pub enum Error {
 }
 
 impl Error {
-    /// A stable machine-readable kind, for JS and JSON output.
-    pub fn kind(&self) -> &'static str {
+    /// The kind JS and JSON output see.
+    pub fn kind(&self) -> report::Kind {
         match self {
-            Error::Filename(_) => "filename",
-            Error::Archive(_) => "archive",
-            Error::Metadata { source: MetadataError::NameMismatch { .. } | MetadataError::VersionMismatch { .. }, .. } => "mismatch",
-            Error::Metadata { .. } => "metadata",
-            Error::Multipart(_) => "multipart",
+            Error::Filename(_) => report::Kind::Filename,
+            Error::Archive(ArchiveError::Source { .. }) => report::Kind::Source,
+            Error::Archive(_) => report::Kind::Archive,
+            Error::Metadata { source: MetadataError::NameMismatch { .. } | MetadataError::VersionMismatch { .. }, .. } => report::Kind::Mismatch,
+            Error::Metadata { .. } => report::Kind::Metadata,
+            Error::Multipart(_) => report::Kind::Multipart,
         }
     }
-}
-
-/// What to do about an error of `kind` (see [`Error::kind`]): every shell shows the same advice.
-pub fn hint_for_kind(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "filename" => "distribution file names are name-version(-build)-python-abi-platform.whl, name-version.tar.gz or a legacy name-version.zip",
-        "metadata" => "fix the project's metadata (pyproject.toml) and rebuild with `python -m build`",
-        "archive" | "mismatch" => "rebuild the distribution with `python -m build` rather than renaming or editing it: the file name, the archive and its metadata must agree",
-        "source" => "choose the file again; it may have been moved or changed",
-        _ => return None,
-    })
 }
 
 /// What inspecting one distribution found: everything that would be sent, but the bytes.
@@ -148,4 +143,47 @@ pub fn hash_source<S: ReadAt>(file: &DistFilename, source: &mut S) -> Result<Dig
         d.update(&chunk);
     }
     Ok(d.finish())
+}
+
+/// True for names that end like a distribution (`.whl`, `.tar.gz`, `.zip`, any case); says
+/// nothing of whether the rest of the name is valid. Every shell filters `dist/*` with it.
+pub fn is_distribution_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".whl", ".tar.gz", ".zip"].iter().any(|ext| lower.ends_with(ext) && lower.len() > ext.len())
+}
+
+/// "wheel py3-none-any", "wheel cp311-cp311-manylinux_2_17_x86_64 (build 1)" or "sdist (tar.gz)".
+pub fn describe_dist(f: &DistFilename) -> String {
+    match &f.kind {
+        filename::DistKind::Wheel(t) => {
+            let build = t.build.as_ref().map(|b| format!(" (build {b})")).unwrap_or_default();
+            format!("wheel {}-{}-{}{build}", t.python_tag, t.abi.join("."), t.platform.join("."))
+        }
+        filename::DistKind::Sdist { format } => format!("sdist ({})", match format {
+            filename::SdistFormat::TarGz => "tar.gz",
+            filename::SdistFormat::Zip => "zip",
+        }),
+    }
+}
+
+/// What is known of a registry from its upload URL alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryInfo {
+    /// The family (`pypi`, `gitlab`, … or `unknown`).
+    pub registry: registry::Registry,
+    /// The upload URL without credentials.
+    pub upload_url: String,
+    /// The simple index to check files against, when the layout tells it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_url: Option<String>,
+    /// True when a page on another origin can upload there directly (CORS).
+    pub browser_cors: bool,
+}
+
+/// Describes the registry behind `upload_url`.
+pub fn registry_info(upload_url: &str) -> Result<RegistryInfo, url::UrlError> {
+    let u = url::Url::parse(upload_url)?;
+    let reg = registry::detect(&u);
+    Ok(RegistryInfo { registry: reg, upload_url: u.to_string(), check_url: registry::index_for(&u, reg).map(|c| c.to_string()), browser_cors: registry::browser_cors(reg) })
 }

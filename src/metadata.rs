@@ -144,7 +144,7 @@ pub enum MetadataError {
     #[error("{0:?} is invalid for 'version': it is not a PEP 440 version")]
     BadVersion(String),
     /// The metadata's name differs from the filename's.
-    #[error("the file is named for project {file:?} but its metadata says {metadata:?} (compared as {file_norm:?} and {meta_norm:?}); rename the file or fix the metadata")]
+    #[error("the file is named for project {file:?} but its metadata says {metadata:?} (compared as {file_norm:?} and {meta_norm:?})")]
     NameMismatch {
         /// Name in the filename.
         file: String,
@@ -156,7 +156,7 @@ pub enum MetadataError {
         meta_norm: String,
     },
     /// The metadata's version differs from the filename's.
-    #[error("the file is named for version {file:?} but its metadata says {metadata:?}; rename the file or rebuild it")]
+    #[error("the file is named for version {file:?} but its metadata says {metadata:?}")]
     VersionMismatch {
         /// Version in the filename.
         file: String,

@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::digest::hex;
+use crate::digest::{hex, DigestSet};
 use crate::form::Form;
 
 /// Why a body cannot be framed safely.
@@ -23,6 +23,9 @@ pub enum MultipartError {
     },
 }
 
+/// The digest fields that may follow the file part, hashed while the file is sent.
+pub const TRAILING_FIELDS: [&str; 3] = ["sha256_digest", "blake2_256_digest", "md5_digest"];
+
 /// A request body ready to send: `head`, then the file's bytes, then `tail`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MultipartPlan {
@@ -32,8 +35,11 @@ pub struct MultipartPlan {
     pub head: Vec<u8>,
     /// Length of the file part's content.
     pub file_len: u64,
-    /// The closing delimiter.
+    /// The closing delimiter, preceded by the trailing digest fields when there are any (with
+    /// placeholder values of the right length: see [`MultipartPlan::tail_for`]).
     pub tail: Vec<u8>,
+    /// The digest fields in the tail, in order (empty when the digests come first).
+    pub trailing: Vec<String>,
 }
 
 impl MultipartPlan {
@@ -42,6 +48,13 @@ impl MultipartPlan {
     /// `entropy` comes from the caller (the core has no random source); the boundary is
     /// derived from it and re-derived until it occurs in no value.
     pub fn new(form: &Form, filename: &str, file_len: u64, entropy: &[u8]) -> Result<Self, MultipartError> {
+        Self::with_trailing(form, filename, file_len, entropy, &[])
+    }
+
+    /// Like [`MultipartPlan::new`], but the form's fields named in `trailing` (digest fields)
+    /// go after the file part, so a sender can hash the file while sending it: their values
+    /// are hex of fixed length, so `Content-Length` is still known before the first byte.
+    pub fn with_trailing(form: &Form, filename: &str, file_len: u64, entropy: &[u8], trailing: &[&str]) -> Result<Self, MultipartError> {
         for f in &form.fields {
             check_name("field name", &f.name)?;
         }
@@ -55,11 +68,15 @@ impl MultipartPlan {
             })
             .find(|b| !form.fields.iter().any(|f| f.value.contains(b.as_str())) && !filename.contains(b.as_str()))
             .unwrap_or_default();
+        let part = |out: &mut Vec<u8>, name: &str, value: &str| {
+            out.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes());
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        };
+        let (late, early): (Vec<_>, Vec<_>) = form.fields.iter().partition(|f| trailing.contains(&f.name.as_str()));
         let mut head = Vec::new();
-        for f in &form.fields {
-            head.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n", f.name).as_bytes());
-            head.extend_from_slice(f.value.as_bytes());
-            head.extend_from_slice(b"\r\n");
+        for f in early {
+            part(&mut head, &f.name, &f.value);
         }
         head.extend_from_slice(
             format!(
@@ -68,8 +85,29 @@ impl MultipartPlan {
             )
             .as_bytes(),
         );
-        let tail = format!("\r\n--{boundary}--\r\n").into_bytes();
-        Ok(MultipartPlan { boundary, head, file_len, tail })
+        let mut tail = b"\r\n".to_vec();
+        for f in &late {
+            part(&mut tail, &f.name, &f.value);
+        }
+        tail.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let trailing = late.iter().map(|f| f.name.clone()).collect();
+        Ok(MultipartPlan { boundary, head, file_len, tail, trailing })
+    }
+
+    /// The tail with the trailing digest fields set to `digests` (same length as planned).
+    pub fn tail_for(&self, digests: &DigestSet) -> Vec<u8> {
+        let mut tail = b"\r\n".to_vec();
+        for name in &self.trailing {
+            let value = match name.as_str() {
+                "sha256_digest" => &digests.sha256,
+                "blake2_256_digest" => &digests.blake2_256,
+                _ => &digests.md5,
+            };
+            tail.extend_from_slice(format!("--{}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n", self.boundary).as_bytes());
+        }
+        tail.extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
+        debug_assert_eq!(tail.len(), self.tail.len());
+        tail
     }
 
     /// The exact `Content-Length` of the whole body.
@@ -103,39 +141,5 @@ fn check_name(what: &'static str, value: &str) -> Result<(), MultipartError> {
     match found {
         Some(found) => Err(MultipartError::UnsafeName { what, value: value.into(), found }),
         None => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::form::Field;
-
-    fn form(pairs: &[(&str, &str)]) -> Form {
-        Form { fields: pairs.iter().map(|(n, v)| Field { name: n.to_string(), value: v.to_string() }).collect() }
-    }
-
-    #[test]
-    fn length_is_known_before_the_file_is_read() {
-        let plan = MultipartPlan::new(&form(&[("a", "1"), ("description", "x\r\ny")]), "f-1.0.tar.gz", 1234, b"seed").unwrap();
-        assert!(plan.boundary.len() >= 32);
-        assert_eq!(plan.content_length(), plan.to_bytes(&[7; 1234]).len() as u64);
-    }
-
-    #[test]
-    fn boundary_never_occurs_in_a_value() {
-        let first = MultipartPlan::new(&form(&[]), "f-1.0.tar.gz", 0, b"seed").unwrap().boundary;
-        let hostile = form(&[("description", &format!("before --{first} after"))]);
-        let plan = MultipartPlan::new(&hostile, "f-1.0.tar.gz", 0, b"seed").unwrap();
-        assert_ne!(plan.boundary, first);
-        assert!(!String::from_utf8_lossy(&plan.head).contains(&format!("{first}\r\n")));
-    }
-
-    #[test]
-    fn names_that_could_inject_headers_are_refused() {
-        for (name, file) in [("a\r\nX-Evil: 1", "f.whl"), ("a\"b", "f.whl"), ("ok", "f\".whl"), ("ok", "f\n.whl"), ("ok", "f\0.whl")] {
-            let e = MultipartPlan::new(&form(&[(name, "v")]), file, 0, b"s").unwrap_err();
-            assert!(matches!(e, MultipartError::UnsafeName { .. }), "{name:?} {file:?}");
-        }
     }
 }

@@ -1,14 +1,16 @@
 //! Publishing one file as a small sans-IO state machine.
 //!
 //! The machine decides; the runtime acts. It asks for a request (`Send`), a pause (`Wait`), or
-//! says it is done; the caller performs the request, reports the reply or the network error,
-//! and supplies the randomness for jitter. The same machine runs in native tests and in wasm.
+//! says it is done; the caller performs the request, reports the reply or why there was none,
+//! and supplies the randomness for jitter. The batch engine ([`crate::batch`]) runs one per
+//! file.
 
-use serde::Serialize;
-
-use crate::registry::redact_url;
-use crate::response::{decode, Decoded, FailureKind, Outcome, Reply, Sent};
-use crate::simple::Existing;
+use crate::digest::DigestSet;
+use crate::http::{NoReply, Reply};
+use crate::registry::{GitLabJob, Registry};
+use crate::report::{Kind, Report, Status};
+use crate::response::{decode, Decoded, Outcome, Sent};
+use crate::url::Url;
 
 /// How hard to try.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +39,7 @@ pub enum Action {
     /// Send the body (rebuilt from the plan) to `url`.
     Send {
         /// Where to send it; may differ from the first URL after a same-origin redirect.
-        url: String,
+        url: Url,
         /// 1 for the first attempt.
         attempt: u32,
     },
@@ -48,57 +50,48 @@ pub enum Action {
         /// Why, for progress output.
         reason: String,
     },
+    /// The registry said the name is taken without saying by which bytes: look in the index
+    /// before calling it skipped (see [`Upload::on_verified`]).
+    Verify {
+        /// The registry as recognised from its reply (pypiserver and devpi are known only so).
+        registry: Registry,
+    },
     /// Finished.
     Done(Report),
-}
-
-/// The final state of one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Stored by this run.
-    Uploaded,
-    /// Already there; nothing needed.
-    Skipped,
-    /// Not stored.
-    Failed,
-}
-
-/// The outcome of publishing one file, as reported to users.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Report {
-    /// Uploaded, skipped or failed.
-    pub status: Status,
-    /// The last HTTP status, when there was a reply.
-    pub http_status: Option<u16>,
-    /// The server's own words.
-    pub server_message: Option<String>,
-    /// What to do about it.
-    pub hint: Option<String>,
-    /// Why it failed.
-    pub kind: Option<FailureKind>,
-    /// Requests sent.
-    pub attempts: u32,
-    /// Whether trying again later may help.
-    pub retryable: bool,
-    /// A transport error, when there was no reply.
-    pub error: Option<String>,
 }
 
 /// The state of one file's upload.
 #[derive(Debug, Clone)]
 pub struct Upload {
-    url: String,
+    job: Option<GitLabJob>,
+    filename: String,
+    url: Url,
     policy: Policy,
     attempt: u32,
-    redirects: u32,
+    visited: Vec<Url>,
+    pending_conflict: Option<Decoded>,
 }
 
 impl Upload {
-    /// An upload of one file to `url`.
-    pub fn new(url: &str, policy: Policy) -> Self {
-        Upload { url: url.to_string(), policy, attempt: 0, redirects: 0 }
+    /// An upload of `filename` to `url`.
+    pub fn new(filename: &str, url: &Url, policy: Policy) -> Self {
+        Upload { job: None, filename: filename.to_string(), url: url.clone(), policy, attempt: 0, visited: vec![url.clone()], pending_conflict: None }
+    }
+
+    /// Explains replies against the GitLab CI job the upload runs in.
+    pub fn in_job(mut self, job: Option<GitLabJob>) -> Self {
+        self.job = job;
+        self
+    }
+
+    /// Upload requests sent so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The URL the next request goes to.
+    pub fn url(&self) -> &Url {
+        &self.url
     }
 
     /// The first request.
@@ -117,28 +110,28 @@ impl Upload {
     }
 
     /// Decides after a reply. `jitter` is a random number in `[0, 1)` from the caller.
-    pub fn on_reply(&mut self, reply: &Reply<'_>, sent: &Sent<'_>, jitter: f64) -> Action {
-        let url = self.url.clone();
-        let d = decode(reply, &Sent { url: &url, ..*sent });
+    pub fn on_reply(&mut self, reply: &Reply, username: Option<&str>, digests: Option<&DigestSet>, jitter: f64) -> Action {
+        let d = decode(reply, &Sent { url: &self.url, username, digests, job: self.job.as_ref() });
         match d.outcome {
             Outcome::Uploaded => self.done(Status::Uploaded, &d),
             // Our earlier attempt may have been stored before its reply was lost: the same
             // hash after a retry is our own upload.
             Outcome::AlreadyExists { identical: Some(true) } if self.attempt > 1 => self.done(Status::Uploaded, &d),
-            Outcome::AlreadyExists { identical: Some(true) } => self.skipped(&d, "the registry already has this exact file"),
-            Outcome::AlreadyExists { identical: None } if self.policy.skip_existing => {
-                self.skipped(&d, "a file with this name is already there (the registry does not say whether it is the same file); skipped as --skip-existing asks")
+            Outcome::AlreadyExists { identical: Some(true) } => self.skipped(&d, "the registry already has this exact file", true),
+            Outcome::AlreadyExists { identical: None } if self.policy.skip_existing || self.attempt > 1 => {
+                let registry = d.registry;
+                self.pending_conflict = Some(d);
+                Action::Verify { registry }
             }
             Outcome::AlreadyExists { .. } => {
                 let mut r = self.report(Status::Failed, &d);
-                r.kind = Some(FailureKind::Conflict);
+                r.kind = Some(Kind::Conflict);
                 Action::Done(r)
             }
-            Outcome::Failed { kind: FailureKind::Redirect } => self.redirect(reply, &d),
+            Outcome::Failed { kind: Kind::Redirect } => self.redirect(reply, &d),
             Outcome::Failed { .. } if d.retryable && self.attempt < self.policy.max_attempts => {
-                let retry_after = header(reply, "retry-after").and_then(|v| v.trim().parse::<u64>().ok());
-                let ms = match retry_after {
-                    Some(s) => s.saturating_mul(1000).min(self.policy.max_delay_ms),
+                let ms = match retry_after_ms(reply) {
+                    Some(ms) => ms.min(self.policy.max_delay_ms),
                     None => self.backoff(jitter),
                 };
                 Action::Wait { ms, reason: format!("HTTP {} from the registry; attempt {} of {}", reply.status, self.attempt + 1, self.policy.max_attempts) }
@@ -147,28 +140,56 @@ impl Upload {
         }
     }
 
-    /// Decides after a request that got no reply (connection refused, reset, timeout).
-    pub fn on_network_error(&mut self, detail: &str, jitter: f64) -> Action {
-        if self.attempt < self.policy.max_attempts {
-            return Action::Wait {
-                ms: self.backoff(jitter),
-                reason: format!("{detail}; attempt {} of {}", self.attempt + 1, self.policy.max_attempts),
-            };
+    /// Decides after a [`Action::Verify`]: `Some(true)` the index lists our sha256,
+    /// `Some(false)` another one, `None` it could not tell.
+    pub fn on_verified(&mut self, identical: Option<bool>) -> Action {
+        let Some(d) = self.pending_conflict.take() else {
+            return Action::Done(Report::failed(&self.filename, Kind::Other, "internal: nothing to verify"));
+        };
+        match identical {
+            Some(true) if self.attempt > 1 => self.done(Status::Uploaded, &d),
+            Some(true) => self.skipped(&d, "the registry already has this exact file (same sha256 in its index)", true),
+            Some(false) => {
+                let mut r = self.report(Status::Failed, &d);
+                r.kind = Some(Kind::Conflict);
+                r.hint = Some("a different file with this name is already there (its sha256 in the index differs from ours); registries never let a name be reused: bump the version".into());
+                Action::Done(r)
+            }
+            None if self.policy.skip_existing => self.skipped(
+                &d,
+                "a file with this name is already there, but the registry does not say whether it is this file and no index could confirm it: compare it yourself, or give {check-url}",
+                false,
+            ),
+            None => {
+                let mut r = self.report(Status::Failed, &d);
+                r.kind = Some(Kind::Conflict);
+                r.hint = Some("a file with this name appeared after an attempt whose reply was lost; the registry does not say whether it is ours: compare it, or give {check-url} so this can be checked".into());
+                Action::Done(r)
+            }
         }
-        Action::Done(Report {
-            status: Status::Failed,
-            http_status: None,
-            server_message: None,
-            hint: Some(format!(
-                "no reply from {} after {} attempts: check the URL, the network and any proxy",
-                redact_url(&self.url),
-                self.attempt
-            )),
-            kind: Some(FailureKind::Network),
-            attempts: self.attempt,
-            retryable: true,
-            error: Some(detail.to_string()),
-        })
+    }
+
+    /// Decides after a request that got no reply.
+    pub fn on_no_reply(&mut self, why: &NoReply, jitter: f64) -> Action {
+        let (kind, detail) = match why {
+            NoReply::Cancelled => return Action::Done(self.no_reply_report(Kind::Cancelled, "cancelled during the upload", false)),
+            NoReply::Source(d) => return Action::Done(self.no_reply_report(Kind::Source, &format!("not sent whole: {d}"), false)),
+            NoReply::Network(d) => (Kind::Network, d),
+            NoReply::Stalled(d) => (Kind::Timeout, d),
+        };
+        if self.attempt < self.policy.max_attempts {
+            return Action::Wait { ms: self.backoff(jitter), reason: format!("{detail}; attempt {} of {}", self.attempt + 1, self.policy.max_attempts) };
+        }
+        let mut r = self.no_reply_report(kind, detail, true);
+        r.hint = Some(match kind {
+            Kind::Timeout => format!("no progress from {} for the stall timeout, {} times: a slow or stuck registry or proxy; try later or raise {{timeout}}", self.url, self.attempt),
+            _ => format!("no reply from {} after {} attempts: check the URL, the network and any proxy", self.url, self.attempt),
+        });
+        Action::Done(r)
+    }
+
+    fn no_reply_report(&self, kind: Kind, error: &str, retryable: bool) -> Report {
+        Report { attempts: self.attempt, retryable, ..Report::failed(&self.filename, kind, error) }
     }
 
     fn backoff(&self, jitter: f64) -> u64 {
@@ -178,43 +199,67 @@ impl Upload {
         cap / 2 + (cap as f64 / 2.0 * jitter.clamp(0.0, 1.0)) as u64
     }
 
-    fn redirect(&mut self, reply: &Reply<'_>, d: &Decoded) -> Action {
-        let target = header(reply, "location").map(|loc| resolve(&self.url, loc));
-        let replayable = matches!(reply.status, 307 | 308);
-        match target {
-            Some(t) if replayable && same_origin(&self.url, &t) && self.redirects < self.policy.max_redirects => {
-                self.redirects += 1;
-                self.url = t;
-                // A redirect is not a failed attempt: the counter is for retries.
-                self.attempt -= 1;
-                self.send()
-            }
-            Some(t) => {
-                let mut r = self.report(Status::Failed, d);
-                r.hint = Some(if same_origin(&self.url, &t) {
-                    format!("the registry redirects uploads to {}; use that URL as the repository URL", redact_url(&t))
-                } else {
-                    format!(
-                        "the registry redirects to another host, {}; credentials are never sent there on a redirect: if you trust it, use that URL as the repository URL",
-                        redact_url(&t)
-                    )
-                });
-                Action::Done(r)
-            }
-            None => self.done(Status::Failed, d),
+    fn redirect(&mut self, reply: &Reply, d: &Decoded) -> Action {
+        let fail = |this: &Self, hint: String| {
+            let mut r = this.report(Status::Failed, d);
+            r.hint = Some(hint);
+            Action::Done(r)
+        };
+        let Some(location) = reply.header("location").filter(|l| !l.trim().is_empty()) else {
+            return fail(self, "the registry answered with a redirect but named no place to go; check the repository URL".into());
+        };
+        let (target, had_userinfo) = match self.url.join(location) {
+            Ok(t) => t,
+            Err(e) => return fail(self, format!("the registry redirects to something that is not an http(s) URL ({e}); check the repository URL")),
+        };
+        if had_userinfo {
+            return fail(self, format!("the registry redirects to {target} with credentials in the URL; such a redirect is never followed"));
         }
+        if self.visited.contains(&target) {
+            return fail(self, format!("redirect loop: {} leads back to {target}; the registry or a proxy in front of it is misconfigured", self.url));
+        }
+        let same_origin = self.url.same_origin(&target);
+        let trailing_slash = same_origin && target.as_str().trim_end_matches('/') == self.url.as_str().trim_end_matches('/') && target.as_str().ends_with('/');
+        if !same_origin {
+            return fail(
+                self,
+                format!(
+                    "the registry redirects to another origin, {target} (ours is {}); credentials and files are never sent there on a redirect: if you trust it, use that URL as {{repository-url}}",
+                    self.url.origin().show()
+                ),
+            );
+        }
+        if !matches!(reply.status, 307 | 308) {
+            // 301/302/303 turn a POST into a GET: following them would lose the file.
+            return fail(
+                self,
+                if trailing_slash {
+                    format!("the upload URL needs a trailing slash: use {target}")
+                } else {
+                    format!("the registry redirects uploads to {target} (HTTP {}); use that URL as {{repository-url}}", reply.status)
+                },
+            );
+        }
+        if self.visited.len() > self.policy.max_redirects as usize {
+            return fail(self, format!("more than {} redirects; use the final URL, {target}, as {{repository-url}}", self.policy.max_redirects));
+        }
+        self.visited.push(target.clone());
+        self.url = target;
+        // A redirect is not a failed attempt: the counter is for retries.
+        self.attempt -= 1;
+        self.send()
     }
 
-    fn skipped(&self, d: &Decoded, why: &str) -> Action {
+    fn skipped(&self, d: &Decoded, why: &str, verified: bool) -> Action {
         let mut r = self.report(Status::Skipped, d);
         r.hint = Some(why.to_string());
         r.retryable = false;
+        r.verified = Some(verified);
         Action::Done(r)
     }
 
     fn report(&self, status: Status, d: &Decoded) -> Report {
         Report {
-            status,
             http_status: Some(d.status),
             server_message: d.server_message.clone(),
             hint: d.hint.clone(),
@@ -224,7 +269,7 @@ impl Upload {
             },
             attempts: self.attempt,
             retryable: d.retryable,
-            error: None,
+            ..Report::new(&self.filename, status)
         }
     }
 
@@ -237,209 +282,47 @@ impl Upload {
     }
 }
 
-/// Decides from a simple-index lookup whether to upload at all; `None` means send it.
-pub fn decide_existing(existing: &Existing, sha256: &str, check_url: &str) -> Option<Report> {
-    let report = |status, hint: String, kind| Report {
-        status,
-        http_status: None,
-        server_message: None,
-        hint: Some(hint),
-        kind,
-        attempts: 0,
-        retryable: false,
-        error: None,
-    };
-    match existing {
-        Existing::Absent => None,
-        Existing::Present { sha256: Some(h) } if h == sha256 => {
-            Some(report(Status::Skipped, format!("already in {} with the same sha256", redact_url(check_url)), None))
-        }
-        Existing::Present { sha256: Some(h) } => Some(report(
-            Status::Failed,
-            format!(
-                "a different file with this name is already in {} (sha256 {h}, ours {sha256}); registries never let a name be reused: bump the version",
-                redact_url(check_url)
-            ),
-            Some(FailureKind::Conflict),
-        )),
-        Existing::Present { sha256: None } => Some(report(
-            Status::Skipped,
-            format!("already listed in {} (the index gives no sha256 to compare)", redact_url(check_url)),
-            None,
-        )),
+/// `Retry-After` in milliseconds: delay-seconds, or an HTTP-date measured from the reply's own
+/// `Date` (so clock skew between us and the server does not matter), else from our clock.
+pub fn retry_after_ms(reply: &Reply) -> Option<u64> {
+    let v = reply.header("retry-after")?.trim();
+    if let Ok(s) = v.parse::<u64>() {
+        return Some(s.saturating_mul(1000));
     }
+    let at = http_date(v)?;
+    let now = reply.header("date").and_then(http_date).unwrap_or(reply.now_ms / 1000);
+    Some(at.saturating_sub(now).saturating_mul(1000))
 }
 
-/// Reads the check URL's reply: a 401/403 is an auth failure, never "absent".
-pub fn check_reply(status: u16, content_type: &str, body: &[u8], filename: &str, check_url: &str) -> Result<Existing, Report> {
-    match status {
-        200..=299 => Ok(crate::simple::find(body, content_type, filename)),
-        401 | 403 => Err(Report {
-            status: Status::Failed,
-            http_status: Some(status),
-            server_message: None,
-            hint: Some(format!(
-                "the check URL {} refused the credentials (HTTP {status}), so whether the file exists is unknown; fix the credentials or the --check-url",
-                redact_url(check_url)
-            )),
-            kind: Some(FailureKind::Auth),
-            attempts: 0,
-            retryable: false,
-            error: None,
-        }),
-        // 404: no such project yet. Anything else: the upload's own reply will tell.
-        _ => Ok(Existing::Absent),
-    }
-}
-
-fn header<'a>(reply: &Reply<'a>, name: &str) -> Option<&'a str> {
-    reply.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-}
-
-/// `scheme://host:port` of a URL, lowercase, credentials dropped; default ports made explicit.
-pub fn origin(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let scheme = scheme.to_ascii_lowercase();
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h).to_ascii_lowercase();
-    let has_port = hostport.rsplit_once(':').is_some_and(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty()) && !hostport.ends_with(']');
-    let hostport = if has_port {
-        hostport
+/// Seconds since the Unix epoch of an HTTP-date (RFC 9110: IMF-fixdate, RFC 850, asctime).
+pub fn http_date(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (_, rest) = s.split_once([',', ' '])?;
+    let parts: Vec<&str> = rest.split([' ', '-']).filter(|p| !p.is_empty()).collect();
+    let month = |m: &str| ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"].iter().position(|x| m.eq_ignore_ascii_case(x)).map(|i| i as u64 + 1);
+    // IMF-fixdate and RFC 850: day month year time GMT; asctime: month day time year.
+    let (day, mon, year, time) = if s.contains(',') {
+        let year: u64 = parts.get(2)?.parse().ok()?;
+        let year = if year < 100 { if year < 70 { 2000 + year } else { 1900 + year } } else { year };
+        (parts.first()?.parse::<u64>().ok()?, month(parts.get(1)?)?, year, *parts.get(3)?)
     } else {
-        format!("{hostport}:{}", if scheme == "https" { 443 } else { 80 })
+        (parts.get(1)?.parse::<u64>().ok()?, month(parts.first()?)?, parts.get(3)?.parse::<u64>().ok()?, *parts.get(2)?)
     };
-    format!("{scheme}://{hostport}")
+    let mut t = time.split(':').map(|x| x.parse::<u64>().ok());
+    let (h, m, sec) = (t.next()??, t.next()??, t.next()??);
+    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 || !(1970..=9999).contains(&year) {
+        return None;
+    }
+    Some(days_from_civil(year, mon, day) * 86_400 + h * 3600 + m * 60 + sec)
 }
 
-fn same_origin(a: &str, b: &str) -> bool {
-    origin(a) == origin(b)
-}
-
-/// Resolves a `Location` against the URL it answered.
-pub fn resolve(base: &str, location: &str) -> String {
-    if location.contains("://") {
-        return location.to_string();
-    }
-    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if let Some(path) = location.strip_prefix("//") {
-        return format!("{scheme}://{path}");
-    }
-    if location.starts_with('/') {
-        return format!("{scheme}://{authority}{location}");
-    }
-    let path = &rest[authority.len()..];
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
-    format!("{scheme}://{authority}{dir}{location}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::digest::digest_bytes;
-
-    fn reply<'a>(status: u16, headers: &'a [(String, String)], body: &'a str) -> Reply<'a> {
-        Reply { status, reason: "", headers, body: body.as_bytes() }
-    }
-
-    fn h(k: &str, v: &str) -> Vec<(String, String)> {
-        vec![(k.into(), v.into())]
-    }
-
-    #[test]
-    fn two_503s_then_success_is_one_upload_after_three_attempts() {
-        let d = digest_bytes(b"x");
-        let sent = Sent { url: "", username: Some("u"), digests: Some(&d) };
-        let mut up = Upload::new("http://127.0.0.1:9/", Policy::default());
-        assert_eq!(up.start(), Action::Send { url: "http://127.0.0.1:9/".into(), attempt: 1 });
-        let Action::Wait { ms, .. } = up.on_reply(&reply(503, &[], ""), &sent, 0.0) else { panic!() };
-        assert_eq!(ms, 500);
-        assert!(matches!(up.resume(), Action::Send { attempt: 2, .. }));
-        let Action::Wait { ms, .. } = up.on_reply(&reply(503, &[], ""), &sent, 0.999) else { panic!() };
-        assert!((1000..2000).contains(&ms), "{ms}");
-        assert!(matches!(up.resume(), Action::Send { attempt: 3, .. }));
-        let Action::Done(r) = up.on_reply(&reply(200, &[], ""), &sent, 0.5) else { panic!() };
-        assert_eq!((r.status, r.attempts), (Status::Uploaded, 3));
-    }
-
-    #[test]
-    fn retry_after_is_honoured_and_retries_are_bounded() {
-        let sent = Sent::default();
-        let mut up = Upload::new("https://r.example/up/", Policy { max_attempts: 2, ..Policy::default() });
-        up.start();
-        let hs = h("Retry-After", "7");
-        assert!(matches!(up.on_reply(&reply(429, &hs, ""), &sent, 0.0), Action::Wait { ms: 7000, .. }));
-        up.resume();
-        let Action::Done(r) = up.on_reply(&reply(429, &hs, ""), &sent, 0.0) else { panic!() };
-        assert_eq!((r.status, r.retryable, r.attempts), (Status::Failed, true, 2));
-    }
-
-    #[test]
-    fn same_origin_308_is_followed_and_another_host_never_gets_the_body() {
-        let sent = Sent::default();
-        let mut up = Upload::new("https://upload.pypi.org/legacy", Policy::default());
-        up.start();
-        let loc = h("Location", "/legacy/");
-        assert_eq!(up.on_reply(&reply(308, &loc, ""), &sent, 0.0), Action::Send { url: "https://upload.pypi.org/legacy/".into(), attempt: 1 });
-        let away = h("Location", "https://evil.example:443/legacy/");
-        let Action::Done(r) = up.on_reply(&reply(307, &away, ""), &sent, 0.0) else { panic!("followed a cross-host redirect") };
-        assert_eq!(r.status, Status::Failed);
-        assert!(r.hint.unwrap().contains("https://evil.example:443/legacy/"));
-    }
-
-    #[test]
-    fn a_conflict_with_our_hash_after_a_retry_is_success_and_skip_existing_skips() {
-        let d = digest_bytes(b"");
-        let sent = Sent { url: "", username: Some("__token__"), digests: Some(&d) };
-        let body = format!("{{\"code\": \"400 File already exists ('a-1.tar.gz', with blake2_256 hash '{}').\"}}", d.blake2_256);
-        let json = h("Content-Type", "application/json");
-        let mut up = Upload::new("https://upload.pypi.org/legacy/", Policy::default());
-        up.start();
-        up.on_reply(&reply(502, &[], ""), &sent, 0.0);
-        up.resume();
-        let Action::Done(r) = up.on_reply(&reply(400, &json, &body), &sent, 0.0) else { panic!() };
-        assert_eq!(r.status, Status::Uploaded);
-
-        let mut up = Upload::new("http://127.0.0.1:1/", Policy { skip_existing: true, ..Policy::default() });
-        up.start();
-        let Action::Done(r) = up.on_reply(&reply(409, &[], "Package 'a-1.tar.gz' already exists! You may start server with --overwrite option."), &sent, 0.0) else { panic!() };
-        assert_eq!(r.status, Status::Skipped);
-
-        let other = body.replace(&d.blake2_256, &"1".repeat(64));
-        let mut up = Upload::new("https://upload.pypi.org/legacy/", Policy { skip_existing: true, ..Policy::default() });
-        up.start();
-        let Action::Done(r) = up.on_reply(&reply(400, &json, &other), &sent, 0.0) else { panic!() };
-        assert_eq!((r.status, r.kind), (Status::Failed, Some(FailureKind::Conflict)), "a different file is never skipped");
-    }
-
-    #[test]
-    fn network_errors_retry_then_fail_without_showing_credentials() {
-        let mut up = Upload::new("https://user:secret@r.example/up/", Policy { max_attempts: 2, ..Policy::default() });
-        up.start();
-        assert!(matches!(up.on_network_error("connection refused", 0.0), Action::Wait { .. }));
-        up.resume();
-        let Action::Done(r) = up.on_network_error("connection refused", 0.0) else { panic!() };
-        assert_eq!(r.status, Status::Failed);
-        assert!(!format!("{r:?}").contains("secret"));
-    }
-
-    #[test]
-    fn the_index_decides_before_anything_is_sent() {
-        let url = "https://pypi.org/simple/";
-        assert_eq!(decide_existing(&Existing::Absent, "aa", url), None);
-        assert_eq!(decide_existing(&Existing::Present { sha256: Some("aa".into()) }, "aa", url).unwrap().status, Status::Skipped);
-        let r = decide_existing(&Existing::Present { sha256: Some("bb".into()) }, "aa", url).unwrap();
-        assert_eq!((r.status, r.kind), (Status::Failed, Some(FailureKind::Conflict)));
-        assert_eq!(check_reply(404, "", b"", "f", url), Ok(Existing::Absent));
-        assert_eq!(check_reply(403, "", b"", "f", url).unwrap_err().kind, Some(FailureKind::Auth));
-    }
-
-    #[test]
-    fn locations_resolve_and_origins_compare_with_default_ports() {
-        assert_eq!(resolve("https://h/a/b", "c/"), "https://h/a/c/");
-        assert_eq!(resolve("https://h/a/b", "//g/x"), "https://g/x");
-        assert!(same_origin("https://h/x", "https://H:443/y"));
-        assert!(!same_origin("http://h:8080/", "http://h:8081/"));
-    }
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }

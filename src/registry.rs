@@ -1,6 +1,8 @@
-//! Which registry a URL points at, and URLs made safe to show.
+//! Which registry a URL points at, and what its layout tells: the simple index, the project page.
 
 use serde::Serialize;
+
+use crate::url::Url;
 
 /// A registry family whose replies we know how to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -34,70 +36,13 @@ pub enum Registry {
     Unknown,
 }
 
-/// The parts of a URL we look at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UrlParts<'a> {
-    /// Lowercase-insensitive host, without port or credentials.
-    pub host: &'a str,
-    /// Path, from the first `/` (query dropped).
-    pub path: &'a str,
-}
-
-/// Splits `scheme://user:pass@host:port/path?query` into host and path.
-pub fn url_parts(url: &str) -> UrlParts<'_> {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let path = path.split(['?', '#']).next().unwrap_or("/");
-    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if hostport.starts_with('[') {
-        hostport.split_inclusive(']').next().unwrap_or(hostport)
-    } else {
-        hostport.split(':').next().unwrap_or(hostport)
-    };
-    UrlParts { host, path }
-}
-
-/// The URL with any `user:password@` removed, safe to print.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://{host}{}", &rest[end..]),
-        None => url.to_string(),
-    }
-}
-
-/// Decodes `%XX` escapes (invalid ones are kept as they are).
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Guesses the registry from its upload URL.
-pub fn detect(url: &str) -> Registry {
-    let UrlParts { host, path } = url_parts(url);
-    let host = host.to_ascii_lowercase();
-    let path = path.to_ascii_lowercase();
+pub fn detect(url: &Url) -> Registry {
+    let host = url.host();
+    let path = url.path().to_ascii_lowercase();
     if host == "test.pypi.org" {
         Registry::TestPypi
-    } else if matches!(host.as_str(), "upload.pypi.org" | "pypi.org" | "pypi.python.org" | "files.pythonhosted.org") {
+    } else if matches!(host, "upload.pypi.org" | "pypi.org" | "pypi.python.org" | "files.pythonhosted.org") {
         Registry::Pypi
     } else if path.contains("/api/v4/projects/") || path.contains("/api/v4/groups/") {
         Registry::GitLab
@@ -120,24 +65,51 @@ pub fn detect(url: &str) -> Registry {
     }
 }
 
+/// The GitLab project in a project-level upload URL: `(prefix before /api/v4, id or path)`.
+pub fn gitlab_project(url: &Url) -> Option<(String, String)> {
+    let segs = url.raw_segments();
+    let i = segs.windows(3).position(|w| w[0] == "api" && w[1] == "v4" && w[2] == "projects")?;
+    let project = crate::url::percent_decode(segs.get(i + 3)?);
+    if project.is_empty() {
+        return None;
+    }
+    let prefix = segs[..i].iter().map(|s| format!("/{s}")).collect::<String>();
+    Some((prefix, project))
+}
+
+/// The GitLab CI job the publish runs in, from its predefined variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitLabJob {
+    /// `CI_PROJECT_ID`.
+    pub project_id: String,
+    /// `CI_PROJECT_PATH` (`group/project`).
+    pub project_path: String,
+}
+
+impl GitLabJob {
+    /// The job, when `CI_PROJECT_ID` and `CI_PROJECT_PATH` are set (with `GITLAB_CI`).
+    pub fn from_env(env: &[(String, String)]) -> Option<GitLabJob> {
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+        get("GITLAB_CI")?;
+        Some(GitLabJob { project_id: get("CI_PROJECT_ID")?, project_path: get("CI_PROJECT_PATH")? })
+    }
+
+    /// True when `target` (an id or a path, as in an upload URL) is this job's own project.
+    pub fn is_project(&self, target: &str) -> bool {
+        target == self.project_id || target.eq_ignore_ascii_case(&self.project_path)
+    }
+}
+
 /// The page where people see a release, for registries that have one (twine's "View at").
-pub fn project_page(upload_url: &str, normalized_name: &str, version: &str) -> Option<String> {
-    let origin = |u: &str| {
-        let (scheme, rest) = u.split_once("://")?;
-        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-        Some(format!("{scheme}://{}", authority.rsplit_once('@').map_or(authority, |(_, h)| h)))
-    };
-    match detect(upload_url) {
+pub fn project_page(upload: &Url, registry: Registry, normalized_name: &str, version: &str) -> Option<String> {
+    match registry {
         Registry::Pypi => Some(format!("https://pypi.org/project/{normalized_name}/{version}/")),
         Registry::TestPypi => Some(format!("https://test.pypi.org/project/{normalized_name}/{version}/")),
         Registry::GitLab => {
-            let path = url_parts(upload_url).path;
-            let (prefix, rest) = path.split_once("/api/v4/projects/")?;
-            let project = percent_decode(rest.split('/').next()?);
-            let base = format!("{}{prefix}", origin(upload_url)?);
-            if project.is_empty() {
-                None
-            } else if project.bytes().all(|b| b.is_ascii_digit()) {
+            let (prefix, project) = gitlab_project(upload)?;
+            let base = upload.with_path(&format!("{prefix}/"));
+            let base = base.as_str().trim_end_matches('/');
+            if project.bytes().all(|b| b.is_ascii_digit()) {
                 // GitLab redirects /projects/:id to the project.
                 Some(format!("{base}/projects/{project}"))
             } else {
@@ -148,46 +120,39 @@ pub fn project_page(upload_url: &str, normalized_name: &str, version: &str) -> O
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn project_pages_for_registries_that_have_them() {
-        assert_eq!(project_page("https://upload.pypi.org/legacy/", "pp-demo", "1.0").as_deref(), Some("https://pypi.org/project/pp-demo/1.0/"));
-        assert_eq!(project_page("https://test.pypi.org/legacy/", "x", "2").as_deref(), Some("https://test.pypi.org/project/x/2/"));
-        assert_eq!(
-            project_page("https://tok:secret@gitlab.example.com/api/v4/projects/grp%2Fsub%2Fapp/packages/pypi", "app", "1").as_deref(),
-            Some("https://gitlab.example.com/grp/sub/app/-/packages")
-        );
-        assert_eq!(project_page("https://git.example.com/gitlab/api/v4/projects/42/packages/pypi", "a", "1").as_deref(), Some("https://git.example.com/gitlab/projects/42"));
-        assert_eq!(project_page("http://127.0.0.1:8080/", "a", "1"), None);
-    }
-
-    #[test]
-    fn detects_each_registry_from_its_documented_url() {
-        for (url, reg) in [
-            ("https://upload.pypi.org/legacy/", Registry::Pypi),
-            ("https://test.pypi.org/legacy/", Registry::TestPypi),
-            ("https://gitlab.example.com/api/v4/projects/42/packages/pypi", Registry::GitLab),
-            ("https://acme.jfrog.io/artifactory/api/pypi/pypi-local", Registry::Artifactory),
-            ("https://dom-111122223333.d.codeartifact.us-east-1.amazonaws.com/pypi/repo/", Registry::CodeArtifact),
-            ("https://pkgs.dev.azure.com/org/proj/_packaging/feed/pypi/upload/", Registry::Azure),
-            ("https://europe-west1-python.pkg.dev/proj/repo/", Registry::GoogleAr),
-            ("https://gitea.example.com/api/packages/owner/pypi", Registry::Gitea),
-            ("https://python.cloudsmith.io/owner/repo/", Registry::Cloudsmith),
-            ("https://nexus.example.com/repository/pypi-hosted/", Registry::Nexus),
-            ("http://127.0.0.1:8080/", Registry::Unknown),
-        ] {
-            assert_eq!(detect(url), reg, "{url}");
-        }
-    }
-
-    #[test]
-    fn credentials_never_survive_redaction() {
-        assert_eq!(redact_url("https://__token__:pypi-SECRET@upload.pypi.org/legacy/"), "https://upload.pypi.org/legacy/");
-        assert_eq!(redact_url("http://u:p@h:1/x?y=@z"), "http://h:1/x?y=@z");
-        assert_eq!(url_parts("http://u:p@h:1/x?y").host, "h");
-        assert_eq!(url_parts("http://[::1]:8080/a").host, "[::1]");
-    }
+/// The simple index that belongs to an upload URL, where the registry's layout tells it.
+pub fn index_for(upload: &Url, registry: Registry) -> Option<Url> {
+    let path = upload.path().trim_end_matches('/');
+    let url = match registry {
+        Registry::Pypi => Url::parse("https://pypi.org/simple/").ok()?,
+        Registry::TestPypi => Url::parse("https://test.pypi.org/simple/").ok()?,
+        Registry::GitLab if path.ends_with("/packages/pypi") && gitlab_project(upload).is_some() => upload.with_path(&format!("{path}/simple/")),
+        Registry::Gitea | Registry::Artifactory | Registry::CodeArtifact | Registry::GoogleAr | Registry::Nexus => upload.with_path(&format!("{path}/simple/")),
+        Registry::Azure => upload.with_path(&format!("{}/simple/", path.strip_suffix("/upload").unwrap_or(path))),
+        // Known from their replies: pypiserver serves /simple/ beside its upload root, devpi
+        // `+simple/` under the index.
+        Registry::Pypiserver => upload.with_path(&format!("{path}/simple/")),
+        Registry::Devpi => upload.with_path(&format!("{path}/+simple/")),
+        _ => return None,
+    };
+    Some(url)
 }
+
+/// True where the digest fields may follow the file part, so a streaming sender reads the file
+/// once. Each of these parses the whole form before it looks at any field: warehouse
+/// (`warehouse/forklift/legacy.py` `file_upload` reads WebOb's `request.POST`, then compares
+/// every digest sent with its own), GitLab (workhorse `internal/upload/rewrite.go`
+/// `rewriteFormFilesFromMultipart` copies text parts after the file unchanged, and Rails reads
+/// the rebuilt form), Gitea (`routers/api/packages/pypi/pypi.go` `UploadPackageFile`, Go's
+/// `FormFile` parses all), Nexus (`PyPiHostedHandlers.extractPayloads` loops over all parts);
+/// pypiserver and devpi (both parse the whole body, measured live). Artifactory, CodeArtifact,
+/// Azure, Google AR and Cloudsmith are closed: twine's order (digests first) there.
+pub fn accepts_trailing_digests(registry: Registry) -> bool {
+    !matches!(registry, Registry::Artifactory | Registry::CodeArtifact | Registry::Azure | Registry::GoogleAr | Registry::Cloudsmith)
+}
+
+/// True for registries whose browser APIs send CORS headers (a page can reach them directly).
+pub fn browser_cors(registry: Registry) -> bool {
+    matches!(registry, Registry::GitLab)
+}
+

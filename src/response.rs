@@ -3,61 +3,25 @@
 use serde::Serialize;
 
 use crate::digest::DigestSet;
-use crate::registry::{self, url_parts, Registry};
+use crate::http::Reply;
+use crate::registry::{self, GitLabJob, Registry};
+use crate::report::Kind;
+use crate::url::Url;
 
 /// The longest server message we keep (HTML error pages can be long).
 const MAX_MESSAGE: usize = 1000;
 
-/// A reply as the transport saw it.
-#[derive(Debug, Clone, Copy)]
-pub struct Reply<'a> {
-    /// HTTP status.
-    pub status: u16,
-    /// Reason phrase; empty under HTTP/2.
-    pub reason: &'a str,
-    /// Headers, names in any case.
-    pub headers: &'a [(String, String)],
-    /// The body.
-    pub body: &'a [u8],
-}
-
 /// What we sent, so the reply can be judged against it.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Sent<'a> {
     /// The upload URL.
-    pub url: &'a str,
+    pub url: &'a Url,
     /// The username, if any (never the password).
     pub username: Option<&'a str>,
     /// The file's digests.
     pub digests: Option<&'a DigestSet>,
-}
-
-/// Why an upload failed, for choosing what to do next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum FailureKind {
-    /// Credentials missing, wrong, or without permission.
-    Auth,
-    /// Nothing (visible to us) at this URL.
-    NotFound,
-    /// The URL is not an upload endpoint.
-    WrongEndpoint,
-    /// The server refused the file or its metadata.
-    Invalid,
-    /// A different file already has this name.
-    Conflict,
-    /// The file is too large for the registry.
-    TooLarge,
-    /// The server redirected; we never replay a body blindly.
-    Redirect,
-    /// Too many requests or a timeout; try later.
-    RateLimited,
-    /// The server failed.
-    Server,
-    /// No reply at all: refused, reset, timed out, or (in a browser) blocked by CORS.
-    Network,
-    /// Anything else.
-    Other,
+    /// The GitLab CI job we run in, if any (a 404 is then explained against its project).
+    pub job: Option<&'a GitLabJob>,
 }
 
 /// The decoded reply.
@@ -76,8 +40,6 @@ pub struct Decoded {
     pub retryable: bool,
     /// Which registry we think answered.
     pub registry: Registry,
-    /// `Location` of a redirect, credentials removed.
-    pub location: Option<String>,
 }
 
 /// The result of one upload request.
@@ -94,15 +56,13 @@ pub enum Outcome {
     /// Refused.
     Failed {
         /// Why.
-        kind: FailureKind,
+        kind: Kind,
     },
 }
 
 /// Decodes a reply to an upload of the file described by `sent`.
-pub fn decode(reply: &Reply<'_>, sent: &Sent<'_>) -> Decoded {
-    let header = |name: &str| {
-        reply.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    };
+pub fn decode(reply: &Reply, sent: &Sent<'_>) -> Decoded {
+    let header = |name: &str| reply.header(name);
     let mut reg = registry::detect(sent.url);
     if reg == Registry::Unknown && reply.headers.iter().any(|(k, _)| k.to_ascii_lowercase().starts_with("x-devpi")) {
         reg = Registry::Devpi;
@@ -123,14 +83,19 @@ pub fn decode(reply: &Reply<'_>, sent: &Sent<'_>) -> Decoded {
         hint: None,
         retryable: false,
         registry: reg,
-        location: header("location").map(registry::redact_url),
     };
     let fail = |kind| Outcome::Failed { kind };
     if (200..300).contains(&status) {
+        if looks_like_sign_in(&reply.body) {
+            // A single sign-on proxy answered in the registry's place: nothing was stored.
+            d.outcome = fail(Kind::Auth);
+            d.hint = Some("a sign-in page answered instead of the registry (a single sign-on proxy in front of it?): the upload did not reach the registry; use the registry's own upload URL or credentials the proxy accepts".into());
+            return d;
+        }
         if lower.contains("upload of identical file") {
             d.outcome = Outcome::AlreadyExists { identical: Some(true) };
         }
-        let path = url_parts(sent.url).path.to_ascii_lowercase();
+        let path = sent.url.path().to_ascii_lowercase();
         if path.contains("simple") {
             d.hint = Some("the server said yes, but this URL looks like a simple (download) index, which may store nothing; use the registry's upload URL".into());
         }
@@ -141,27 +106,40 @@ pub fn decode(reply: &Reply<'_>, sent: &Sent<'_>) -> Decoded {
         d.hint = Some(match identical {
             Some(true) => "the registry already has this exact file".into(),
             Some(false) => "a different file with this name is already there; registries never let a name be reused: bump the version (or add a build tag to a wheel)".into(),
-            None => "a file with this name is already there; use --skip-existing to skip files that were uploaded before, or bump the version".into(),
+            None => "a file with this name is already there; use {skip-existing} to skip files that were uploaded before, or bump the version".into(),
         });
         return d;
     }
     let (kind, retryable) = match status {
-        300..=399 => (FailureKind::Redirect, false),
-        401 | 403 => (FailureKind::Auth, false),
-        404 => (FailureKind::NotFound, false),
-        405 => (FailureKind::WrongEndpoint, false),
-        408 | 429 => (FailureKind::RateLimited, true),
-        410 => (FailureKind::WrongEndpoint, false),
-        413 => (FailureKind::TooLarge, false),
-        400 | 409 | 411 | 422 => (FailureKind::Invalid, false),
-        500..=599 => (FailureKind::Server, status != 501 && status != 505),
-        _ => (FailureKind::Other, false),
+        300..=399 => (Kind::Redirect, false),
+        401 | 403 => (Kind::Auth, false),
+        404 => (Kind::NotFound, false),
+        405 => (Kind::WrongEndpoint, false),
+        408 | 429 => (Kind::RateLimited, true),
+        410 => (Kind::WrongEndpoint, false),
+        413 => (Kind::TooLarge, false),
+        400 | 409 | 411 | 422 => (Kind::Invalid, false),
+        500..=599 => (Kind::Server, status != 501 && status != 505),
+        _ => (Kind::Other, false),
     };
-    let kind = if lower.contains("file too large") || lower.contains("file is too large") { FailureKind::TooLarge } else { kind };
+    let kind = if lower.contains("file too large") || lower.contains("file is too large") { Kind::TooLarge } else { kind };
     d.outcome = fail(kind);
     d.retryable = retryable;
-    d.hint = hint(reg, status, &lower, sent, d.location.as_deref());
+    d.hint = hint(reg, status, &lower, sent);
     d
+}
+
+/// True for an HTML page with a sign-in form: what single sign-on proxies answer in a
+/// registry's place, often with status 200.
+pub fn looks_like_sign_in(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(64 * 1024)];
+    let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
+    if !lower.contains("<html") && !lower.contains("<!doctype html") && !lower.contains("<form") {
+        return false;
+    }
+    let password_field = lower.contains("type=\"password\"") || lower.contains("type='password'") || lower.contains("type=password");
+    let sign_in_words = ["sign in", "sign-in", "signin", "log in", "login", "single sign-on", "sso"].iter().any(|w| lower.contains(w));
+    (lower.contains("<form") && password_field) || (password_field && sign_in_words)
 }
 
 /// Recognizes "this name is taken" replies; returns whether the stored file is ours.
@@ -191,20 +169,10 @@ fn conflict(reg: Registry, status: u16, lower: &str, sent: &Sent<'_>) -> Option<
     (known || conflict_status).then_some(None)
 }
 
-fn hint(reg: Registry, status: u16, lower: &str, sent: &Sent<'_>, location: Option<&str>) -> Option<String> {
+fn hint(reg: Registry, status: u16, lower: &str, sent: &Sent<'_>) -> Option<String> {
     let user = sent.username.unwrap_or_default();
     let pypi_host = if reg == Registry::TestPypi { "test.pypi.org" } else { "pypi.org" };
     let s = |t: &str| Some(t.to_string());
-    if (300..400).contains(&status) {
-        let url = sent.url;
-        return match location {
-            Some(loc) if loc.trim_end_matches('/') == url.trim_end_matches('/') && loc.ends_with('/') && !url.ends_with('/') => {
-                Some(format!("the upload URL needs a trailing slash: use {loc}"))
-            }
-            Some(loc) => Some(format!("the registry redirects uploads to {loc}; use that URL as the repository URL")),
-            None => s("the registry answered with a redirect; check the repository URL"),
-        };
-    }
     match (reg, status) {
         (Registry::Pypi | Registry::TestPypi, 403) if lower.contains("no longer supported") => Some(format!(
             "{pypi_host} accepts only API tokens or trusted publishing: create a token at https://{pypi_host}/manage/account/token/ and upload with username `__token__` and the token as the password"
@@ -252,7 +220,7 @@ fn hint(reg: Registry, status: u16, lower: &str, sent: &Sent<'_>, location: Opti
         )),
         (Registry::Pypi, 410) => s("pypi.python.org no longer takes uploads: use https://upload.pypi.org/legacy/"),
         (Registry::Pypi | Registry::TestPypi, 429) => s("PyPI limits how fast an account may create projects or upload; wait a while and try again"),
-        (Registry::GitLab, _) if url_parts(sent.url).path.contains("/api/v4/groups/") => s(
+        (Registry::GitLab, _) if sent.url.path().contains("/api/v4/groups/") => s(
             "GitLab's group-level PyPI URLs are read-only: upload to https://<host>/api/v4/projects/<id>/packages/pypi",
         ),
         (Registry::GitLab, 404) => {
@@ -263,6 +231,14 @@ fn hint(reg: Registry, status: u16, lower: &str, sent: &Sent<'_>, location: Opti
             };
             let ids = "check the project id or URL-encoded path (`group%2Fproject`) in the URL";
             let allow = "the target project must allow-list the job's project under Settings → CI/CD → Job token permissions";
+            let target = registry::gitlab_project(sent.url).map(|(_, p)| p);
+            if let (Some(job), Some(target), "gitlab-ci-token") = (sent.job, target, user) {
+                return Some(if job.is_project(&target) {
+                    format!("GitLab answers 404 to this job for its own project `{}`: check that the project's package registry is enabled (Settings → General → Visibility → Package registry) and that the URL ends in /projects/{}/packages/pypi.{encoding}", job.project_path, job.project_id)
+                } else {
+                    format!("this job's project `{}` may not publish to `{target}`: in `{target}`, add `{}` under Settings → CI/CD → Job token permissions (GitLab answers 404 rather than 403 to hide the project). If that is done, check the project id or path in the URL.{encoding}", job.project_path, job.project_path)
+                });
+            }
             Some(if user == "gitlab-ci-token" {
                 format!("GitLab answers 404 when it hides a project from the caller. With CI_JOB_TOKEN this is most often a different project that has not allow-listed this job's project: in the target project, {}. Otherwise, {ids}, and that the job's user can see it.{encoding}", allow.trim_start_matches("the target project must "))
             } else {
@@ -298,16 +274,16 @@ fn hint(reg: Registry, status: u16, lower: &str, sent: &Sent<'_>, location: Opti
 }
 
 /// True when a GitLab URL carries `group/project` where `group%2Fproject` belongs.
-fn gitlab_path_unencoded(url: &str) -> bool {
-    let path = url_parts(url).path;
+fn gitlab_path_unencoded(url: &Url) -> bool {
+    let path = url.path();
     path.split_once("/projects/")
         .and_then(|(_, rest)| rest.split_once("/packages/"))
         .is_some_and(|(project, _)| project.contains('/'))
 }
 
 /// Extracts the server's words: JSON `code`/`message`/`errors[]`/problem+json, text, HTML, reason.
-pub fn server_message(reply: &Reply<'_>, content_type: &str) -> Option<String> {
-    let body = String::from_utf8_lossy(reply.body);
+pub fn server_message(reply: &Reply, content_type: &str) -> Option<String> {
+    let body = String::from_utf8_lossy(&reply.body);
     let body = body.trim();
     let ct = content_type.to_ascii_lowercase();
     let from_body = if ct.contains("json") || body.starts_with('{') {
@@ -325,7 +301,23 @@ pub fn server_message(reply: &Reply<'_>, content_type: &str) -> Option<String> {
         None if !reason.is_empty() => Some(reason.to_string()),
         None => None,
     };
-    msg.map(|m| truncate(&m, MAX_MESSAGE))
+    // One line: line breaks in a server's words become spaces (the raw reply keeps them).
+    msg.map(|m| truncate(&one_line(&m), MAX_MESSAGE))
+}
+
+/// Runs of whitespace that hold a line break become one space.
+fn one_line(s: &str) -> String {
+    if !s.contains(['\n', '\r']) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    for (i, line) in s.split(['\n', '\r']).map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 fn json_message(body: &str) -> Option<String> {

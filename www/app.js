@@ -1,52 +1,166 @@
 // The drag-and-drop page: a thin shell over the wasm package. Everything a registry reply
 // means (messages, hints, retries) comes from the engine; this file only shows it.
-import init, { inspect, publish } from "./pkg/pypublish.js";
+import * as core from "./pkg/pypublish.js";
 
+const { default: init, inspect, publish } = core;
 const $ = (sel) => document.querySelector(sel);
-const wasm = await init();
-// For the benchmark (scripts/bench-page.mjs): how big wasm memory grew.
-globalThis.pypublishDebug = { wasmMemoryBytes: () => wasm.memory.buffer.byteLength };
+await init();
+
+// Until the package exports them (see the team contract), the page's own stand-ins; each one
+// is used only when the loaded package lacks the export.
+const isDistributionName = core.isDistributionName ?? ((name) => /\.(whl|tar\.gz|zip)$/i.test(name));
+const describeDist =
+  core.describeDist ?? ((filename, k) => (k.type === "wheel" ? `wheel ${k.pythonTag} · ${k.abi.join(".")} · ${k.platform.join(".")}` : `sdist (${k.format})`));
+/** What the engine knows of a registry from its URL; nothing when it cannot tell (or cannot parse it). */
+const registryFor = (url) => {
+  try {
+    return core.registryFor?.(url) ?? {};
+  } catch {
+    return {};
+  }
+};
+const redactUrl =
+  core.redactUrl ??
+  ((url) => {
+    try {
+      const u = new URL(url);
+      u.username = u.password = "";
+      return u.href;
+    } catch {
+      return "";
+    }
+  });
 
 /** What the page serves next to itself: the demo registry, when run by scripts/start. */
 const config = await fetch("config.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
 
 const PRESETS = {
   demo: { url: config.demo ? new URL(config.demo.repositoryUrl, location.href).href : "", note: "The local pypiserver started by scripts/start; its user and password were printed in the terminal." },
-  pypi: { url: "https://upload.pypi.org/legacy/", user: "__token__", cors: false, note: "PyPI sends no CORS headers: uploads from a page need a relay.", cred: "Use an API token (pypi-…); the username is __token__." },
-  testpypi: { url: "https://test.pypi.org/legacy/", user: "__token__", cors: false, note: "TestPyPI sends no CORS headers: uploads from a page need a relay.", cred: "Use an API token from test.pypi.org; the username is __token__." },
+  pypi: { url: "https://upload.pypi.org/legacy/", index: "https://pypi.org/simple/", user: "__token__", note: "PyPI sends no CORS headers: uploads from a page need a relay.", cred: "Use an API token (pypi-…); the username is __token__." },
+  testpypi: { url: "https://test.pypi.org/legacy/", index: "https://test.pypi.org/simple/", user: "__token__", note: "TestPyPI sends no CORS headers: uploads from a page need a relay.", cred: "Use an API token from test.pypi.org; the username is __token__." },
   gitlab: { url: "", note: "Built from the instance and project: /api/v4/projects/<id or URL-encoded path>/packages/pypi.", cred: "A personal or project access token with api scope (any username), a deploy token, or gitlab-ci-token with a CI job token." },
   devpi: { url: "", note: "The index URL, for example https://devpi.example.com/user/index/.", cred: "Your devpi user and password." },
   custom: { url: "", note: "Any registry that speaks PyPI's legacy upload API." },
 };
 
-const rows = new Map(); // filename → { file, el, status, attestations }
+const rows = new Map(); // filename → { file, el, status, attestations, info }
 let controller = null;
 let cspBlocked = null;
 document.addEventListener("securitypolicyviolation", (e) => (cspBlocked = e.blockedURI));
 
+// ---------- small helpers ----------
+
+function fmtSize(n) {
+  const u = ["B", "KiB", "MiB", "GiB"];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) (n /= 1024), i++;
+  return `${i ? n.toFixed(1) : n} ${u[i]}`;
+}
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** Appends one entry to the polite log: each file outcome is announced once, in order. */
+function announce(text) {
+  const log = $("#announce");
+  log.append(Object.assign(document.createElement("p"), { textContent: text }));
+  while (log.childElementCount > 50) log.firstElementChild.remove();
+}
+
+/**
+ * Puts engine text into `el`: `code` in backticks and command-line flags become <code>, so a
+ * flag never breaks across lines at its hyphens ("-" / "-skip-existing").
+ */
+function setRich(el, text) {
+  el.replaceChildren();
+  for (const part of String(text ?? "").split(/(`[^`\n]+`)/)) {
+    if (!part) continue;
+    if (part.startsWith("`") && part.endsWith("`") && part.length > 1) {
+      const code = document.createElement("code");
+      appendFlags(code, part.slice(1, -1));
+      el.append(code);
+    } else appendFlags(el, part);
+  }
+}
+
+function appendFlags(el, text) {
+  for (const part of text.split(/((?<![\w-])--?[A-Za-z][\w-]*)/)) {
+    if (!part) continue;
+    if (/^--?[A-Za-z]/.test(part)) el.append(Object.assign(document.createElement("code"), { textContent: part, className: "flag" }));
+    else el.append(part);
+  }
+}
+
+function originOf(u) {
+  try {
+    return new URL(u, location.href).origin;
+  } catch {
+    return "";
+  }
+}
+
+async function copy(button, text, what) {
+  try {
+    await navigator.clipboard.writeText(text);
+    button.textContent = "Copied";
+    announce(`${what} copied`);
+  } catch {
+    button.textContent = "Select and copy";
+  }
+  setTimeout(() => (button.textContent = "Copy"), 2000);
+}
+
 // ---------- settings ----------
+
 const fields = ["preset", "gitlab-instance", "gitlab-project", "repository-url", "username", "password", "relay-url", "skip-existing"];
 const STORE = "pypublish-settings";
+// The origin the credentials in the form were entered for; they never follow the URL elsewhere.
+let credOrigin = "";
+
+function repositoryUrl() {
+  return $("#repository-url").value.trim();
+}
 
 function applyPreset(fromUser) {
   const name = $("#preset").value;
   const p = PRESETS[name];
   document.body.dataset.preset = name;
-  if (fromUser) {
-    $("#repository-url").value = p.url;
-    $("#username").value = name === "demo" ? config.demo?.username ?? "" : p.user ?? "";
-  }
+  if (fromUser) $("#repository-url").value = p.url;
   if (name === "gitlab") gitlabUrl();
-  $("#repository-url").readOnly = name === "gitlab";
+  const computed = name === "gitlab";
+  $("#repository-url").hidden = computed;
+  $("#computed-url-box").hidden = !computed;
   $("#url-note").textContent = p.note ?? "";
   $("#cred-note").textContent = p.cred ?? "";
+  urlChanged();
 }
 
 function gitlabUrl() {
   const instance = $("#gitlab-instance").value.trim().replace(/\/+$/, "");
   const project = $("#gitlab-project").value.trim().replace(/^\/+|\/+$/g, "");
   // A path must be URL-encoded as one segment (group%2Fproject): GitLab answers 404 otherwise.
-  $("#repository-url").value = instance && project ? `${instance}/api/v4/projects/${encodeURIComponent(project)}/packages/pypi` : "";
+  const url = instance && project ? `${instance}/api/v4/projects/${encodeURIComponent(project)}/packages/pypi` : "";
+  $("#repository-url").value = url;
+  $("#computed-url").textContent = url || "(fill in the instance and the project)";
+  $("#computed-url-box").querySelector(".copy").hidden = !url;
+}
+
+/**
+ * Whenever the upload URL's origin changes, the password is cleared and the username goes back
+ * to the preset's: credentials typed for one registry must never go to another. Typing them
+ * while no URL is set is fine: they belong to the first origin that appears.
+ */
+function urlChanged() {
+  const origin = repositoryUrl() ? originOf(repositoryUrl()) : "";
+  if (origin === credOrigin) return;
+  if (credOrigin !== "") {
+    const name = $("#preset").value;
+    $("#password").value = "";
+    $("#username").value = name === "demo" ? config.demo?.username ?? "" : PRESETS[name].user ?? "";
+    if ($("#password").dataset.filled) announce("Password cleared: the upload URL now points to another registry.");
+    saveSettings();
+  }
+  delete $("#password").dataset.filled;
+  credOrigin = origin;
 }
 
 function saveSettings() {
@@ -59,6 +173,7 @@ function loadSettings() {
   if (config.demo) $('#preset option[value="demo"]').hidden = false;
   $("#preset").value = config.demo ? "demo" : "pypi";
   applyPreset(true);
+  if (!$("#username").value) $("#username").value = $("#preset").value === "demo" ? config.demo?.username ?? "" : PRESETS[$("#preset").value].user ?? "";
   const saved = JSON.parse(sessionStorage.getItem(STORE) ?? "null");
   if (!saved) return;
   for (const [id, v] of Object.entries(saved)) {
@@ -67,17 +182,31 @@ function loadSettings() {
     else if (el) el.value = v;
   }
   $("#remember").checked = true;
+  // The saved credentials were saved with the saved URL: adopt its origin without clearing.
+  credOrigin = "";
   applyPreset(false);
 }
 
 $("#settings").addEventListener("submit", (e) => e.preventDefault());
-$("#preset").addEventListener("change", () => (applyPreset(true), saveSettings()));
-for (const id of ["gitlab-instance", "gitlab-project"]) $(`#${id}`).addEventListener("input", gitlabUrl);
+$("#preset").addEventListener("change", () => {
+  applyPreset(true);
+  if (!$("#username").value) $("#username").value = $("#preset").value === "demo" ? config.demo?.username ?? "" : PRESETS[$("#preset").value].user ?? "";
+  saveSettings();
+});
+// The origin is compared when an edit is committed (change), not at every keystroke of a host name.
+for (const id of ["gitlab-instance", "gitlab-project"]) {
+  $(`#${id}`).addEventListener("input", gitlabUrl);
+  $(`#${id}`).addEventListener("change", urlChanged);
+}
+$("#repository-url").addEventListener("change", urlChanged);
+$("#password").addEventListener("input", () => ($("#password").dataset.filled = "1"));
 for (const id of fields) $(`#${id}`).addEventListener("change", saveSettings);
 $("#remember").addEventListener("change", saveSettings);
+$("#computed-url-box .copy").addEventListener("click", (e) => copy(e.currentTarget, repositoryUrl(), "Upload URL"));
 loadSettings();
 
 // ---------- files ----------
+
 const dz = $("#dropzone");
 dz.addEventListener("click", () => $("#file-input").click());
 dz.addEventListener("keydown", (e) => {
@@ -98,19 +227,10 @@ $("#clear").addEventListener("click", () => {
   rows.clear();
   $("#files").replaceChildren();
   $("#refused").replaceChildren();
+  $("#result").hidden = true;
   refresh();
+  dz.focus();
 });
-
-function fmtSize(n) {
-  const u = ["B", "KiB", "MiB", "GiB"];
-  let i = 0;
-  while (n >= 1024 && i < u.length - 1) (n /= 1024), i++;
-  return `${i ? n.toFixed(1) : n} ${u[i]}`;
-}
-
-function announce(text) {
-  $("#announce").textContent = text;
-}
 
 function setStatus(row, status, label) {
   row.status = status;
@@ -120,16 +240,22 @@ function setStatus(row, status, label) {
 
 function setText(row, sel, text) {
   const el = row.el.querySelector(sel);
-  el.textContent = text ?? "";
+  setRich(el, text);
   el.hidden = !text;
+}
+
+function clearOutcome(row) {
+  for (const s of [".message", ".hint", ".link"]) setText(row, s, "");
+  row.el.querySelector(".server").hidden = true;
+  row.el.querySelector(".raw").hidden = true;
+  delete row.el.dataset.verified;
 }
 
 async function addFiles(files) {
   const attestations = files.filter((f) => f.name.endsWith(".publish.attestation"));
   for (const f of files) {
     if (attestations.includes(f)) continue;
-    const lower = f.name.toLowerCase();
-    if (!lower.endsWith(".whl") && !lower.endsWith(".tar.gz") && !lower.endsWith(".zip")) {
+    if (!isDistributionName(f.name)) {
       refuse(f.name, "not a distribution: pypublish uploads wheels (.whl) and sdists (.tar.gz, or legacy .zip)");
       continue;
     }
@@ -146,6 +272,17 @@ function refuse(name, reason) {
   announce(`${name} refused: ${reason}`);
 }
 
+/** After a removal, focus goes to the next row's remove button, else the previous one's, else the drop zone. */
+function removeRow(row) {
+  const li = row.el;
+  const neighbour = li.nextElementSibling ?? li.previousElementSibling;
+  rows.delete(row.file.name);
+  li.remove();
+  refresh();
+  (neighbour?.querySelector(".remove") ?? dz).focus();
+  announce(`Removed ${row.file.name}`);
+}
+
 async function addRow(file, attestations) {
   rows.get(file.name)?.el.remove();
   const el = $("#row-template").content.firstElementChild.cloneNode(true);
@@ -156,12 +293,8 @@ async function addRow(file, attestations) {
   el.querySelector(".size").textContent = fmtSize(file.size);
   el.querySelector(".attestations").textContent = attestations.length ? attestations.map((a) => a.name).join(", ") : "none";
   el.querySelector(".remove").setAttribute("aria-label", `Remove ${file.name}`);
-  el.querySelector(".remove").addEventListener("click", () => {
-    rows.delete(file.name);
-    el.remove();
-    refresh();
-  });
-  for (const s of [".message", ".hint", ".link"]) setText(row, s, "");
+  el.querySelector(".remove").addEventListener("click", () => removeRow(row));
+  clearOutcome(row);
   $("#files").append(el);
   setStatus(row, "hashing", "hashing…");
   const bar = el.querySelector(".hash-progress");
@@ -172,17 +305,19 @@ async function addRow(file, attestations) {
     const k = info.filename.kind;
     el.querySelector(".kind").textContent = k.type;
     el.querySelector(".version").textContent = info.filename.version;
-    el.querySelector(".type").textContent = k.type === "wheel" ? `wheel ${k.pythonTag} · ${k.abi.join(".")} · ${k.platform.join(".")}` : `sdist (${k.format})`;
-    const sha = el.querySelector(".sha256");
-    sha.textContent = info.digests.sha256;
-    sha.title = info.digests.sha256;
+    el.querySelector(".type").textContent = describeDist(file.name, k);
+    el.querySelector(".hash").textContent = info.digests.sha256;
+    const copyButton = el.querySelector(".sha256 .copy");
+    copyButton.hidden = false;
+    copyButton.setAttribute("aria-label", `Copy the SHA-256 of ${file.name}`);
+    copyButton.addEventListener("click", () => copy(copyButton, info.digests.sha256, `SHA-256 of ${file.name}`));
     row.info = info;
     setText(row, ".message", info.metadata.summary ? `${info.metadata.name}: ${info.metadata.summary}` : info.metadata.name);
     setStatus(row, "ready");
   } catch (e) {
     if (rows.get(file.name) !== row) return;
     el.querySelector(".kind").textContent = "invalid";
-    for (const f of [".version", ".type", ".sha256"]) el.querySelector(f).textContent = "—";
+    for (const f of [".version", ".type", ".hash"]) el.querySelector(f).textContent = "—";
     setStatus(row, "invalid");
     setText(row, ".message", e.message);
     setText(row, ".hint", e.hint);
@@ -200,8 +335,11 @@ function refresh() {
   const busy = controller !== null;
   $("#upload").disabled = busy || invalid > 0 || pending > 0 || ready === 0;
   $("#cancel").disabled = !busy;
+  // The list is the batch being sent: it changes only between uploads.
+  $("#clear").disabled = busy;
+  for (const b of document.querySelectorAll("#files .remove")) b.disabled = busy;
   $("#summary").textContent = invalid
-    ? `${invalid} invalid file${invalid > 1 ? "s" : ""}: remove ${invalid > 1 ? "them" : "it"} to upload the rest, so a release never goes up half-checked.`
+    ? `${plural(invalid, "invalid file")}: remove ${invalid > 1 ? "them" : "it"} to upload the rest, so a release never goes up half-checked.`
     : pending
       ? "Reading files…"
       : busy
@@ -210,105 +348,235 @@ function refresh() {
 }
 
 // ---------- upload ----------
+
 $("#cancel").addEventListener("click", () => controller?.abort());
 $("#upload").addEventListener("click", upload);
 
-function originOf(u) {
-  try {
-    return new URL(u, location.href).origin;
-  } catch {
-    return "";
+/**
+ * The simple index that tells whether a file is already there, for each preset that has one:
+ * with it, a name the registry already has is compared by sha256, never taken on trust.
+ */
+function checkUrlFor(preset, url) {
+  const slash = url.endsWith("/") ? url : `${url}/`;
+  switch (preset) {
+    case "demo": // pypiserver behind the page's same-origin relay
+      return new URL("simple/", slash).href;
+    case "devpi":
+      return new URL("+simple/", slash).href;
+    case "gitlab":
+      return `${slash}simple/`;
+    default:
+      return registryFor(url).checkUrl ?? PRESETS[preset]?.index;
   }
 }
 
 async function upload() {
-  const repositoryUrl = new URL($("#repository-url").value.trim() || "about:blank", location.href).href;
-  if (!/^https?:/.test(repositoryUrl)) {
+  // An edit not yet committed (no change event) still counts: never send to a new origin with old credentials.
+  urlChanged();
+  const raw = repositoryUrl();
+  const repositoryUrlAbs = raw ? new URL(raw, location.href).href : "";
+  if (!/^https?:/.test(repositoryUrlAbs)) {
     $("#summary").textContent = "Choose a registry: the upload URL is empty.";
-    $("#repository-url").focus();
+    ($("#preset").value === "gitlab" ? $("#gitlab-project") : $("#repository-url")).focus();
     return;
   }
+  const preset = $("#preset").value;
   const relayUrl = $("#relay-url").value.trim() || undefined;
+  const skipExisting = $("#skip-existing").checked;
   const todo = [...rows.values()].filter((r) => r.status === "ready" || r.status === "failed");
   controller = new AbortController();
   cspBlocked = null;
+  $("#result").hidden = true;
   refresh();
   for (const r of todo) {
-    setStatus(r, "uploading", "waiting");
-    for (const s of [".message", ".hint", ".link"]) setText(r, s, "");
-    r.el.querySelector(".raw").hidden = true;
+    setStatus(r, "queued", "waiting");
+    clearOutcome(r);
     r.el.querySelector(".upload-progress").value = 0;
   }
-  announce(`Uploading ${todo.length} file${todo.length > 1 ? "s" : ""}`);
+  announce(`Uploading ${plural(todo.length, "file")}`);
+  const started = performance.now();
   let reports;
   try {
     reports = await publish({
-      repositoryUrl,
+      repositoryUrl: repositoryUrlAbs,
       relayUrl,
       username: $("#username").value || undefined,
       password: $("#password").value || undefined,
       files: await Promise.all(
-        todo.map(async (r) => (r.attestations.length ? { file: r.file, filename: r.file.name, attestations: await Promise.all(r.attestations.map((a) => a.text())) } : r.file)),
+        todo.map(async (r) => ({
+          file: r.file,
+          filename: r.file.name,
+          // Already hashed when the file was added: the engine need not read it again.
+          digests: r.info?.digests,
+          attestations: await Promise.all(r.attestations.map((a) => a.text())),
+        })),
       ),
-      skipExisting: $("#skip-existing").checked,
+      skipExisting,
+      checkUrl: skipExisting ? checkUrlFor(preset, repositoryUrlAbs) : undefined,
+      surface: "page",
       retries: 2,
       verbose: true,
       signal: controller.signal,
       onProgress: ({ filename, phase, done, total }) => {
         const r = rows.get(filename);
         if (!r) return;
-        if (phase === "upload") setStatus(r, "uploading", `uploading ${total ? Math.floor((done / total) * 100) : 0}%`);
-        r.el.querySelector(phase === "hash" ? ".hash-progress" : ".upload-progress").value = total ? done / total : 1;
+        const frac = total ? done / total : 1;
+        if (phase === "upload") {
+          const pct = Math.floor(frac * 100);
+          if (r.status !== "uploading" || pct !== r.pct) setStatus(r, "uploading", pct === 100 ? "waiting for the reply" : `uploading ${pct}%`);
+          r.pct = pct;
+          r.el.querySelector(".upload-progress").value = frac;
+        } else {
+          if (r.status !== "preparing") setStatus(r, "preparing", "hashing…");
+          r.el.querySelector(".hash-progress").value = frac;
+        }
       },
     });
   } catch (e) {
-    reports = todo.map((r) => ({ filename: r.file.name, status: "failed", error: e.message, hint: e.hint }));
+    reports = todo.map((r) => ({ filename: r.file.name, status: "failed", error: e.message, hint: e.hint, kind: e.kind }));
   }
+  const seconds = (performance.now() - started) / 1000;
   controller = null;
-  for (const rep of reports) show(rep, repositoryUrl, relayUrl);
-  const counts = ["uploaded", "skipped", "failed"].map((s) => [s, reports.filter((r) => r.status === s).length]).filter(([, n]) => n);
-  announce(counts.map(([s, n]) => `${n} ${s}`).join(", "));
+  for (const rep of reports) show(rep, repositoryUrlAbs, relayUrl);
+  summarize(reports, todo, seconds, repositoryUrlAbs);
   refresh();
   if (!$("#remember").checked) saveSettings();
+}
+
+/** The visible result: how many went up, were skipped or failed, how much and how long. */
+function summarize(reports, todo, seconds, url) {
+  const count = (s) => reports.filter((r) => r.status === s).length;
+  const unverified = reports.filter((r) => r.status === "skipped" && !isVerifiedSkip(r)).length;
+  const box = $("#result");
+  for (const s of ["uploaded", "skipped", "failed"]) {
+    const li = box.querySelector(`[data-count="${s}"]`);
+    li.querySelector("strong").textContent = String(count(s));
+    li.dataset.n = String(count(s));
+  }
+  const skippedLi = box.querySelector('[data-count="skipped"]');
+  skippedLi.lastChild.textContent = unverified ? ` skipped (${unverified} not verified)` : " skipped";
+  const bytes = todo.reduce((n, r) => n + r.file.size, 0);
+  const where = redactUrl(url) || url;
+  box.querySelector(".totals").textContent = `${plural(reports.length, "file")}, ${fmtSize(bytes)}, in ${seconds.toFixed(1)} s, to ${where}`;
+  box.dataset.outcome = count("failed") ? "failed" : unverified ? "unverified" : "ok";
+  box.hidden = false;
+  box.scrollIntoView({ block: "nearest" });
+  announce(`Done: ${count("uploaded")} uploaded, ${count("skipped")} skipped, ${count("failed")} failed, in ${seconds.toFixed(1)} seconds.`);
+}
+
+/**
+ * A skip is verified when the index showed the same sha256. The engine's reports will say so
+ * (`verified`); until they do, a skip that rests on a conflict reply (it has an HTTP status)
+ * or on an index without hashes is not verified.
+ */
+function isVerifiedSkip(rep) {
+  if (typeof rep.verified === "boolean") return rep.verified;
+  return !rep.httpStatus && /same sha256/i.test(rep.hint ?? "");
+}
+
+/** A failure without an HTTP status, in a few words; the engine's error and hint say the rest. */
+const HEADLINES = {
+  conflict: "A different file with this name is already there",
+  network: "No reply from the registry",
+  timeout: "The registry stopped answering",
+  cancelled: "Cancelled",
+  notSent: "Not sent",
+  indexCheck: "The registry's index could not be read",
+  redirect: "Redirected",
+};
+
+const REGISTRY_NAMES = { pypi: "PyPI", testpypi: "TestPyPI", gitlab: "GitLab", devpi: "devpi", pypiserver: "pypiserver", artifactory: "Artifactory", nexus: "Nexus", codeartifact: "CodeArtifact", azure: "Azure Artifacts", gitea: "Gitea", cloudsmith: "Cloudsmith" };
+
+function registryName(url) {
+  const r = registryFor(url).registry;
+  return REGISTRY_NAMES[r] ?? (r && r !== "unknown" ? r : "the registry");
 }
 
 function show(rep, repositoryUrl, relayUrl) {
   const r = rows.get(rep.filename);
   if (!r) return;
-  setStatus(r, rep.status);
+  clearOutcome(r);
   if (rep.status === "uploaded") {
+    setStatus(r, "uploaded");
     r.el.querySelector(".upload-progress").value = 1;
     setText(r, ".message", "Uploaded.");
     const href = rep.projectUrl ?? (config.demo && $("#preset").value === "demo" ? `${config.demo.simpleUrl}${r.info?.filename.normalizedName ?? ""}/` : null);
     if (href) {
       const a = Object.assign(document.createElement("a"), { href, textContent: href, target: "_blank", rel: "noopener noreferrer" });
+      const button = Object.assign(document.createElement("button"), { type: "button", className: "copy", textContent: "Copy" });
+      button.setAttribute("aria-label", `Copy the link to ${rep.filename}`);
+      button.addEventListener("click", () => copy(button, href, "Link"));
       const link = r.el.querySelector(".link");
-      link.replaceChildren("View it at ", a);
+      link.replaceChildren("View it at ", a, " ", button);
       link.hidden = false;
     }
+    announce(`${rep.filename} uploaded.`);
+    return;
+  }
+  if (rep.status === "skipped" && isVerifiedSkip(rep)) {
+    setStatus(r, "skipped");
+    r.el.dataset.verified = "true";
+    setText(r, ".message", `Skipped: ${rep.hint ?? "the registry already has this exact file"}.`.replace(/\.\.$/, "."));
+    announce(`${rep.filename} skipped: the registry already has this exact file.`);
     return;
   }
   if (rep.status === "skipped") {
-    setText(r, ".message", `Skipped: ${rep.hint ?? rep.serverMessage ?? "the registry already has this file"}`);
+    // Never a plain "skipped": the registry has a file of this name, and nothing showed it is this one.
+    setStatus(r, "skipped", "exists, not verified");
+    r.el.dataset.verified = "false";
+    setText(r, ".message", "Not uploaded: the registry already has a file with this name, and no index could show that it is this file.");
+    setServer(r, rep, repositoryUrl);
+    setText(r, ".hint", "Check that the registry's copy is yours (its SHA‑256 must be the one above); if it is not, bump the version and rebuild. With a preset that has an index (the demo, devpi, GitLab, PyPI), the page compares SHA‑256s itself.");
+    setRaw(r, rep);
+    announce(`${rep.filename} not uploaded: a file with this name is already there, not verified to be the same.`);
     return;
   }
+  setStatus(r, "failed");
   const cross = originOf(relayUrl ?? repositoryUrl) !== location.origin;
+  const info = registryFor(repositoryUrl);
+  const noCors = info.browserCors === false && !!info.registry && info.registry !== "unknown";
   if (cspBlocked && rep.kind === "network") {
     setText(r, ".message", `This page's Content-Security-Policy blocked the connection to ${originOf(repositoryUrl)}.`);
-    setText(r, ".hint", "The page may only connect to the registries it was served for: serve it with scripts/serve-www.mjs --connect <registry origin>, or use the relay.");
+    setText(r, ".hint", "The page may only connect to the registries it was served for: serve it with `scripts/serve-www.mjs --connect <registry origin>`, or use the relay.");
   } else if (rep.kind === "network" && !rep.httpStatus && cross && !relayUrl) {
-    setText(r, ".message", `The browser could not read any reply from ${originOf(repositoryUrl)}: the request failed with a bare network error (TypeError). Registries that send no CORS headers (PyPI, TestPyPI, pypiserver) look exactly like this to a page — the browser hides their answer.`);
-    setText(r, ".hint", "Set a Relay URL (a pypublish relay, edge/relay.js, forwards the upload and adds the CORS headers), or upload with the CLI: npx pypublish upload dist/*. If the registry does allow CORS, check the URL and your network.");
+    setText(
+      r,
+      ".message",
+      noCors
+        ? `${originOf(repositoryUrl)} sends no CORS headers, so the browser hides its reply from this page: the upload cannot be made from here without a relay.`
+        : `The browser could not read any reply from ${originOf(repositoryUrl)}: the request failed with a bare network error (TypeError). Registries that send no CORS headers (PyPI, TestPyPI, pypiserver) look exactly like this to a page — the browser hides their answer.`,
+    );
+    setText(r, ".hint", "Set a Relay URL (a pypublish relay, `edge/relay.js`, forwards the upload and adds the CORS headers), or upload with the CLI: `npx pypublish upload dist/*`. If the registry does allow CORS, check the URL and your network.");
   } else {
-    const status = rep.httpStatus ? `HTTP ${rep.httpStatus}` : rep.kind ?? "error";
-    setText(r, ".message", [status, rep.serverMessage, rep.error].filter(Boolean).join(" — "));
+    const reason = rep.response?.statusText;
+    const status = rep.httpStatus ? `HTTP ${rep.httpStatus}${reason ? ` ${reason}` : ""}` : HEADLINES[rep.kind] ?? "Not uploaded";
+    setText(r, ".message", rep.error ? `${status}: ${rep.error}` : `${status}.`);
+    setServer(r, rep, repositoryUrl);
     setText(r, ".hint", rep.hint);
   }
-  if (rep.response) {
-    const raw = r.el.querySelector(".raw");
-    const res = rep.response;
-    raw.querySelector("pre").textContent = `HTTP ${res.status} ${res.statusText}\n${res.headers.map(([k, v]) => `${k}: ${v}`).join("\n")}\n\n${res.body}`;
-    raw.hidden = false;
-  }
+  setRaw(r, rep);
   announce(`${rep.filename} failed: ${r.el.querySelector(".message").textContent}`);
 }
+
+/** The server's own words, quoted and labelled as its: advice in them is for its operator. */
+function setServer(r, rep, repositoryUrl) {
+  if (!rep.serverMessage) return;
+  const box = r.el.querySelector(".server");
+  box.querySelector(".server-label").textContent = `Reply from ${registryName(repositoryUrl)}, in its own words (advice there is for whoever runs the server):`;
+  // Verbatim, backticks and all; only a flag in it is kept on one line.
+  const words = box.querySelector(".server-words");
+  words.replaceChildren();
+  appendFlags(words, rep.serverMessage);
+  box.hidden = false;
+}
+
+function setRaw(r, rep) {
+  if (!rep.response) return;
+  const raw = r.el.querySelector(".raw");
+  const res = rep.response;
+  raw.querySelector("pre").textContent = `HTTP ${res.status} ${res.statusText}\n${res.headers.map(([k, v]) => `${k}: ${v}`).join("\n")}\n\n${res.body}`;
+  raw.hidden = false;
+}
+
+// The page is ready for files: tests and the benchmark wait for this, not for a global.
+document.documentElement.dataset.ready = "true";

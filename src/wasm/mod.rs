@@ -1,24 +1,26 @@
 //! The JS boundary: the only module that knows about `JsValue`, Blobs and promises.
 //!
-//! It reads byte ranges from a `Blob`/`File` (never the whole file) or a `Uint8Array`, drives
-//! the core's sans-IO reader, and hands JS plain objects. Failures become an `Error` carrying
-//! `kind`, `hint` and `retryable`, never a panic.
+//! Exports convert between JS values and the core's types and perform IO for it; decisions
+//! are the core's. Failures become an `Error` carrying `kind`, `hint` and `retryable`, never a
+//! panic, and every string that goes out has been masked and escaped by the core.
 
 use js_sys::{Function, Object, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, File};
 
-use crate::archive::{MetadataFile, MetadataReader, Step};
-use crate::digest::{DigestSet, Digester};
+use crate::digest::Digester;
 use crate::filename::DistFilename;
-use crate::{finish_inspection, Error, HASH_CHUNK};
+use crate::mask::{escape_block, Secrets};
+use crate::report::Kind;
+use crate::{finish_inspection, Error};
 
 mod publish;
+mod source;
 mod stream;
+mod transport;
 pub use publish::publish;
+use source::{read_member, Source};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
@@ -46,7 +48,7 @@ export interface Inspection {
     requiresDist: string[]; license: string | null; licenseExpression: string | null;
     author: string | null; authorEmail: string | null; classifiers: string[]; projectUrls: [string, string][];
   };
-  digests: { sha256: string; md5: string; blake2_256: string; len: number } | null;
+  digests: Digests | null;
   form: { name: string; value: string }[] | null;
   metadataBytesRead: number;
 }
@@ -60,10 +62,12 @@ export interface UploadPlan {
 }
 /** Every error pypublish throws is an `Error` with these fields. */
 export interface PypublishError extends Error {
-  kind: "input" | "filename" | "archive" | "metadata" | "mismatch" | "multipart" | "source";
+  kind: Kind;
   hint?: string;
   retryable: boolean;
 }
+/** What is known of a registry from its upload URL. */
+export interface RegistryInfo { registry: string; uploadUrl: string; checkUrl?: string; browserCors: boolean }
 "#;
 
 /// Incremental sha256, md5 and blake2b-256 for JS streams: feed chunks, then `finish()`.
@@ -83,15 +87,15 @@ impl Hasher {
 
     /// Feeds one chunk.
     pub fn update(&mut self, chunk: &[u8]) -> Result<(), JsValue> {
-        self.inner.as_mut().ok_or_else(|| js_error("input", "update() after finish()", None))?.update(chunk);
+        self.inner.as_mut().ok_or_else(|| js_error(Kind::Input, "update() after finish()", None))?.update(chunk);
         Ok(())
     }
 
     /// The three digests in lowercase hex, and the length.
-    #[wasm_bindgen(unchecked_return_type = "{ sha256: string; md5: string; blake2_256: string; len: number }")]
+    #[wasm_bindgen(unchecked_return_type = "Digests")]
     pub fn finish(&mut self) -> Result<JsValue, JsValue> {
-        let d = self.inner.take().ok_or_else(|| js_error("input", "finish() called twice", None))?;
-        to_js(&d.finish()).map_err(|e| js_error("input", &e.to_string(), None))
+        let d = self.inner.take().ok_or_else(|| js_error(Kind::Input, "finish() called twice", None))?;
+        to_js(&d.finish()).map_err(|e| js_error(Kind::Input, &e.to_string(), None))
     }
 }
 
@@ -101,32 +105,87 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").into()
 }
 
+/// True for names that end like a distribution (`.whl`, `.tar.gz`, `.zip`); says nothing of
+/// whether the rest of the name is valid.
+#[wasm_bindgen(js_name = isDistributionName)]
+pub fn is_distribution_name(name: &str) -> bool {
+    crate::is_distribution_name(name)
+}
+
+/// A URL without its credentials, fit to show (WHATWG parsing, as fetch does).
+#[wasm_bindgen(js_name = redactUrl)]
+pub fn redact_url(url: &str) -> String {
+    crate::mask::escape_line(&crate::url::redact(url))
+}
+
+/// One line fit to show: `secrets` masked (with their encoded forms), control characters escaped.
+#[wasm_bindgen]
+pub fn sanitize(text: &str, #[wasm_bindgen(unchecked_param_type = "string[] | undefined")] secrets: JsValue) -> String {
+    secrets_of(&secrets).clean(text)
+}
+
+/// Like `sanitize`, but keeps line breaks and tabs (for a raw reply body).
+#[wasm_bindgen(js_name = sanitizeBlock)]
+pub fn sanitize_block(text: &str, #[wasm_bindgen(unchecked_param_type = "string[] | undefined")] secrets: JsValue) -> String {
+    let s = secrets_of(&secrets);
+    if s.is_empty() {
+        escape_block(text)
+    } else {
+        s.clean_block(text)
+    }
+}
+
+fn secrets_of(v: &JsValue) -> Secrets {
+    let mut s = Secrets::new();
+    if js_sys::Array::is_array(v) {
+        for x in js_sys::Array::from(v).iter().filter_map(|x| x.as_string()) {
+            s.add(&x);
+        }
+    }
+    s
+}
+
+/// "wheel py3-none-any" or "sdist (tar.gz)" for a distribution file name.
+#[wasm_bindgen(js_name = describeDist)]
+pub fn describe_dist(filename: &str) -> Result<String, JsValue> {
+    let f = DistFilename::parse(filename).map_err(|e| core_error(&Error::from(e)))?;
+    Ok(crate::describe_dist(&f))
+}
+
+/// What is known of a registry from its upload URL: its family, the simple index to check
+/// files against, and whether a page can reach it without a relay.
+#[wasm_bindgen(js_name = registryFor, unchecked_return_type = "RegistryInfo")]
+pub fn registry_for(url: &str) -> Result<JsValue, JsValue> {
+    let info = crate::registry_info(url).map_err(|e| js_error(Kind::Input, &e.to_string(), None))?;
+    to_js(&info).map_err(|e| js_error(Kind::Input, &e.to_string(), None))
+}
+
 /// Inspects a distribution given as a `Blob`/`File` or bytes.
 #[wasm_bindgen(unchecked_return_type = "Inspection")]
 pub async fn inspect(
     #[wasm_bindgen(unchecked_param_type = "Blob | File | Uint8Array | ArrayBuffer")] file: JsValue,
     #[wasm_bindgen(unchecked_param_type = "InspectOptions | undefined")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let opts = Options::read(&options)?;
-    let source = Source::from_js(&file)?;
-    let name = match (opts.filename, file.dyn_ref::<File>(), Reflect::get(&file, &"filename".into()).ok().and_then(|v| v.as_string())) {
-        (Some(n), _, _) => n,
-        (None, Some(f), _) => f.name(),
-        (None, None, Some(n)) => n,
-        (None, None, None) => return Err(js_error("input", "inspect() was given bytes without a file name; pass { filename }", None)),
+    let get = |k: &str| if options.is_object() { Reflect::get(&options, &k.into()).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED };
+    let filename = match get("filename") {
+        v if v.is_undefined() || v.is_null() => None,
+        v => Some(v.as_string().ok_or_else(|| js_error(Kind::Input, "options.filename must be a string", None))?),
     };
+    let hash = get("hash").as_bool().unwrap_or(true);
+    let on_progress = get("onProgress").dyn_into::<Function>().ok();
+    let source = Source::from_js(&file).map_err(|e| js_error(Kind::Input, &e, None))?;
+    let name = filename.or_else(|| source::name_of(&file)).ok_or_else(|| js_error(Kind::Input, "inspect() was given bytes without a file name; pass { filename }", None))?;
     let dist = DistFilename::parse(&name).map_err(|e| core_error(&Error::from(e)))?;
     let size = source.size();
-    let (member, bytes_read) = read_member(&source, &dist).await.map_err(|(kind, message)| js_error(&kind, &message, crate::hint_for_kind(&kind)))?;
-    let digests = if opts.hash {
-        let cb = opts.on_progress.clone();
-        let report = move |done: u64, total: u64| progress(&cb, &name, "hash", done, total);
-        Some(source.digest(&report).await.map_err(|e| source_error(&dist.raw, e))?)
+    let (member, bytes_read) = read_member(&source, &dist).await.map_err(|(kind, message)| js_error(kind, &message, kind.hint()))?;
+    let digests = if hash {
+        let report = move |done: u64, total: u64| progress(&on_progress, &name, "hash", done, total, None);
+        Some(source.digest(&report).await.map_err(|e| js_error(Kind::Source, &format!("{} could not be read: {e}", dist.raw), Kind::Source.hint()))?)
     } else {
         None
     };
     let inspection = finish_inspection(&dist, size, &member, bytes_read, digests).map_err(|e| core_error(&e))?;
-    to_js(&inspection).map_err(|e| js_error("input", &format!("could not convert the result: {e}"), None))
+    to_js(&inspection).map_err(|e| js_error(Kind::Input, &format!("could not convert the result: {e}"), None))
 }
 
 #[wasm_bindgen]
@@ -142,15 +201,13 @@ pub fn plan_upload(
     filename: &str,
     #[wasm_bindgen(js_name = fileLength)] file_length: f64,
 ) -> Result<JsValue, JsValue> {
-    let fields: Vec<crate::form::Field> = serde_wasm_bindgen::from_value(form)
-        .map_err(|e| js_error("input", &format!("form must be an array of {{ name, value }}: {e}"), None))?;
+    let fields: Vec<crate::form::Field> = serde_wasm_bindgen::from_value(form).map_err(|e| js_error(Kind::Input, &format!("form must be an array of {{ name, value }}: {e}"), None))?;
     if !((0.0..=9_007_199_254_740_991.0).contains(&file_length) && file_length.fract() == 0.0) {
-        return Err(js_error("input", "fileLength must be a whole number of bytes", None));
+        return Err(js_error(Kind::Input, "fileLength must be a whole number of bytes", None));
     }
     let mut entropy = [0u8; 32];
     get_random_values(&mut entropy);
-    let plan = crate::multipart::MultipartPlan::new(&crate::form::Form { fields }, filename, file_length as u64, &entropy)
-        .map_err(|e| core_error(&Error::from(e)))?;
+    let plan = crate::multipart::MultipartPlan::new(&crate::form::Form { fields }, filename, file_length as u64, &entropy).map_err(|e| core_error(&Error::from(e)))?;
     let out = Object::new();
     let set = |k: &str, v: &JsValue| Reflect::set(&out, &k.into(), v).map(|_| ());
     set("boundary", &plan.boundary.as_str().into())?;
@@ -161,191 +218,41 @@ pub fn plan_upload(
     Ok(out.into())
 }
 
-/// Drives the core's range reader over a JS source; errors as `(kind, message)`.
-pub(crate) async fn read_member(source: &Source, file: &DistFilename) -> Result<(MetadataFile, u64), (String, String)> {
-    let mut reader = MetadataReader::new(file, source.size());
-    loop {
-        match reader.step() {
-            Step::Done(r) => {
-                let e = match r {
-                    Ok(m) => return Ok((m, reader.bytes_read())),
-                    Err(e) => Error::from(e),
-                };
-                return Err((e.kind().into(), e.to_string()));
-            }
-            Step::Need(range) => {
-                let unreadable = |d: String| ("source".to_string(), format!("{} could not be read: {d}", file.raw));
-                let data = source.read(range.offset, range.len).await.map_err(unreadable)?;
-                if data.is_empty() {
-                    return Err(unreadable("it is shorter than its own directory says".into()));
-                }
-                reader.supply(range.offset, data);
-            }
-        }
-    }
-}
-
 /// Calls `onProgress`; a throwing callback must not abort the work it reports on.
-pub(crate) fn progress(cb: &Option<Function>, filename: &str, phase: &str, done: u64, total: u64) {
+pub(crate) fn progress(cb: &Option<Function>, filename: &str, phase: &str, done: u64, total: u64, reason: Option<&str>) {
     #[derive(Serialize)]
     struct P<'a> {
         filename: &'a str,
         phase: &'a str,
         done: u64,
         total: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<&'a str>,
     }
-    if let (Some(cb), Ok(v)) = (cb, to_js(&P { filename, phase, done, total })) {
+    if let (Some(cb), Ok(v)) = (cb, to_js(&P { filename, phase, done, total, reason })) {
         let _ = cb.call1(&JsValue::NULL, &v);
     }
-}
-
-struct Options {
-    filename: Option<String>,
-    hash: bool,
-    on_progress: Option<Function>,
-}
-
-impl Options {
-    fn read(v: &JsValue) -> Result<Self, JsValue> {
-        if v.is_undefined() || v.is_null() {
-            return Ok(Options { filename: None, hash: true, on_progress: None });
-        }
-        let get = |k: &str| Reflect::get(v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
-        let filename = get("filename");
-        let filename = if filename.is_undefined() {
-            None
-        } else {
-            Some(filename.as_string().ok_or_else(|| js_error("input", "options.filename must be a string", None))?)
-        };
-        let hash = get("hash").as_bool().unwrap_or(true);
-        let on_progress = get("onProgress").dyn_into::<Function>().ok();
-        Ok(Options { filename, hash, on_progress })
-    }
-}
-
-/// Where a distribution's bytes come from.
-#[derive(Clone)]
-pub(crate) enum Source {
-    Blob(Blob),
-    Bytes(Uint8Array),
-    Stream(std::rc::Rc<stream::StreamSource>),
-}
-
-impl Source {
-    fn from_js(v: &JsValue) -> Result<Self, JsValue> {
-        if let Some(b) = v.dyn_ref::<Blob>() {
-            Ok(Source::Blob(b.clone()))
-        } else if let Some(u) = v.dyn_ref::<Uint8Array>() {
-            Ok(Source::Bytes(u.clone()))
-        } else if v.is_instance_of::<js_sys::ArrayBuffer>() {
-            Ok(Source::Bytes(Uint8Array::new(v)))
-        } else if let Some(s) = stream::StreamSource::from_js(v) {
-            s.map(|s| Source::Stream(std::rc::Rc::new(s))).map_err(|e| js_error("input", &e, None))
-        } else {
-            Err(js_error("input", "expected a Blob, File, Uint8Array, ArrayBuffer or { size, stream() }", None))
-        }
-    }
-
-    pub(crate) fn size(&self) -> u64 {
-        match self {
-            Source::Blob(b) => b.size() as u64,
-            Source::Bytes(u) => u.length() as u64,
-            Source::Stream(s) => s.size,
-        }
-    }
-
-    async fn slice(&self, offset: u64, len: u64) -> Result<Uint8Array, String> {
-        let end = offset.saturating_add(len).min(self.size());
-        match self {
-            Source::Bytes(u) => Ok(u.subarray(offset as u32, end as u32)),
-            Source::Blob(b) => {
-                let part = b.slice_with_f64_and_f64(offset as f64, end as f64).map_err(describe)?;
-                let buf = JsFuture::from(part.array_buffer()).await.map_err(describe)?;
-                Ok(Uint8Array::new(&buf))
-            }
-            Source::Stream(s) => s.read_range(offset, len).await,
-        }
-    }
-
-    pub(crate) async fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>, String> {
-        Ok(self.slice(offset, len).await?.to_vec())
-    }
-
-    /// Fills `buf` from `offset`, reusing the caller's buffer for every chunk.
-    pub(crate) async fn read_into(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
-        let part = self.slice(offset, buf.len() as u64).await?;
-        if part.length() as usize != buf.len() {
-            return Err("the file changed size while it was being read".into());
-        }
-        part.copy_to(buf);
-        Ok(())
-    }
-
-    /// sha256, md5 and blake2b-256 in one pass through one reusable buffer; `on(done, total)`
-    /// hears the progress. A stream source must give exactly its size (and its sha256, if given).
-    pub(crate) async fn digest(&self, on: &dyn Fn(u64, u64)) -> Result<DigestSet, String> {
-        let size = self.size();
-        let mut d = Digester::new();
-        on(0, size);
-        let Source::Stream(s) = self else {
-            let mut buf = vec![0u8; HASH_CHUNK.min(size) as usize];
-            while d.len() < size {
-                let n = HASH_CHUNK.min(size - d.len()) as usize;
-                self.read_into(d.len(), &mut buf[..n]).await?;
-                d.update(&buf[..n]);
-                on(d.len(), size);
-            }
-            return Ok(d.finish());
-        };
-        let reader = s.open_with(true).await?;
-        let mut buf = Vec::new();
-        while let Some(chunk) = reader.next().await? {
-            if d.len() + chunk.length() as u64 > size {
-                reader.cancel();
-                return Err(format!("it is longer than its stated size of {size} bytes"));
-            }
-            buf.resize(chunk.length() as usize, 0);
-            chunk.copy_to(&mut buf);
-            d.update(&buf);
-            on(d.len(), size);
-        }
-        if d.len() != size {
-            return Err(format!("it ended after {} of its stated {size} bytes", d.len()));
-        }
-        let digests = d.finish();
-        match &s.sha256 {
-            Some(want) if *want != digests.sha256 => Err(format!("its sha256 is {}, not the {want} it was given with", digests.sha256)),
-            _ => Ok(digests),
-        }
-    }
-}
-
-fn describe(v: JsValue) -> String {
-    v.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| v.as_string())
-        .unwrap_or_else(|| "the runtime refused to read the file".into())
 }
 
 pub(crate) fn to_js<T: Serialize>(v: &T) -> Result<JsValue, serde_wasm_bindgen::Error> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
 }
 
-fn source_error(name: &str, detail: String) -> JsValue {
-    js_error("source", &format!("{name} could not be read: {detail}"), crate::hint_for_kind("source"))
-}
-
 fn core_error(e: &Error) -> JsValue {
-    js_error(e.kind(), &e.to_string(), crate::hint_for_kind(e.kind()))
+    js_error(e.kind(), &e.to_string(), e.kind().hint())
 }
 
-/// An `Error` with `kind`, `hint` and `retryable` set.
-pub(crate) fn js_error(kind: &str, message: &str, hint: Option<&str>) -> JsValue {
-    let err = js_sys::Error::new(message);
+pub(crate) fn input_error(e: &crate::batch::InputError) -> JsValue {
+    js_error(Kind::Input, &e.message, e.hint.as_deref())
+}
+
+/// An `Error` with `kind`, `hint` and `retryable` set; its text escaped.
+pub(crate) fn js_error(kind: Kind, message: &str, hint: Option<&str>) -> JsValue {
+    let err = js_sys::Error::new(&crate::mask::escape_line(message));
     let obj: &Object = err.as_ref();
-    let _ = Reflect::set(obj, &"kind".into(), &kind.into());
+    let _ = Reflect::set(obj, &"kind".into(), &kind.as_str().into());
     if let Some(h) = hint {
-        let _ = Reflect::set(obj, &"hint".into(), &h.into());
+        let _ = Reflect::set(obj, &"hint".into(), &crate::mask::escape_line(h).into());
     }
     let _ = Reflect::set(obj, &"retryable".into(), &false.into());
     err.into()

@@ -11,6 +11,9 @@ use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use sha2::{Digest, Sha256};
+
+use crate::digest::{DigestSet, Digester};
+use crate::multipart::MultipartPlan;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -163,6 +166,14 @@ impl Reader {
         get_reader.call0(stream).map(|r| Reader(r, None.into())).map_err(|e| format!("the stream could not be read: {}", describe(&e)))
     }
 
+    /// A reader that reuses one buffer where the stream allows it (BYOB), else a default one.
+    pub(crate) fn reusing(stream: &ReadableStream) -> Result<Reader, String> {
+        match Reader::byob(stream) {
+            Some(r) => Ok(r),
+            None => Reader::of(stream),
+        }
+    }
+
     /// A BYOB reader, when the stream is a byte stream.
     fn byob(stream: &ReadableStream) -> Option<Reader> {
         let get_reader = get(stream, "getReader").dyn_into::<Function>().ok()?;
@@ -198,11 +209,7 @@ impl Reader {
         if let Ok(cancel) = get(&self.0, "cancel").dyn_into::<Function>() {
             if let Ok(p) = cancel.call0(&self.0) {
                 // An unobserved rejection would be reported by the runtime as unhandled.
-                if let Ok(p) = p.dyn_into::<Promise>() {
-                    let ignore = Closure::<dyn FnMut(JsValue)>::new(|_| {});
-                    let _ = p.catch(&ignore);
-                    ignore.forget();
-                }
+                observe(p);
             }
         }
     }
@@ -224,31 +231,75 @@ impl BodySource {
     }
 }
 
+/// What the body hashes as it goes.
+enum Hashing {
+    /// Nothing (a Blob hashed before).
+    Off,
+    /// sha256 only, to check the bytes against what was hashed before.
+    Verify(Sha256, String),
+    /// All three digests, which then fill the trailing fields of the tail; with the sha256
+    /// the bytes must have, when one is expected.
+    Trailing(Box<Digester>, Option<String>),
+}
+
 struct BodyState {
     source: BodySource,
     size: u64,
     head: Option<Vec<u8>>,
-    tail: Option<Vec<u8>>,
+    plan: MultipartPlan,
     reader: Option<Rc<Reader>>,
     sent: u64,
-    sha: Option<(Sha256, String)>,
+    hashing: Hashing,
     buf: Vec<u8>,
     on_sent: Box<dyn Fn(u64)>,
+    digests: Rc<RefCell<Option<DigestSet>>>,
+    cancelled: bool,
 }
 
 /// Why a body stream stopped itself: a source that is not what was hashed. Never worth a retry.
 pub(crate) type BodyFailure = Rc<RefCell<Option<String>>>;
 
-/// `head`, the file and `tail` as one `ReadableStream` of exactly `head + size + tail` bytes.
-/// With `verify`, the bytes must also have that sha256 (the one hashed before). `on_sent` hears
-/// how many file bytes the fetch has pulled so far.
-pub(crate) fn fixed_length_body(head: &[u8], source: BodySource, size: u64, tail: &[u8], verify: Option<String>, on_sent: Box<dyn Fn(u64)>) -> Result<(ReadableStream, BodyFailure), String> {
-    let total = (head.len() + tail.len()) as u64 + size;
+/// A request body stream, its failure slot, and the callbacks it needs, which live exactly as
+/// long as the request (dropping this after the request frees them; nothing is leaked).
+pub(crate) struct BodyStream {
+    /// The stream to send.
+    pub(crate) stream: ReadableStream,
+    /// Why the stream stopped itself, if it did.
+    pub(crate) failure: BodyFailure,
+    /// The digests of the bytes sent, when they were computed on the way (trailing fields).
+    pub(crate) digests: Rc<RefCell<Option<DigestSet>>>,
+    _callbacks: Option<(Closure<dyn FnMut(JsValue) -> Promise>, Closure<dyn FnMut(JsValue)>)>,
+}
+
+/// The plan's head, the file and its tail as one `ReadableStream` of exactly the planned
+/// length. With `verify`, the bytes must also have that sha256 (the one hashed before, or the
+/// one the caller gave); with trailing digest fields in the plan, the digests are computed on
+/// the way and fill the tail. `on_sent` hears how many file bytes the fetch has pulled so far.
+pub(crate) fn fixed_length_body(plan: &MultipartPlan, source: BodySource, verify: Option<String>, on_sent: Box<dyn Fn(u64)>) -> Result<BodyStream, String> {
+    let total = plan.content_length();
+    let digests = Rc::new(RefCell::new(None));
     if let (BodySource::Stream(s), Ok(ctor)) = (&source, get(&js_sys::global(), "FixedLengthStream").dyn_into::<Function>()) {
-        return native_pipe_body(&ctor, head, s.clone(), total, tail);
+        let (stream, failure) = native_pipe_body(&ctor, &plan.head, s.clone(), total, &plan.tail, verify, on_sent)?;
+        return Ok(BodyStream { stream, failure, digests, _callbacks: None });
     }
-    let sha = verify.map(|h| (Sha256::new(), h));
-    let state = Rc::new(RefCell::new(BodyState { source, size, head: Some(head.to_vec()), tail: Some(tail.to_vec()), reader: None, sent: 0, sha, buf: Vec::new(), on_sent }));
+    let hashing = match verify {
+        _ if !plan.trailing.is_empty() => Hashing::Trailing(Box::default(), verify),
+        Some(want) => Hashing::Verify(Sha256::new(), want),
+        None => Hashing::Off,
+    };
+    let state = Rc::new(RefCell::new(BodyState {
+        source,
+        size: plan.file_len,
+        head: Some(plan.head.clone()),
+        plan: plan.clone(),
+        reader: None,
+        sent: 0,
+        hashing,
+        buf: Vec::new(),
+        on_sent,
+        digests: digests.clone(),
+        cancelled: false,
+    }));
     let failure: BodyFailure = Rc::new(RefCell::new(None));
     let (st, fail) = (state.clone(), failure.clone());
     let pull = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |ctrl: JsValue| {
@@ -258,58 +309,206 @@ pub(crate) fn fixed_length_body(head: &[u8], source: BodySource, size: u64, tail
                 if let Some(r) = st.borrow_mut().reader.take() {
                     r.cancel();
                 }
-                let _ = call(&ctrl, "error", &js_sys::Error::new(&msg).into());
-                *fail.borrow_mut() = Some(msg);
+                // After the fetch cancelled the body (a reset, an abort), a failing read is the
+                // cancel's echo, not a source that changed: the attempt may still be retried.
+                if !st.borrow().cancelled {
+                    let _ = call(&ctrl, "error", &js_sys::Error::new(&msg).into());
+                    *fail.borrow_mut() = Some(msg);
+                }
             }
             Ok(JsValue::UNDEFINED)
         })
     });
     let st = state.clone();
     let cancel = Closure::<dyn FnMut(JsValue)>::new(move |_reason: JsValue| {
-        if let Some(r) = st.borrow_mut().reader.take() {
+        let mut s = st.borrow_mut();
+        s.cancelled = true;
+        if let Some(r) = s.reader.take() {
             r.cancel();
         }
     });
     let underlying = Object::new();
-    Reflect::set(&underlying, &"pull".into(), &pull.into_js_value()).map_err(|e| describe(&e))?;
-    Reflect::set(&underlying, &"cancel".into(), &cancel.into_js_value()).map_err(|e| describe(&e))?;
+    Reflect::set(&underlying, &"pull".into(), pull.as_ref()).map_err(|e| describe(&e))?;
+    Reflect::set(&underlying, &"cancel".into(), cancel.as_ref()).map_err(|e| describe(&e))?;
     let stream = ReadableStream::new_with_underlying_source(&underlying).map_err(|e| format!("the runtime could not make a stream: {}", describe(&e)))?;
-    Ok((with_known_length(stream, total)?, failure))
+    Ok(BodyStream { stream: with_known_length(stream, total)?, failure, digests, _callbacks: Some((pull, cancel)) })
 }
 
-/// workerd: head, the source's own stream and tail written into a `FixedLengthStream`, the
-/// source piped natively so no chunk passes through JS. Every chunk a script touches there
-/// stays in memory until a late collection (+170 MiB for a 300 MiB file, measured), where
-/// this path stays flat. The FixedLengthStream errors if the source gives more or fewer bytes
-/// than its size; the digests in the form let the registry refuse changed bytes (PyPI checks
-/// them), as the other path's second hash cannot run here.
-fn native_pipe_body(ctor: &Function, head: &[u8], source: Rc<StreamSource>, total: u64, tail: &[u8]) -> Result<(ReadableStream, BodyFailure), String> {
+/// workerd: head, the file and tail written into a `FixedLengthStream` (so the request has a
+/// Content-Length), each file chunk also fed to a digest, and the digest compared with the
+/// sha256 hashed before the tail (the closing boundary) is written. On any difference the
+/// writable is aborted: the registry sees a cut request, never a changed file.
+///
+/// Measured with a 300 MiB asset (scripts/bench-edge.mjs): chunks go through one reused BYOB
+/// buffer, written to the body and to workerd's native `crypto.DigestStream`, and the next read
+/// waits for both writes, so memory stays flat. Rejected: `pipeTo` alone (checks only the
+/// length); `tee()` into a DigestStream (workerd buffers for the slower branch: +430 MiB);
+/// copying chunks from a default reader (+170 MiB of garbage the collector reclaims late).
+fn native_pipe_body(ctor: &Function, head: &[u8], source: Rc<StreamSource>, total: u64, tail: &[u8], verify: Option<String>, on_sent: Box<dyn Fn(u64)>) -> Result<(ReadableStream, BodyFailure), String> {
     let fixed = Reflect::construct(ctor, &js_sys::Array::of1(&(total as f64).into())).map_err(|e| describe(&e))?;
     let writable = get(&fixed, "writable");
+    // The lock is held for the whole body, so an abort goes through this writer.
+    let writer = call(&writable, "getWriter", &JsValue::UNDEFINED).map_err(|e| describe(&e))?;
     let failure: BodyFailure = Rc::new(RefCell::new(None));
     let (head, tail, fail) = (Uint8Array::from(head), Uint8Array::from(tail), failure.clone());
     wasm_bindgen_futures::spawn_local(async move {
+        let reader: RefCell<Option<Rc<SendReader>>> = RefCell::new(None);
         let run = async {
             let js = |e: JsValue| describe(&e);
-            let writer = call(&writable, "getWriter", &JsValue::UNDEFINED).map_err(js)?;
+            let mut digest = match &verify {
+                Some(_) => Some(SendDigest::new()?),
+                None => None,
+            };
             settle(call(&writer, "write", &head).map_err(js)?).await?;
-            call(&writer, "releaseLock", &JsValue::UNDEFINED).map_err(js)?;
-            let stream = source.open_stream().await.map_err(|e| format!("the file could not be opened for sending: {e}"))?;
-            let opts = Object::new();
-            let _ = Reflect::set(&opts, &"preventClose".into(), &true.into());
-            let pipe = get(&stream, "pipeTo").dyn_into::<Function>().map_err(|_| "the stream has no pipeTo()".to_string())?;
-            settle(pipe.call2(&stream, &writable, &opts).map_err(js)?).await.map_err(|e| format!("the file could not be read while sending: {e}"))?;
-            let writer = call(&writable, "getWriter", &JsValue::UNDEFINED).map_err(js)?;
+            let r = Rc::new(SendReader::open(&source).await.map_err(|e| format!("the file could not be opened for sending: {e}"))?);
+            *reader.borrow_mut() = Some(r.clone());
+            let mut sent = 0u64;
+            loop {
+                let Some(chunk) = r.next(source.size - sent).await.map_err(|e| format!("the file could not be read while sending: {e}"))? else { break };
+                sent += chunk.length() as u64;
+                if sent > source.size {
+                    return Err(format!("the source gave more than its {} bytes while sending: it changed after it was hashed", source.size));
+                }
+                let written = call(&writer, "write", &chunk).map_err(js)?;
+                // One wait for both writes; the chunk's buffer is read into again only after it.
+                let both = match &mut digest {
+                    Some(d) => Promise::all(&js_sys::Array::of2(&written, &d.update(&chunk)?)).into(),
+                    None => written,
+                };
+                settle(both).await?;
+                on_sent(sent);
+            }
+            if sent != source.size {
+                return Err(format!("the source ended after {sent} of its {} bytes while sending", source.size));
+            }
+            if let (Some(d), Some(want)) = (digest, &verify) {
+                let got = d.finish().await?;
+                if got != *want {
+                    return Err(format!("the bytes sent have sha256 {got}, not the {want} that was hashed: the source changed"));
+                }
+            }
             settle(call(&writer, "write", &tail).map_err(js)?).await?;
-            settle(call(&writer, "close", &JsValue::UNDEFINED).map_err(js)?).await.map_err(|e| format!("the source did not give exactly its {} bytes: {e}", source.size))
+            settle(call(&writer, "close", &JsValue::UNDEFINED).map_err(js)?).await.map_err(|e| format!("the body could not be finished: {e}"))
         };
         if let Err(msg) = run.await {
-            let _ = call(&writable, "abort", &js_sys::Error::new(&msg).into());
+            if let Some(r) = reader.borrow_mut().take() {
+                r.cancel();
+            }
+            ignore_rejection(call(&writer, "abort", &js_sys::Error::new(&msg).into()));
             *fail.borrow_mut() = Some(msg);
         }
     });
     let readable = get(&fixed, "readable").dyn_into::<ReadableStream>().map_err(|_| "FixedLengthStream gave no readable side".to_string())?;
     Ok((readable, failure))
+}
+
+/// The sha256 of the bytes sent: workerd's native `crypto.DigestStream` (no copy into wasm,
+/// native speed), or the wasm digest where a runtime has FixedLengthStream but no DigestStream.
+enum SendDigest {
+    Native { stream: JsValue, writer: JsValue },
+    Wasm(Sha256, Vec<u8>),
+}
+
+impl SendDigest {
+    fn new() -> Result<Self, String> {
+        let crypto = get(&js_sys::global(), "crypto");
+        if let Ok(ctor) = get(&crypto, "DigestStream").dyn_into::<Function>() {
+            let stream = Reflect::construct(&ctor, &js_sys::Array::of1(&"SHA-256".into())).map_err(|e| describe(&e))?;
+            let writer = call(&stream, "getWriter", &JsValue::UNDEFINED).map_err(|e| describe(&e))?;
+            return Ok(SendDigest::Native { stream, writer });
+        }
+        Ok(SendDigest::Wasm(Sha256::new(), Vec::new()))
+    }
+
+    /// Feeds `chunk`; the promise settles once the digest has taken it.
+    fn update(&mut self, chunk: &Uint8Array) -> Result<JsValue, String> {
+        match self {
+            SendDigest::Native { writer, .. } => call(writer, "write", chunk).map_err(|e| describe(&e)),
+            SendDigest::Wasm(h, buf) => {
+                buf.resize(chunk.length() as usize, 0);
+                chunk.copy_to(buf);
+                h.update(&buf[..]);
+                Ok(JsValue::UNDEFINED)
+            }
+        }
+    }
+
+    async fn finish(self) -> Result<String, String> {
+        match self {
+            SendDigest::Native { stream, writer } => {
+                settle(call(&writer, "close", &JsValue::UNDEFINED).map_err(|e| describe(&e))?).await?;
+                let bytes = settle(get(&stream, "digest")).await?;
+                let mut out = vec![0u8; 32];
+                as_bytes(&bytes)?.copy_to(&mut out);
+                Ok(crate::digest::hex(&out))
+            }
+            SendDigest::Wasm(h, _) => Ok(crate::digest::hex(&h.finalize())),
+        }
+    }
+}
+
+const SEND_CHUNK: u32 = 1 << 20;
+
+/// The body pass's reader in workerd: BYOB into one reused 1 MiB buffer, with workerd's
+/// `readAtLeast` filling it (a third of the reads, and of the pending promises the collector
+/// keeps, against plain BYOB reads: -3 MiB peak for 300 MiB, measured); any other stream through
+/// the generic reader.
+enum SendReader {
+    Byob { reader: JsValue, buf: RefCell<Option<Uint8Array>> },
+    Other(Reader),
+}
+
+impl SendReader {
+    async fn open(source: &StreamSource) -> Result<Self, String> {
+        let stream = source.open_stream().await?;
+        let get_reader = get(&stream, "getReader").dyn_into::<Function>().map_err(|_| "the stream has no getReader()".to_string())?;
+        let opts = Object::new();
+        let _ = Reflect::set(&opts, &"mode".into(), &"byob".into());
+        match get_reader.call1(&stream, &opts) {
+            Ok(reader) => Ok(SendReader::Byob { reader, buf: RefCell::new(Some(Uint8Array::new_with_length(SEND_CHUNK))) }),
+            Err(_) => Reader::of(&stream).map(SendReader::Other),
+        }
+    }
+
+    /// The next chunk, asking for at least `min(remaining, 1 MiB)` bytes; `None` at the end.
+    async fn next(&self, remaining: u64) -> Result<Option<Uint8Array>, String> {
+        let (reader, cell) = match self {
+            SendReader::Other(r) => return r.next().await,
+            SendReader::Byob { reader, buf } => (reader, buf),
+        };
+        let buf = cell.borrow_mut().take().ok_or("the body's buffer is in use")?;
+        let at_least = get(reader, "readAtLeast").dyn_into::<Function>().ok();
+        let min = remaining.clamp(1, SEND_CHUNK as u64) as f64;
+        let call = match &at_least {
+            Some(f) => f.call2(reader, &min.into(), &buf),
+            None => call(reader, "read", &buf),
+        };
+        let r = settle(call.map_err(|e| describe(&e))?).await?;
+        let value = get(&r, "value");
+        if !value.is_undefined() {
+            *cell.borrow_mut() = Some(Uint8Array::new(&get(&value, "buffer")));
+        }
+        if get(&r, "done").as_bool().unwrap_or(false) {
+            return Ok(None);
+        }
+        as_bytes(&value).map(Some)
+    }
+
+    fn cancel(&self) {
+        match self {
+            SendReader::Other(r) => r.cancel(),
+            SendReader::Byob { reader, .. } => ignore_rejection(call(reader, "cancel", &JsValue::UNDEFINED)),
+        }
+    }
+}
+
+/// Drops a promise's rejection: an unobserved one would be reported by the runtime as unhandled.
+fn ignore_rejection(p: Result<JsValue, JsValue>) {
+    if let Ok(p) = p.and_then(|p| p.dyn_into::<Promise>().map_err(JsValue::from)) {
+        let ignore = Closure::<dyn FnMut(JsValue)>::new(|_| {});
+        let _ = p.catch(&ignore);
+        ignore.forget();
+    }
 }
 
 /// workerd sends a stream body chunked (or not at all to some hosts) unless it is a
@@ -320,13 +519,24 @@ fn with_known_length(stream: ReadableStream, total: u64) -> Result<ReadableStrea
     };
     let fixed = Reflect::construct(&ctor, &js_sys::Array::of1(&(total as f64).into())).map_err(|e| describe(&e))?;
     let piped = call(&stream, "pipeTo", &get(&fixed, "writable")).map_err(|e| describe(&e))?;
-    if let Ok(p) = piped.dyn_into::<Promise>() {
-        // The readable side errors too; the fetch reports it.
-        let ignore = Closure::<dyn FnMut(JsValue)>::new(|_| {});
-        let _ = p.catch(&ignore);
-        ignore.forget();
-    }
+    // The readable side errors too; the fetch reports it.
+    observe(piped);
     get(&fixed, "readable").dyn_into::<ReadableStream>().map_err(|_| "FixedLengthStream gave no readable side".to_string())
+}
+
+thread_local! {
+    /// One shared no-op handler: a closure per promise would have to be leaked to outlive the
+    /// call, and `new Function` is refused by the page's Content-Security-Policy.
+    static NOOP: Closure<dyn FnMut(JsValue)> = Closure::new(|_| {});
+}
+
+/// Marks a promise's rejection as handled.
+pub(crate) fn observe(p: JsValue) {
+    if let Ok(p) = p.dyn_into::<Promise>() {
+        NOOP.with(|noop| {
+            let _ = p.catch(noop);
+        });
+    }
 }
 
 fn call(target: &JsValue, method: &str, arg: &JsValue) -> Result<JsValue, JsValue> {
@@ -356,12 +566,14 @@ async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), St
             if s.sent > s.size {
                 return Err(format!("the source gave more than its {} bytes while sending: it changed after it was hashed", s.size));
             }
-            if s.sha.is_some() {
+            if !matches!(s.hashing, Hashing::Off) {
                 let s = &mut *s;
                 s.buf.resize(n as usize, 0);
                 chunk.copy_to(&mut s.buf);
-                if let Some((h, _)) = &mut s.sha {
-                    h.update(&s.buf);
+                match &mut s.hashing {
+                    Hashing::Verify(h, _) => h.update(&s.buf),
+                    Hashing::Trailing(d, _) => d.update(&s.buf),
+                    Hashing::Off => {}
                 }
             }
             (s.on_sent)(s.sent);
@@ -373,14 +585,25 @@ async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), St
             if s.sent != s.size {
                 return Err(format!("the source ended after {} of its {} bytes while sending", s.sent, s.size));
             }
-            if let Some((h, want)) = s.sha.take() {
-                let got = crate::digest::hex(&h.finalize());
+            let (got, want, digests) = match std::mem::replace(&mut s.hashing, Hashing::Off) {
+                Hashing::Off => (None, None, None),
+                Hashing::Verify(h, want) => (Some(crate::digest::hex(&h.finalize())), Some(want), None),
+                Hashing::Trailing(d, want) => {
+                    let d = d.finish();
+                    (Some(d.sha256.clone()), want, Some(d))
+                }
+            };
+            if let (Some(got), Some(want)) = (&got, &want) {
                 if got != want {
                     return Err(format!("the bytes sent have sha256 {got}, not the {want} that was hashed: the source changed"));
                 }
             }
             s.reader = None;
-            let tail = s.tail.take().unwrap_or_default();
+            let tail = match &digests {
+                Some(d) => s.plan.tail_for(d),
+                None => s.plan.tail.clone(),
+            };
+            *s.digests.borrow_mut() = digests;
             drop(s);
             enqueue(ctrl, &tail)?;
             call(ctrl, "close", &JsValue::UNDEFINED).map(|_| ()).map_err(|e| describe(&e))

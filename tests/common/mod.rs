@@ -6,7 +6,8 @@ use std::io::{Cursor, Write};
 
 use pypublish::archive::{ArchiveError, ReadAt};
 use pypublish::metadata::MetadataError;
-use pypublish::response::{decode, Outcome, Reply, Sent};
+use pypublish::http::Reply;
+use pypublish::response::{decode, Outcome, Sent};
 use pypublish::Error;
 
 /// The metadata of a tiny valid project named `demo` 1.0.
@@ -370,8 +371,9 @@ pub fn check_replies(json: &str) -> usize {
     assert_eq!(digests.blake2_256, OUR_BLAKE2);
     for r in &replies {
         assert!(!r.source.is_empty(), "{}: recorded replies need a source", r.name);
-        let reply = Reply { status: r.status, reason: &r.reason, headers: &r.headers, body: r.body.as_bytes() };
-        let sent = Sent { url: &r.url, username: r.username.as_deref(), digests: Some(&digests) };
+        let reply = Reply { status: r.status, reason: r.reason.clone(), headers: r.headers.clone(), body: r.body.as_bytes().to_vec(), truncated: false, now_ms: 0 };
+        let url = pypublish::url::Url::parse(&r.url).expect("recorded URL parses");
+        let sent = Sent { url: &url, username: r.username.as_deref(), digests: Some(&digests), job: None };
         let d = decode(&reply, &sent);
         let (outcome, kind, identical) = match d.outcome {
             Outcome::Uploaded => ("uploaded", None, None),
@@ -386,7 +388,22 @@ pub fn check_replies(json: &str) -> usize {
         if let Some(m) = &r.expect.message {
             assert_eq!(d.server_message.as_deref(), Some(m.as_str()), "{}", r.name);
         }
-        let hint = d.hint.clone().unwrap_or_default();
+        let mut hint = d.hint.clone().unwrap_or_default();
+        if (300..400).contains(&r.status) {
+            // Redirects are the per-file machine's decision: a same-origin 307/308 is followed,
+            // anything else fails with a hint naming where it leads.
+            let mut up = pypublish::publish::Upload::new("f.whl", &url, pypublish::publish::Policy::default());
+            up.start();
+            match up.on_reply(&reply, r.username.as_deref(), Some(&digests), 0.0) {
+                pypublish::publish::Action::Send { url: to, .. } => {
+                    let location = reply.header("location").unwrap();
+                    assert_eq!(to, url.join(location).unwrap().0, "{}: followed elsewhere", r.name);
+                    continue;
+                }
+                pypublish::publish::Action::Done(rep) => hint = rep.hint.unwrap_or_default(),
+                other => panic!("{}: {other:?}", r.name),
+            }
+        }
         for needle in &r.expect.hint {
             assert!(hint.contains(needle.as_str()), "{}: hint {hint:?} lacks {needle:?}", r.name);
         }
@@ -398,10 +415,10 @@ pub fn check_replies(json: &str) -> usize {
     replies.len()
 }
 
-/// The wasm test cases, expanded into both the Node and the Chromium test files so that the
-/// two runs cover the same ground.
+/// The JS boundary's cases (what JS sees from `inspect`), expanded into both the Node and the
+/// Chromium test files so that the two runs cover the same ground.
 #[allow(unused_macros)]
-macro_rules! wasm_cases {
+macro_rules! js_cases {
     () => {
         use wasm_bindgen::JsCast;
         use wasm_bindgen::JsValue;
@@ -423,32 +440,6 @@ macro_rules! wasm_cases {
             let o = js_sys::Object::new();
             js_sys::Reflect::set(&o, &"filename".into(), &filename.into()).unwrap();
             o.into()
-        }
-
-        #[wasm_bindgen_test]
-        fn digests_known_answers() {
-            let d = pypublish::digest::digest_bytes(b"abc");
-            assert_eq!(d.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-            assert_eq!(d.md5, "900150983cd24fb0d6963f7d28e17f72");
-            assert_eq!(d.blake2_256, "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
-        }
-
-        #[wasm_bindgen_test]
-        fn malformed_inputs_each_get_their_own_error() {
-            assert!(common::check_malformed(JINJA) >= 15);
-        }
-
-        #[wasm_bindgen_test]
-        fn a_1_gib_wheel_costs_at_most_256_kib() {
-            let mut wheel = common::VirtualWheel::new(1 << 30);
-            let ins = pypublish::inspect("demo-1.0-py3-none-any.whl", &mut wheel, false).unwrap();
-            assert_eq!(ins.metadata.name, "demo");
-            assert!(wheel.bytes_read <= 256 << 10, "read {}", wheel.bytes_read);
-        }
-
-        #[wasm_bindgen_test]
-        fn recorded_replies_decode_with_hints() {
-            assert!(common::check_replies(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/replies.json"))) >= 30);
         }
 
         #[wasm_bindgen_test]
@@ -487,6 +478,53 @@ macro_rules! wasm_cases {
             assert!(msg.contains("\"other\""), "{msg}");
             let err = pypublish::wasm::inspect(JsValue::from_f64(3.0), JsValue::UNDEFINED).await.unwrap_err();
             assert_eq!(get(&err, "kind").as_string().unwrap(), "input");
+        }
+
+        fn publish_options(fetch: &js_sys::Function) -> js_sys::Object {
+            let o = js_sys::Object::new();
+            let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&o, &k.into(), v).unwrap();
+            set("repositoryUrl", &"https://alice:pw@registry.example/legacy/".into());
+            set("retries", &0.into());
+            set("fetch", fetch);
+            let file = js_sys::Object::new();
+            js_sys::Reflect::set(&file, &"file".into(), &blob(JINJA)).unwrap();
+            js_sys::Reflect::set(&file, &"filename".into(), &"Jinja2-2.11.3-py2.py3-none-any.whl".into()).unwrap();
+            set("files", &js_sys::Array::of1(&file));
+            o
+        }
+
+        #[wasm_bindgen_test]
+        async fn publish_turns_any_status_line_a_fetch_gives_into_a_report() {
+            // A caller's fetch may answer with a plain reply: Response cannot carry status 999.
+            let fetch = js_sys::Function::new_with_args("req", "return Promise.resolve({ status: 999, statusText: 'Odd', headers: [['content-type', 'text/plain']], body: 'echo ' + req.headers.get('authorization') + ' \\u001b[2J' })");
+            let v = pypublish::wasm::publish(publish_options(&fetch).into()).await.unwrap();
+            let r = js_sys::Array::from(&v).get(0);
+            assert_eq!(get(&r, "status").as_string().unwrap(), "failed");
+            assert_eq!(get(&r, "httpStatus").as_f64(), Some(999.0));
+            let msg = get(&r, "serverMessage").as_string().unwrap();
+            assert!(msg.contains("********") && !msg.contains("YWxpY2U6cHc="), "the echoed Basic value is masked: {msg}");
+        }
+
+        #[wasm_bindgen_test]
+        async fn publish_reports_every_file_when_cancelled_before_it_starts() {
+            let fetch = js_sys::Function::new_with_args("req", "return new Promise(() => {})");
+            let o = publish_options(&fetch);
+            let c = web_sys::AbortController::new().unwrap();
+            c.abort();
+            js_sys::Reflect::set(&o, &"signal".into(), &c.signal()).unwrap();
+            let v = pypublish::wasm::publish(o.into()).await.unwrap();
+            let r = js_sys::Array::from(&v).get(0);
+            assert_eq!(get(&r, "kind").as_string().unwrap(), "cancelled");
+        }
+
+        #[wasm_bindgen_test]
+        fn helpers_shells_share_come_from_the_core() {
+            assert!(pypublish::wasm::is_distribution_name("a-1.0-py3-none-any.whl"));
+            assert!(!pypublish::wasm::is_distribution_name("a-1.0-py3-none-any.whl.publish.attestation"));
+            assert_eq!(pypublish::wasm::redact_url("https://u:p@ss@host/x"), "https://host/x");
+            let secrets = js_sys::Array::of1(&"s3".into());
+            assert_eq!(pypublish::wasm::sanitize("a s3 \u{1b}[2J", secrets.into()), "a ******** \\u{1b}[2J");
+            assert_eq!(pypublish::wasm::describe_dist("demo-1.0.tar.gz").unwrap(), "sdist (tar.gz)");
         }
     };
 }

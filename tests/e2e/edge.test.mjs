@@ -1,89 +1,22 @@
 // The release hook and the CORS relay (edge/) run for real: in workerd (npm), and the same
-// hook module in Deno and Bun, publishing to pypiserver assets served over HTTP on 127.0.0.1.
+// hook module in Deno and Bun, publishing to pypiserver assets served over HTTP on 127.0.0.1
+// (the development entry, whose PYPUBLISH_DEV_* settings allow that). The attacks of issue 12
+// are in edge-security.test.mjs.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { root, venv, freePort, startPypiserver, startServer, startAssetServer, makeWheel, launchChromium } from "./servers.mjs";
+import { SECRET, WEBHOOK_SECRET, DEV_LOCAL, startWorkerd, startHook, rss, callHook, assetHost, fakeGithubApi } from "./edge-helpers.mjs";
 import { serveWww } from "../../scripts/serve-www.mjs";
-import { workerdConfig } from "../../edge/workerd-config.mjs";
 import { sign } from "../../edge/hook.js";
 
 const corpus = join(root, "tests/fixtures/corpus");
-const SECRET = "hook-secret-for-tests";
 const sha256File = (p) => createHash("sha256").update(readFileSync(p)).digest("hex");
-
-async function waitListening(url, child, what) {
-  for (let i = 0; i < 150; i++) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}: ${child.stderrText}`);
-    try {
-      await (await fetch(url, { method: "OPTIONS" })).arrayBuffer();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`${what} did not come up at ${url}: ${child.stderrText}`);
-}
-
-function spawnLogged(cmd, args, env) {
-  // Its own process group: npm's launchers (deno) start the real binary as a child, which a
-  // signal to the launcher alone would orphan, holding our pipes open.
-  const child = spawn(cmd, args, { env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  const signal = (sig) => {
-    try {
-      process.kill(-child.pid, sig);
-    } catch {}
-  };
-  child.stderrText = "";
-  child.stderr.on("data", (d) => (child.stderrText += d));
-  child.stdout.on("data", () => {});
-  // SIGTERM, then SIGKILL: a server that waits on idle keep-alive connections must not hang the run.
-  child.stop = () =>
-    new Promise((r) => {
-      if (child.exitCode !== null || child.signalCode !== null) return r();
-      const force = setTimeout(() => signal("SIGKILL"), 2000);
-      child.once("exit", () => (clearTimeout(force), signal("SIGKILL"), r()));
-      signal("SIGTERM");
-    });
-  return child;
-}
-
-/** workerd serving the hook and the relay, configured by `env`. */
-async function startWorkerd(env) {
-  const [hookPort, relayPort] = [await freePort(), await freePort()];
-  const dir = join(root, "target/workerd");
-  mkdirSync(dir, { recursive: true });
-  const config = join(dir, `config-${hookPort}.capnp`);
-  writeFileSync(config, workerdConfig({ hookPort, relayPort, dir, env }));
-  // The binary itself, not npm's Node launcher, so that its RSS is workerd's.
-  const child = spawnLogged(join(root, "node_modules/@cloudflare/workerd-linux-64/bin/workerd"), ["serve", config], env);
-  const hook = `http://127.0.0.1:${hookPort}/`;
-  const relay = `http://127.0.0.1:${relayPort}/`;
-  await waitListening(hook, child, "workerd");
-  return { hook, relay, child, stop: child.stop };
-}
-
-/** Kernel's peak and current resident set of a process, in MiB. */
-function rss(pid) {
-  const s = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)[1]) / 1024;
-  return { peak: kb("VmHWM"), now: kb("VmRSS") };
-}
-
-async function callHook(hook, body, { signature, headers = {} } = {}) {
-  const text = JSON.stringify(body);
-  const r = await fetch(`${hook}publish`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-pypublish-signature": signature ?? (await sign(SECRET, text)), ...headers },
-    body: text,
-  });
-  return { status: r.status, json: await r.json() };
-}
 
 function pipDownload(reg, dl, ...reqs) {
   return spawnSync(venv("python"), ["-m", "pip", "--isolated", "--disable-pip-version-check", "download", "--no-deps", "--index-url", reg.simple, "-d", dl, ...reqs], { encoding: "utf8" });
@@ -93,18 +26,6 @@ let work;
 before(() => {
   work = mkdtempSync(join(tmpdir(), "edge-"));
 });
-
-/** The hook served by `runtime` (workerd, deno or bun) with `env`. */
-async function startHook(runtime, env) {
-  if (runtime === "workerd") return startWorkerd(env);
-  const port = await freePort();
-  const serve = [join(root, "edge/serve.mjs"), "hook", String(port)];
-  const args = runtime === "deno" ? ["run", "--quiet", "--allow-net", "--allow-read", "--allow-env", ...serve] : serve;
-  const child = spawnLogged(join(root, "node_modules/.bin", runtime), args, env);
-  const hook = `http://127.0.0.1:${port}/`;
-  await waitListening(hook, child, runtime);
-  return { hook, child, stop: child.stop };
-}
 
 let bigAsset;
 
@@ -118,7 +39,7 @@ for (const runtime of ["workerd", "deno", "bun"]) {
     };
     const srv = await startAssetServer(assets);
     const reg = await startPypiserver({ user: "hook", password: "hook-pw-1" });
-    const h = await startHook(runtime, { PYPUBLISH_REPOSITORY_URL: reg.url, PYPUBLISH_USERNAME: "hook", PYPUBLISH_PASSWORD: "hook-pw-1", PYPUBLISH_HOOK_SECRET: SECRET });
+    const h = await startHook(runtime, { PYPUBLISH_REPOSITORY_URL: reg.url, PYPUBLISH_CHECK_URL: reg.simple, PYPUBLISH_USERNAME: "hook", PYPUBLISH_PASSWORD: "hook-pw-1", PYPUBLISH_HOOK_SECRET: SECRET, ...DEV_LOCAL });
     try {
       const idle = runtime === "workerd" ? rss(h.child.pid).now : 0;
       const files = Object.entries(assets).map(([name, path]) => ({ url: srv.base + name, sha256: sha256File(path) }));
@@ -151,24 +72,25 @@ test("workerd: a tampered signature, bad JSON, an unreachable or oversize asset 
   const name = "six-1.16.0-py2.py3-none-any.whl";
   const srv = await startAssetServer({ [name]: join(corpus, name) });
   const registry = await startServer((req, res) => res.writeHead(200).end("OK"));
-  const wd = await startWorkerd({ PYPUBLISH_REPOSITORY_URL: registry.url, PYPUBLISH_USERNAME: "u", PYPUBLISH_PASSWORD: "pw-2", PYPUBLISH_HOOK_SECRET: SECRET, PYPUBLISH_MAX_ASSET_BYTES: "5000" });
+  const wd = await startWorkerd({ PYPUBLISH_REPOSITORY_URL: registry.url, PYPUBLISH_CHECK_URL: `${registry.url}simple/`, PYPUBLISH_USERNAME: "u", PYPUBLISH_PASSWORD: "pw-2", PYPUBLISH_HOOK_SECRET: SECRET, PYPUBLISH_MAX_ASSET_BYTES: "5000", ...DEV_LOCAL });
   try {
     const body = { files: [{ url: srv.base + name }] };
-    let r = await callHook(wd.hook, body, { signature: (await sign(SECRET, JSON.stringify(body))).replace(/.$/, (c) => (c === "0" ? "1" : "0")) });
+    const good = await callHook(wd.hook, body, { headers: { "x-pypublish-signature": "sha256=" + "0".repeat(64) } });
+    assert.equal(good.status, 401);
+    assert.match(good.json.error, /signature/);
+    let r = await callHook(wd.hook, body, { secret: "another-secret-of-16+" });
     assert.equal(r.status, 401);
-    assert.match(r.json.error, /signature/);
-    r = await callHook(wd.hook, body, { signature: await sign("another-secret", JSON.stringify(body)) });
-    assert.equal(r.status, 401);
+    r = await fetch(`${wd.hook}publish`, { method: "POST", body: JSON.stringify(body) });
+    assert.equal(r.status, 401, "unsigned");
     assert.equal(srv.requests.length, 0, "a request with a bad signature fetches nothing");
 
-    const bad = "{not json";
-    const raw = await fetch(`${wd.hook}publish`, { method: "POST", headers: { "x-pypublish-signature": await sign(SECRET, bad) }, body: bad });
-    assert.equal(raw.status, 400);
-    assert.match((await raw.json()).error, /not JSON/);
+    r = await callHook(wd.hook, "{not json");
+    assert.equal(r.status, 400);
+    assert.match(r.json.error, /not JSON/);
 
     r = await callHook(wd.hook, { files: [{ url: `${srv.base}missing-1.0-py3-none-any.whl` }] });
     assert.equal(r.status, 502);
-    assert.match(r.json.error, /HTTP 404/);
+    assert.match(r.json.error, /files\[0\] \(missing-1\.0-py3-none-any\.whl\) could not be fetched: HTTP 404/);
 
     r = await callHook(wd.hook, body);
     assert.equal(r.status, 413, JSON.stringify(r.json));
@@ -185,13 +107,13 @@ test("workerd relay: the page in Chromium uploads to pypiserver through it; othe
   const reg = await startPypiserver({ user: "relay", password: "relay-pw-3" });
   const wwwPort = await freePort();
   const pageOrigin = `http://127.0.0.1:${wwwPort}`;
-  const wd = await startWorkerd({ RELAY_ALLOWED_ORIGINS: pageOrigin, RELAY_UPSTREAMS: reg.url, PYPUBLISH_HOOK_SECRET: SECRET, PYPUBLISH_REPOSITORY_URL: reg.url });
+  const wd = await startWorkerd({ RELAY_ALLOWED_ORIGINS: pageOrigin, RELAY_UPSTREAMS: reg.url });
   const www = await serveWww({ port: wwwPort, connect: [wd.relay] });
   const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(www.url);
-    await page.waitForFunction(() => globalThis.pypublishDebug !== undefined);
+    await page.waitForSelector("html[data-ready]");
     await page.selectOption("#preset", "custom");
     await page.fill("#repository-url", reg.url);
     await page.fill("#relay-url", wd.relay);
@@ -212,11 +134,11 @@ test("workerd relay: the page in Chromium uploads to pypiserver through it; othe
     r = await fetch(to(reg.url), { method: "POST", headers: { origin: "http://evil.example", authorization: "Basic cmVsYXk6cmVsYXktcHctMw==" }, body: "x" });
     assert.equal(r.status, 403);
     const text = await r.text();
-    assert.match(text, /origin http:\/\/evil\.example may not use this relay/);
-    assert.ok(!text.includes("cmVsYXk6"), "credentials are never echoed");
+    assert.match(text, /this origin may not use this relay/);
+    assert.ok(!text.includes("cmVsYXk6") && !text.includes("evil"), "nothing from the request is echoed");
     r = await fetch(to("https://example.com/upload/"), { method: "POST", headers: { origin: pageOrigin }, body: "x" });
     assert.equal(r.status, 403);
-    assert.match((await r.json()).error, /upstream https:\/\/example\.com\/upload\/ is not allowed/);
+    assert.match((await r.json()).error, /this upstream is not one the relay forwards to/);
     r = await fetch(to(reg.url), { method: "PUT", headers: { origin: pageOrigin }, body: "x" });
     assert.equal(r.status, 405);
     assert.deepEqual(readdirSync(reg.packages), [wheel], "nothing else reached the registry");
@@ -228,23 +150,40 @@ test("workerd relay: the page in Chromium uploads to pypiserver through it; othe
   }
 });
 
-for (const runtime of ["deno", "bun"]) {
-  test(`${runtime}: the hook publishes a GitHub release's dist assets to pypiserver`, async () => {
+for (const runtime of ["workerd", "deno", "bun"]) {
+  test(`${runtime}: the hook publishes a GitHub release's dist assets to pypiserver, GITHUB_TOKEN going to the API only`, async () => {
     const names = ["pp_poetry_demo-0.3.0-py3-none-any.whl", "pp_poetry_demo-0.3.0.tar.gz"];
-    const srv = await startAssetServer(Object.fromEntries(names.map((n) => [n, join(corpus, n)])));
+    const srv = await assetHost(Object.fromEntries(names.map((n) => [n, readFileSync(join(corpus, n))])));
+    const storageRequests = srv.requests;
+    const api = await fakeGithubApi({ 11: srv.base + names[0], 12: srv.base + names[1] });
     const reg = await startPypiserver({ user: "gh", password: `gh-pw-${runtime}` });
-    const h = await startHook(runtime, { PYPUBLISH_REPOSITORY_URL: reg.url, PYPUBLISH_USERNAME: "gh", PYPUBLISH_PASSWORD: `gh-pw-${runtime}`, PYPUBLISH_HOOK_SECRET: SECRET });
+    const token = `ghs_token_for_${runtime}_tests`;
+    const h = await startHook(runtime, {
+      PYPUBLISH_REPOSITORY_URL: reg.url,
+      PYPUBLISH_CHECK_URL: reg.simple,
+      PYPUBLISH_USERNAME: "gh",
+      PYPUBLISH_PASSWORD: `gh-pw-${runtime}`,
+      GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      GITHUB_REPOSITORIES: "octo/demo",
+      GITHUB_TOKEN: token,
+      PYPUBLISH_DEV_GITHUB_API: api.url,
+      ...DEV_LOCAL,
+    });
     try {
-      const hook = h.hook;
+      const asset = (name, id) => ({ id, name, state: "uploaded", size: statSync(join(corpus, name)).size, url: `${api.url}repos/octo/demo/releases/assets/${id}`, digest: `sha256:${sha256File(join(corpus, name))}` });
       const release = {
         action: "published",
-        release: { tag_name: "v0.3.0", assets: [...names, "checksums.txt"].map((n) => ({ name: n, url: `https://api.github.invalid/assets/${n}`, browser_download_url: srv.base + n })) },
+        repository: { full_name: "octo/demo" },
+        release: { tag_name: "v0.3.0", assets: [asset(names[0], 11), asset(names[1], 12), { id: 13, name: "checksums.txt", url: `${api.url}repos/octo/demo/releases/assets/13` }] },
       };
       const text = JSON.stringify(release);
-      const r = await fetch(`${hook}publish`, { method: "POST", headers: { "x-github-event": "release", "x-hub-signature-256": await sign(SECRET, text), "content-type": "application/json" }, body: text });
+      const r = await fetch(`${h.hook}publish`, { method: "POST", headers: { "x-github-event": "release", "x-hub-signature-256": await sign(WEBHOOK_SECRET, text), "content-type": "application/json" }, body: text });
       const reports = await r.json();
       assert.equal(r.status, 200, JSON.stringify(reports));
       assert.deepEqual(reports.map((x) => [x.filename, x.status]), names.map((n) => [n, "uploaded"]));
+      assert.ok(api.requests.length > 0 && api.requests.every((q) => q.headers.authorization === `Bearer ${token}`), "the API got the token");
+      assert.ok(storageRequests.length > 0, "the assets came from the API's redirects");
+      assert.ok(storageRequests.every((q) => !q.headers.authorization && !JSON.stringify(q).includes(token)), "no token across the redirect");
       const dl = mkdtempSync(join(tmpdir(), `pip-${runtime}-`));
       let p = pipDownload(reg, dl, "--only-binary", ":all:", "pp_poetry_demo==0.3.0");
       assert.equal(p.status, 0, p.stderr);
@@ -254,8 +193,8 @@ for (const runtime of ["deno", "bun"]) {
     } finally {
       await h.stop();
       await reg.stop();
+      await api.stop();
       await srv.stop();
     }
   });
 }
-

@@ -1,5 +1,6 @@
 // The CLI against real registries (pypiserver, devpi-server) and misbehaving servers, all on
-// 127.0.0.1, started here. What we upload is fetched back with pip and compared by sha256.
+// 127.0.0.1, started here. Scripted servers that count requests run without the preflight GET
+// (it has tests of its own in preflight.test.mjs). What we upload is fetched back with pip and compared by sha256.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -17,7 +18,7 @@ const localSha = (name) => sha256(readFileSync(join(corpus, name)));
 
 /** The --json schema: one object per file with these fields and types, nothing else. */
 function assertSchema(rep) {
-  const allowed = { filename: "string", status: "string", httpStatus: "number", serverMessage: "string", hint: "string", error: "string", kind: "string", sha256: "string", attempts: "number", response: "object" };
+  const allowed = { filename: "string", status: "string", httpStatus: "number", serverMessage: "string", hint: "string", error: "string", kind: "string", sha256: "string", attempts: "number", retryable: "boolean", verified: "boolean", response: "object", projectUrl: "string" };
   for (const [k, v] of Object.entries(rep)) assert.equal(typeof v, allowed[k], `field ${k} of ${JSON.stringify(rep)}`);
   assert.ok(["uploaded", "skipped", "failed"].includes(rep.status));
   assert.match(rep.sha256, /^[0-9a-f]{64}$/);
@@ -146,7 +147,7 @@ test("a check URL answering 401 is an auth failure, not absent, and nothing is u
     else res.writeHead(200).end();
   });
   try {
-    const r = await cli(["upload", "--json", "--skip-existing", "--check-url", `${srv.url}simple/`, "--repository-url", srv.url, "-u", "u", "-p", "pw-1234", join(corpus, "six-1.16.0-py2.py3-none-any.whl")]);
+    const r = await cli(["upload", "--json", "--no-preflight", "--skip-existing", "--check-url", `${srv.url}simple/`, "--repository-url", srv.url, "-u", "u", "-p", "pw-1234", join(corpus, "six-1.16.0-py2.py3-none-any.whl")]);
     assert.equal(r.code, 1);
     assert.equal(r.json[0].kind, "auth");
     assert.match(r.json[0].hint, /check URL/);
@@ -196,7 +197,7 @@ test("a server answering 503 twice, then 200: the file is uploaded exactly once,
   });
   try {
     const file = "pp_hatch_demo-1.2.3-py3-none-any.whl";
-    const r = await cli(["upload", "--json", "--repository-url", srv.url, "-u", "u", "-p", "p4ssword", join(corpus, file)]);
+    const r = await cli(["upload", "--json", "--no-preflight", "--repository-url", srv.url, "-u", "u", "-p", "p4ssword", join(corpus, file)]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json[0].status, "uploaded");
     assert.equal(r.json[0].attempts, 3);
@@ -273,7 +274,7 @@ test("a <dist>.publish.attestation beside the file is sent as the attestations f
     const copy = join(dir, name);
     writeFileSync(copy, readFileSync(join(corpus, name)));
     writeFileSync(`${copy}.publish.attestation`, JSON.stringify({ version: 1, verification_material: { certificate: "Zm9v" }, envelope: { statement: "YmFy", signature: "YmF6" } }));
-    const r = await cli(["upload", "--json", "--repository-url", srv.url, "-u", "u", "-p", "pw-att", join(dir, "*")]);
+    const r = await cli(["upload", "--json", "--no-preflight", "--repository-url", srv.url, "-u", "u", "-p", "pw-att", join(dir, "*")]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json.length, 1, "the attestation itself is not uploaded as a file");
     const body = srv.requests[0].body.toString("latin1");

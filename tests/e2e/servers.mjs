@@ -1,62 +1,16 @@
 // Real registries and small misbehaving servers on 127.0.0.1 for the end-to-end tests.
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
-import { createReadStream, mkdtempSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import { createReadStream, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import net from "node:net";
 
-export const root = new URL("../..", import.meta.url).pathname;
-export const venv = (bin) => join(root, ".venv/bin", bin);
+import { root, venv, freePort, waitFor, stopper, startPypiserver } from "../../scripts/pypiserver.mjs";
 
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(url, child, what, tries = 150) {
-  for (let i = 0; i < tries; i++) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
-    try {
-      const r = await fetch(url);
-      await r.arrayBuffer();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  throw new Error(`${what} did not come up at ${url}`);
-}
-
-function stopper(child) {
-  return async () => {
-    if (child.exitCode !== null) return;
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
-  };
-}
-
-/** pypiserver with one htpasswd user; uploads need that user. */
-export async function startPypiserver({ user = "alice", password = "s3cret-pw" } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "pypiserver-"));
-  const pkgs = join(dir, "packages");
-  mkdirSync(pkgs);
-  const htpasswd = join(dir, "htpasswd");
-  const r = spawnSync(venv("python"), ["-c", `from passlib.apache import HtpasswdFile as H; h=H(${JSON.stringify(htpasswd)}, new=True); h.set_password(${JSON.stringify(user)}, ${JSON.stringify(password)}); h.save()`]);
-  if (r.status !== 0) throw new Error(`htpasswd: ${r.stderr}`);
-  const port = await freePort();
-  const child = spawn(venv("pypi-server"), ["run", "-i", "127.0.0.1", "-p", String(port), "-P", htpasswd, "-a", "update", pkgs], { stdio: "ignore" });
-  const url = `http://127.0.0.1:${port}/`;
-  await waitFor(url, child, "pypiserver");
-  return { url, simple: `${url}simple/`, user, password, packages: pkgs, stop: stopper(child) };
-}
+// pypiserver lives beside the demo that also starts it; the tests import it from here.
+export { root, venv, freePort, startPypiserver };
 
 /** devpi-server with user alice and a non-volatile index alice/stable. */
 export async function startDevpi({ user = "alice", password = "devpi-pw" } = {}) {
@@ -81,9 +35,25 @@ export async function startDevpi({ user = "alice", password = "devpi-pw" } = {})
 }
 
 /** A plain HTTP server whose handler decides each reply; records every request. */
-export async function startServer(handler) {
+let tlsFiles;
+/** A self-signed certificate for 127.0.0.1 (made once per run with openssl); give `ca` to
+ * clients as NODE_EXTRA_CA_CERTS. */
+export function testCertificate() {
+  if (tlsFiles) return tlsFiles;
+  const dir = mkdtempSync(join(tmpdir(), "pypublish-tls-"));
+  const key = join(dir, "key.pem");
+  const cert = join(dir, "cert.pem");
+  const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`openssl could not make a test certificate: ${r.stderr}`);
+  tlsFiles = { key: readFileSync(key), cert: readFileSync(cert), ca: cert };
+  return tlsFiles;
+}
+
+/** A recording HTTP server on 127.0.0.1 (HTTPS with `{ tls: true }`, see testCertificate). */
+export async function startServer(handler, { tls = false } = {}) {
   const requests = [];
-  const server = createServer(async (req, res) => {
+  const make = tls ? (h) => createHttpsServer({ key: testCertificate().key, cert: testCertificate().cert }, h) : createServer;
+  const server = make(async (req, res) => {
     const chunks = [];
     for await (const c of req) chunks.push(c);
     const rec = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) };
@@ -92,7 +62,7 @@ export async function startServer(handler) {
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, port, requests, stop: () => new Promise((r) => server.close(r)) };
+  return { url: `${tls ? "https" : "http"}://127.0.0.1:${port}/`, port, requests, stop: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }) };
 }
 
 /** Runs the CLI without blocking this process (servers here must keep answering). */

@@ -27,10 +27,11 @@ class Recorder(BaseHTTPRequestHandler):
         body = self.rfile.read(int(length))
         ctype = self.headers.get("Content-Type", "")
         _, params = multipart.parse_options_header(ctype)
-        entry = {"content_length": int(length), "body_length": len(body), "fields": [], "files": []}
+        entry = {"content_length": int(length), "body_length": len(body), "fields": [], "files": [], "order": []}
         try:
             parser = multipart.MultipartParser(io.BytesIO(body), params["boundary"], content_length=len(body), charset="utf-8", strict=True, part_limit=100000, memory_limit=1 << 34, spool_limit=1 << 34)
             for part in parser:
+                entry["order"].append(part.name)
                 if part.filename is not None:
                     raw = part.raw
                     entry["files"].append({

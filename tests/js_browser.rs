@@ -1,4 +1,4 @@
-//! The shared wasm cases, run in headless Chromium by wasm-bindgen-test-runner.
+//! The JS boundary cases, run in headless Chromium by wasm-bindgen-test-runner.
 #![cfg(target_arch = "wasm32")]
 
 #[macro_use]
@@ -6,4 +6,4 @@ mod common;
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-wasm_cases!();
+js_cases!();

@@ -1,0 +1,171 @@
+// Fetching release assets for the hook: every hop of every request checked against the URL
+// policy (redirects are followed here, by hand), GITHUB_TOKEN only on the first hop and only to
+// a GitHub release-asset API URL, range replies read only as far as asked.
+import { checkUrl } from "./policy.js";
+
+const MAX_HOPS = 5;
+const SMALL_READ_MS = 60_000;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** A failure the caller may see: `status`, a message naming the asset, a hint. */
+export class AssetError extends Error {
+  constructor(status, message, hint) {
+    super(message);
+    this.status = status;
+    this.hint = hint;
+  }
+}
+
+export const HOST_HINT = "the hook fetches only https URLs on public hosts (and only hosts in PYPUBLISH_ASSET_HOSTS when that is set)";
+
+/** Why a URL given in a request is refused, in words that say nothing about its host. */
+export function refusal(reason) {
+  return {
+    notUrl: "is not a URL",
+    scheme: "is not an https URL",
+    userinfo: "has a user name or password in it; give credentials to the hook's environment instead",
+    host: "is not on a host the hook fetches from",
+  }[reason];
+}
+
+/**
+ * Fetches `url` for the asset `label`, following redirects by hand: each hop is checked
+ * against `ctx.policy` before it is contacted. `ctx.token` (GITHUB_TOKEN) goes only with the first
+ * hop, and only when `ctx.isGithubAsset(url)` says it is a release-asset API URL of an allowed
+ * repository: never to another host, never across a redirect.
+ */
+export async function fetchAsset(url, { label, headers = {}, ctx, timeoutMs }) {
+  let current = url;
+  for (let hop = 0; hop <= MAX_HOPS; hop++) {
+    const verdict = checkUrl(current, ctx.policy, ctx.extraHosts);
+    if (!verdict.ok) {
+      // The first URL is the caller's own; a later one is where an asset server sent us, which
+      // the caller may not know, so its kind is not told.
+      if (hop === 0) throw new AssetError(400, `${label}: the URL ${refusal(verdict.reason)}`, HOST_HINT);
+      throw new AssetError(502, `${label}: the asset's server redirected to a URL the hook does not fetch from`, HOST_HINT);
+    }
+    const h = new Headers(headers);
+    // Identity: a decoded body would not have the length the server declared.
+    h.set("accept-encoding", "identity");
+    // GitHub's API refuses requests without a User-Agent.
+    h.set("user-agent", "pypublish-hook");
+    if (hop === 0 && ctx.isGithubAsset?.(current)) {
+      // The asset's bytes (by a redirect to storage), not its JSON description.
+      h.set("accept", "application/octet-stream");
+      h.set("x-github-api-version", "2022-11-28");
+      if (ctx.token) h.set("authorization", `Bearer ${ctx.token}`);
+    }
+    let r;
+    try {
+      // A deadline for probes and range reads, whose replies are small; a whole asset's stream
+      // is bounded by the upload's own stall timeout instead.
+      r = await fetch(verdict.url.href, { method: "GET", headers: h, redirect: "manual", signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined });
+    } catch {
+      // The runtime's message can describe the network; an allowed host's failure needs no more.
+      throw new AssetError(502, `${label} could not be fetched (network error)`, "check that the asset URL is reachable from the hook");
+    }
+    if (!REDIRECTS.has(r.status)) return r;
+    const location = r.headers.get("location");
+    await r.body?.cancel().catch(() => {});
+    if (!location) throw new AssetError(502, `${label}: the asset's server sent a redirect without a Location`);
+    try {
+      current = new URL(location, verdict.url).href;
+    } catch {
+      throw new AssetError(502, `${label}: the asset's server redirected to something that is not a URL`);
+    }
+  }
+  throw new AssetError(502, `${label}: more than ${MAX_HOPS} redirects`);
+}
+
+/** Reads exactly `length` bytes from the start of `body` (fewer if it ends), then cancels it. */
+export async function readBounded(body, length) {
+  if (!body) return new Uint8Array(0);
+  let reader;
+  try {
+    reader = body.getReader({ mode: "byob" });
+  } catch {
+    reader = null;
+  }
+  let at = 0;
+  try {
+    if (reader) {
+      // The reader fills only the space it is given: never more than asked.
+      let buf = new ArrayBuffer(length);
+      while (at < length) {
+        const { value, done } = await reader.read(new Uint8Array(buf, at, length - at));
+        if (value) buf = value.buffer;
+        if (done) break;
+        at += value.byteLength;
+      }
+      return new Uint8Array(buf, 0, at);
+    }
+    // No BYOB reader: at most one chunk beyond what was asked is held.
+    reader = body.getReader();
+    const out = new Uint8Array(length);
+    while (at < length) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const take = Math.min(value.byteLength, length - at);
+      out.set(value.subarray(0, take), at);
+      at += take;
+    }
+    return out.subarray(0, at);
+  } finally {
+    reader?.cancel().catch(() => {});
+  }
+}
+
+/**
+ * A stream source for `publish()` for one asset: its size from a one-byte range request (a HEAD
+ * is no good for signed storage URLs), range reads when the server answers them with 206.
+ * `wanted`: `{ url, filename, sha256?, size? }`; `label` names it in errors.
+ */
+export async function assetSource(wanted, { label, ctx, maxBytes }) {
+  const r = await fetchAsset(wanted.url, { label, headers: { range: "bytes=0-0" }, ctx, timeoutMs: SMALL_READ_MS });
+  let size;
+  let ranges = false;
+  if (r.status === 206) {
+    const m = /^bytes\s+0-0\/(\d+)$/i.exec(r.headers.get("content-range") ?? "");
+    size = m ? Number(m[1]) : NaN;
+    ranges = true;
+  } else if (r.ok) {
+    size = Number(r.headers.get("content-length") ?? NaN);
+  } else {
+    await r.body?.cancel().catch(() => {});
+    throw new AssetError(502, `${label} could not be fetched: HTTP ${r.status}`, "check the asset URL (and GITHUB_TOKEN for private repositories)");
+  }
+  await r.body?.cancel().catch(() => {});
+  if (!Number.isSafeInteger(size) || size <= 0) throw new AssetError(502, `${label}: the server gives no length for it`, "serve the asset with Content-Length, or Content-Range for range requests");
+  if (size > maxBytes) throw new AssetError(413, `${label} is ${size} bytes, over the hook's limit of ${maxBytes}`, "raise PYPUBLISH_MAX_ASSET_BYTES or publish it with the CLI");
+  if (wanted.size !== undefined && wanted.size !== size) throw new AssetError(502, `${label}: the server gives ${size} bytes, the release says ${wanted.size}`);
+  const file = {
+    filename: wanted.filename,
+    size,
+    sha256: wanted.sha256,
+    stream: async () => {
+      const s = await fetchAsset(wanted.url, { label, ctx });
+      if (!s.ok) {
+        await s.body?.cancel().catch(() => {});
+        throw new Error(`fetching it gave HTTP ${s.status}`);
+      }
+      const declared = s.headers.get("content-length");
+      if (declared !== null && Number(declared) !== size) {
+        await s.body?.cancel().catch(() => {});
+        throw new Error(`the server now gives ${declared} bytes, not the ${size} it gave before`);
+      }
+      return s.body;
+    },
+  };
+  if (ranges) {
+    file.read = async (offset, length) => {
+      const s = await fetchAsset(wanted.url, { label, headers: { range: `bytes=${offset}-${offset + length - 1}` }, ctx, timeoutMs: SMALL_READ_MS });
+      const start = /^bytes\s+(\d+)-/i.exec(s.headers.get("content-range") ?? "");
+      if (s.status !== 206 || (start && Number(start[1]) !== offset)) {
+        await s.body?.cancel().catch(() => {});
+        throw new Error(`a range request gave HTTP ${s.status}${start ? ` from byte ${start[1]}` : ""}, not bytes ${offset}-${offset + length - 1}`);
+      }
+      return readBounded(s.body, length);
+    };
+  }
+  return file;
+}

@@ -1,7 +1,0 @@
-//! The shared wasm cases, run in Node by wasm-bindgen-test-runner.
-#![cfg(target_arch = "wasm32")]
-
-#[macro_use]
-mod common;
-
-wasm_cases!();
