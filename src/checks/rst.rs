@@ -321,7 +321,7 @@ impl Parser {
             return self.explicit(lines, i, ctx);
         }
         if line.starts_with("__") && (line.len() == 2 || line.as_bytes()[2] == b' ') {
-            return self.anonymous_target(lines, i, ctx);
+            return self.explicit(lines, i, ctx);
         }
         if is_line(line) {
             if let Some(next) = self.line(lines, i, ctx) {
@@ -427,7 +427,7 @@ impl Parser {
         self.section_level = new;
         self.produced();
         self.elem(ctx, Elem::Title);
-        let name = normalize_name(&self.inline(title, n, ctx));
+        let name = normalize_name(&self.inline(title, n));
         if self.targets.contains_key(&name) {
             // docutils puts an INFO "Duplicate implicit target name" in the new section,
             // which counts as its first element (a transition right after is then fine).
@@ -512,7 +512,7 @@ impl Parser {
         if !(literal && data.len() == 2) {
             self.produced();
             self.elem(ctx, Elem::Other);
-            self.inline(shown, lines[i].n, ctx);
+            self.inline(shown, lines[i].n);
         }
         if !literal {
             return j;
@@ -582,7 +582,7 @@ impl Parser {
                         let a = attribution(t).unwrap();
                         let mut text = vec![&t[a..]];
                         text.extend(dedented[k + 1..aend].iter().map(|l| l.t.trim_start()));
-                        self.inline(&text.join("\n"), dedented[k].n, ctx);
+                        self.inline(&text.join("\n"), dedented[k].n);
                         start = aend;
                         k = aend;
                         seen = false;
@@ -694,7 +694,7 @@ impl Parser {
             let (block, bf) = get_indented(lines, j, Indent::First(end), false);
             blank_finish = bf;
             let next = j + block.len();
-            self.inline(&name, line.n, ctx);
+            self.inline(&name, line.n);
             let body = strip_block(&block, Indent::First(end));
             let body = trim_top(&body);
             let before = self.msgs.len();
@@ -724,7 +724,6 @@ impl Parser {
     fn body_kinds(&mut self, body: &[L<'_>], ctx: Ctx) -> Vec<&'static str> {
         // Paragraph detection without a node tree: a body is "a single paragraph" when its
         // non-blank lines form one block that starts like text.
-        let _ = ctx;
         let nonblank: Vec<_> = body.iter().filter(|l| !l.t.is_empty()).collect();
         self.body(body, ctx);
         if nonblank.is_empty() {
@@ -807,7 +806,7 @@ impl Parser {
             blank_finish = bf;
             let body = strip_block(&block, Indent::First(1));
             let text: Vec<&str> = body.iter().map(|l| l.t).collect();
-            self.inline(&text.join("\n"), l.n, ctx);
+            self.inline(&text.join("\n"), l.n);
             j += block.len();
             if blank_finish {
                 break;
@@ -842,7 +841,7 @@ impl Parser {
             let (block, bf) = get_indented(lines, j + 1, Indent::Unknown, false);
             blank_finish = bf;
             // Classifiers (` : `) are part of the term's inline text.
-            self.inline(term.t, term.n, ctx);
+            self.inline(term.t, term.n);
             let d = dedent(&block);
             self.body(trim_top(&d), ctx.nested());
             j = j + 1 + block.len();
@@ -1035,40 +1034,13 @@ impl Parser {
 
     // ---- Explicit markup ---------------------------------------------------------------
 
+    /// Explicit markup (`.. `) and anonymous targets (`__ `), then the ones that follow.
     fn explicit(&mut self, lines: &[L<'_>], i: usize, ctx: Ctx) -> usize {
-        let (mut j, mut blank_finish) = self.explicit_construct(lines, i, ctx);
-        loop {
-            let mut k = j;
-            while k < lines.len() && lines[k].t.is_empty() {
-                k += 1;
-            }
-            if k > j {
-                blank_finish = true;
-            }
-            match lines.get(k) {
-                Some(l) if l.t.starts_with("..") && (l.t.len() == 2 || l.t.as_bytes()[2] == b' ') => {
-                    let (nj, bf) = self.explicit_construct(lines, k, ctx);
-                    j = nj;
-                    blank_finish = bf;
-                }
-                Some(l) if l.t.starts_with("__") && (l.t.len() == 2 || l.t.as_bytes()[2] == b' ') => {
-                    let (nj, bf) = self.anonymous_construct(lines, k, ctx);
-                    j = nj;
-                    blank_finish = bf;
-                }
-                _ => break,
-            }
-        }
-        if !blank_finish {
-            let n = lines.get(j).map_or(0, |l| l.n);
-            self.msg(Level::Warning, "rst.unindent", n, "Explicit markup ends without a blank line; unexpected unindent.");
-        }
-        j
-    }
-
-    fn anonymous_target(&mut self, lines: &[L<'_>], i: usize, ctx: Ctx) -> usize {
-        let _ = ctx;
-        let (mut j, mut blank_finish) = self.anonymous_construct(lines, i, ctx);
+        let (mut j, mut blank_finish) = if lines[i].t.starts_with("__") {
+            self.anonymous_construct(lines, i, ctx)
+        } else {
+            self.explicit_construct(lines, i, ctx)
+        };
         loop {
             let mut k = j;
             while k < lines.len() && lines[k].t.is_empty() {
@@ -1102,12 +1074,8 @@ impl Parser {
         let (block, bf) = get_indented(lines, i, Indent::First(2), true);
         self.anon_targets += 1;
         self.elem(ctx, Elem::Ignored);
-        self.docinfo_keep();
         (i + block.len(), bf)
     }
-
-    /// Targets, comments and the like do not end the bibliographic field list's chance.
-    fn docinfo_keep(&mut self) {}
 
     fn explicit_construct(&mut self, lines: &[L<'_>], i: usize, ctx: Ctx) -> (usize, bool) {
         let line = lines[i].t;
@@ -1467,14 +1435,14 @@ impl Parser {
                     "code" | "code-block" | "sourcecode" | "math" | "csv-table" => {}
                     "parsed-literal" | "line-block" => {
                         let text: Vec<&str> = content.iter().map(|l| l.t).collect();
-                        self.inline(&text.join("\n"), content[0].n, ctx);
+                        self.inline(&text.join("\n"), content[0].n);
                     }
                     "rubric" => {
-                        self.inline(strip(&arg_text), n, ctx);
+                        self.inline(strip(&arg_text), n);
                     }
                     _ => {
                         if matches!(lname.as_str(), "admonition" | "sidebar" | "topic" | "table") && words > 0 {
-                            self.inline(strip(&arg_text), n, ctx);
+                            self.inline(strip(&arg_text), n);
                         }
                         self.body(&content, ctx.nested());
                     }
@@ -1610,8 +1578,7 @@ impl Parser {
 
     /// docutils' `Inliner.parse` over `text` (line `n` is where it starts); returns the
     /// plain text (for section names).
-    fn inline(&mut self, text: &str, n: u32, ctx: Ctx) -> String {
-        let _ = ctx;
+    fn inline(&mut self, text: &str, n: u32) -> String {
         let chars: Vec<char> = escape2null(text);
         let mut out = String::new();
         let len = chars.len();
@@ -1906,19 +1873,13 @@ impl Parser {
             return;
         }
         let t: String = text.chars().filter(|&c| c != '\0').collect();
-        match role.as_str() {
-            "pep-reference" | "pep" => {
-                if !t.parse::<u32>().is_ok_and(|v| v <= 9999) {
-                    self.msg(Level::Error, "rst.role", n, format!("PEP number must be a number from 0 to 9999; \"{t}\" is invalid."));
-                }
-            }
-            "rfc-reference" | "rfc" => {
-                let num = t.split('#').next().unwrap_or("");
-                if !num.parse::<u32>().is_ok_and(|v| v >= 1) {
-                    self.msg(Level::Error, "rst.role", n, format!("RFC number must be a number greater than or equal to 1; \"{t}\" is invalid."));
-                }
-            }
-            _ => {}
+        let pep = matches!(role.as_str(), "pep-reference" | "pep");
+        let rfc = matches!(role.as_str(), "rfc-reference" | "rfc");
+        if pep && !matches!(t.parse::<u32>(), Ok(v) if v <= 9999) {
+            self.msg(Level::Error, "rst.role", n, format!("PEP number must be a number from 0 to 9999; \"{t}\" is invalid."));
+        }
+        if rfc && !matches!(t.split('#').next().unwrap_or("").parse::<u32>(), Ok(v) if v >= 1) {
+            self.msg(Level::Error, "rst.role", n, format!("RFC number must be a number greater than or equal to 1; \"{t}\" is invalid."));
         }
     }
 }
@@ -2303,7 +2264,7 @@ fn ends_with_unescaped_double_colon(data: &str) -> bool {
     }
     let before = &data[..data.len() - 2];
     let slashes = before.len() - before.trim_end_matches('\\').len();
-    slashes % 2 == 0
+    slashes.is_multiple_of(2)
 }
 
 fn attribution(line: &str) -> Option<usize> {
@@ -2829,8 +2790,7 @@ fn parse_simple(block: &[Vec<char>], numbers: &[u32]) -> Result<Vec<Vec<(String,
     let parse_columns = |line: &[char]| -> Vec<(usize, usize)> {
         let mut cols = Vec::new();
         let mut endc = 0;
-        loop {
-            let Some(begin) = line[endc.min(line.len())..].iter().position(|&c| c == '-').map(|p| p + endc) else { break };
+        while let Some(begin) = line[endc.min(line.len())..].iter().position(|&c| c == '-').map(|p| p + endc) {
             let e = line[begin..].iter().position(|&c| c == ' ').map_or(line.len(), |p| p + begin);
             cols.push((begin, e));
             endc = e;
