@@ -43,6 +43,23 @@ pub fn is_known(classifier: &str) -> bool {
     false
 }
 
+/// Every known classifier, sorted.
+fn all() -> Vec<String> {
+    let mut path: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for line in LIST.lines().filter(|l| !l.starts_with(['#', '!'])) {
+        let level = line.bytes().take_while(|&b| b == b'\t').count();
+        path.truncate(level);
+        let seg = &line[level..];
+        path.push(seg.strip_suffix(" /").unwrap_or(seg));
+        if !seg.ends_with(" /") {
+            out.push(path.join(" :: "));
+        }
+    }
+    out.sort();
+    out
+}
+
 /// The replacements of a deprecated classifier (possibly none), or `None` if not deprecated.
 pub fn deprecated(classifier: &str) -> Option<Vec<&'static str>> {
     LIST.lines().filter_map(|l| l.strip_prefix('!')).find_map(|l| {
@@ -54,9 +71,13 @@ pub fn deprecated(classifier: &str) -> Option<Vec<&'static str>> {
 /// Checks `Classifier` values as warehouse does on upload: each must be in the list, and not
 /// deprecated. `Private ::` classifiers are never in it: PyPI refuses them on purpose.
 pub fn check(classifiers: &[&str]) -> Vec<Finding> {
+    // One sorted list per call: many classifiers cost O(n log n), not n scans of the outline.
+    let known = all();
+    let squashed: std::collections::BTreeMap<String, &String> = known.iter().map(|k| (squash(k), k)).collect();
+    let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
-    for (i, &c) in classifiers.iter().enumerate() {
-        if classifiers[..i].contains(&c) || is_known(c) {
+    for &c in classifiers {
+        if !seen.insert(c) || known.binary_search_by(|k| k.as_str().cmp(c)).is_ok() {
             continue;
         }
         let (code, message) = if let Some(new) = deprecated(c) {
@@ -72,7 +93,7 @@ pub fn check(classifiers: &[&str]) -> Vec<Finding> {
                 format!("the classifier {c:?} marks the project as private: PyPI refuses every `Private ::` classifier so that such projects are never published; remove it only if this project is meant to be public"),
             )
         } else {
-            let hint = suggestion(c).map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default();
+            let hint = squashed.get(&squash(c)).map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default();
             (
                 "classifier.unknown",
                 format!("{c:?} is not a valid classifier{hint}; PyPI accepts only those listed at https://pypi.org/classifiers/ (trove-classifiers {})", list_version()),
@@ -83,22 +104,9 @@ pub fn check(classifiers: &[&str]) -> Vec<Finding> {
     out
 }
 
-/// A known classifier equal to `c` but for case or spacing around `::`, a common slip.
-fn suggestion(c: &str) -> Option<String> {
-    let squash = |s: &str| s.split("::").map(|p| p.trim().to_ascii_lowercase()).collect::<Vec<_>>().join("::");
-    let want = squash(c);
-    let mut path: Vec<&str> = Vec::new();
-    for line in LIST.lines().filter(|l| !l.starts_with(['#', '!'])) {
-        let level = line.bytes().take_while(|&b| b == b'\t').count();
-        path.truncate(level);
-        let seg = &line[level..];
-        path.push(seg.strip_suffix(" /").unwrap_or(seg));
-        let full = path.join(" :: ");
-        if !seg.ends_with(" /") && squash(&full) == want {
-            return Some(full);
-        }
-    }
-    None
+/// A classifier without case or spacing around `::`, to suggest the known one for a slip.
+fn squash(s: &str) -> String {
+    s.split("::").map(|p| p.trim().to_ascii_lowercase()).collect::<Vec<_>>().join("::")
 }
 
 #[cfg(test)]
@@ -137,6 +145,15 @@ mod tests {
         assert!(f[1].message.contains("\"Natural Language :: Ukrainian\""), "{}", f[1].message);
         assert!(f[2].message.contains("did you mean \"Programming Language :: Python :: 3\""), "{}", f[2].message);
         assert!(!f[3].message.contains("did you mean"));
+    }
+
+    #[test]
+    fn many_classifiers_are_checked_in_one_pass() {
+        let many: Vec<String> = (0..20_000).map(|i| format!("Topic :: Made Up :: {i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).chain(std::iter::repeat_n("Typing :: Typed", 20_000)).collect();
+        let f = check(&refs);
+        assert_eq!(f.len(), 20_000);
+        assert!(all().windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
