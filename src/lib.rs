@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod auth;
 pub mod batch;
+pub mod checks;
 pub mod digest;
 pub mod filename;
 pub mod form;
@@ -93,6 +94,8 @@ pub struct Inspection {
     pub form: Option<Vec<Field>>,
     /// Bytes read to find the metadata (hashing not counted).
     pub metadata_bytes_read: u64,
+    /// What PyPI's own checks find in the metadata (`blocking` ones would be refused).
+    pub findings: Vec<checks::Finding>,
 }
 
 /// Builds the inspection once the metadata member was read and (optionally) the file hashed.
@@ -107,6 +110,7 @@ pub fn finish_inspection(
     let metadata = Metadata::parse(&member.bytes).map_err(wrap)?;
     metadata.check_filename(file).map_err(wrap)?;
     let form = digests.as_ref().map(|d| Form::new(file, &metadata, d).fields);
+    let findings = checks::check_metadata(&metadata);
     Ok(Inspection {
         filename: file.clone(),
         size,
@@ -115,6 +119,7 @@ pub fn finish_inspection(
         digests,
         form,
         metadata_bytes_read,
+        findings,
     })
 }
 

@@ -51,7 +51,11 @@ export interface Inspection {
   digests: Digests | null;
   form: { name: string; value: string }[] | null;
   metadataBytesRead: number;
+  /** What PyPI's own checks find (blocking ones would be refused), with line numbers in the description. */
+  findings: Finding[];
 }
+/** One problem PyPI's checks find before upload. */
+export interface Finding { code: string; field: string; line: number | null; message: string; blocking: boolean }
 /** A multipart body planned around a file: send `new Blob([head, file, tail])`. */
 export interface UploadPlan {
   boundary: string;

@@ -4,6 +4,11 @@
 pub mod sim;
 
 mod archive;
+mod check_classifiers;
+mod check_requirements;
+mod check_rst;
+mod check_tokens;
+mod checks;
 mod corpus;
 mod engine;
 mod filenames;
@@ -11,5 +16,5 @@ mod metadata;
 mod parts;
 mod replies;
 mod types;
-mod versions;
 mod urls;
+mod versions;

@@ -84,6 +84,7 @@ fn file_reports_have_exactly_the_declared_fields() {
         verified: Some(false),
         response: Some(RawResponse { status: 400, status_text: "x".into(), headers: vec![], body: "x".into(), truncated: false }),
         project_url: Some("x".into()),
+        warnings: vec!["x".into()],
         ..Report::new("f.whl", Status::Failed)
     };
     let v = serde_json::to_value(&full).unwrap();
@@ -97,4 +98,12 @@ fn digests_have_the_declared_names() {
     let v = serde_json::to_value(digest_bytes(b"x")).unwrap();
     assert_eq!(json_keys(&v), fields(interface(PUBLISH_TS, "Digests")));
     assert!(MOD_TS.contains("digests: Digests | null;"), "Inspection.digests is the same type");
+}
+
+#[test]
+fn findings_have_the_declared_names() {
+    let md = pypublish::metadata::Metadata::parse(b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nClassifier: Nope :: Nope\n").unwrap();
+    let f = pypublish::checks::check_metadata(&md);
+    let v = serde_json::to_value(&f[0]).unwrap();
+    assert_eq!(json_keys(&v), fields(interface(MOD_TS, "Finding")));
 }
