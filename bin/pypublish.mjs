@@ -27,7 +27,7 @@ upload options:
   --skip-existing            files already there count as skipped (a different file still fails)
   --check-url URL            a simple index to look each file up in (by sha256) before sending
   --trusted-publishing MODE  auto (default), always or never: PyPI/TestPyPI tokens from the CI's OIDC identity
-  --dry-run                  prepare everything, send nothing
+  --dry-run                  prepare everything, send nothing (no request at all)
   --no-preflight             skip the check, before the first byte, that the URL, credentials and
                              permission are right (one GET, or none for PyPI)
   --digests-first            send the digest fields before the file (the file is then read twice)
@@ -325,6 +325,13 @@ function settings(opts) {
 // ---------- upload ----------
 
 function outcomeLines(r, size, out, err) {
+  const [stream, text] = outcome(r, size, out, err);
+  // What PyPI's checks found that does not stop the upload, under the file's line.
+  const warnings = (r.warnings ?? []).map((w) => `  ${stream.c.yellow("warning:")} ${clean(w)}`);
+  return [stream, [text, ...warnings].join("\n")];
+}
+
+function outcome(r, size, out, err) {
   const name = clean(r.filename);
   if (r.status === "uploaded") return [out, `${out.c.green("uploaded")}  ${name}${size !== undefined ? out.c.dim(`  ${fmtBytes(size)}`) : ""}`];
   if (r.status === "skipped") {
@@ -403,7 +410,8 @@ async function upload(opts) {
       skipExisting: opts.skipExisting,
       checkUrl: opts.checkUrl ?? process.env.PYPUBLISH_CHECK_URL ?? process.env.UV_PUBLISH_CHECK_URL,
       dryRun: opts.dryRun,
-      preflight: opts.preflight,
+      // A dry run makes no request at all, unless it is `check --online`'s preflight.
+      preflight: opts.online || (opts.preflight && !opts.dryRun),
       digestsFirst: opts.digestsFirst,
       retries: opts.retries,
       timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined,
@@ -464,9 +472,18 @@ async function inspectOrCheck(cmd, opts) {
       const blob = await openAsBlob(path);
       const r = await inspect(blob, { filename: basename(path) });
       const plan = planUpload(r.form, r.filename.raw, r.size);
-      if (opts.json) console.log(JSON.stringify({ file: path, ok: true, ...r, contentLength: plan.contentLength }));
-      else if (cmd === "check") console.log(`${out.green("ok")}      ${clean(basename(path))}`);
-      else console.log(describe(r, plan.contentLength));
+      // PyPI's own checks: a blocking finding is an upload PyPI would refuse.
+      const blocking = r.findings.filter((f) => f.blocking);
+      const where = (f) => `${clean(f.field)}${f.line ? ` (line ${f.line})` : ""}: ${clean(f.message)}`;
+      if (blocking.length) failed++;
+      if (opts.json) console.log(JSON.stringify({ file: path, ok: blocking.length === 0, ...r, contentLength: plan.contentLength }));
+      else {
+        if (cmd === "check") {
+          const head = blocking.length ? err.red("failed") : out.green("ok");
+          (blocking.length ? console.error : console.log)(`${head}${blocking.length ? "  " : "      "}${clean(basename(path))}${blocking.length ? ": PyPI would refuse it" : ""}`);
+        } else console.log(describe(r, plan.contentLength));
+        for (const f of r.findings) (f.blocking ? console.error : console.log)(`        ${f.blocking ? err.red("error:") : out.yellow("warning:")} ${where(f)}`);
+      }
     } catch (e) {
       failed++;
       const error = { kind: e.kind ?? "source", message: e.message ?? String(e), hint: e.hint };

@@ -61,6 +61,12 @@ impl Resolved {
         Some(format!("Basic {}", base64(format!("{user}:{pass}").as_bytes())))
     }
 
+    /// The password or token itself, for checks made here (a PyPI token's caveats are read
+    /// locally); never for showing.
+    pub fn secret(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
     /// The secrets to mask in everything shown: the password or token and the header value.
     pub fn secrets(&self) -> Secrets {
         let mut s = Secrets::new();

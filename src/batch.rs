@@ -20,6 +20,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::archive::{MetadataReader, Step};
+use crate::checks::Finding;
 use crate::auth::{self, Given, Resolved, ACCEPT};
 use crate::digest::DigestSet;
 use crate::filename::DistFilename;
@@ -131,6 +132,8 @@ pub struct Config {
     pub trailing: Trailing,
     /// Probe the registry before sending.
     pub preflight: bool,
+    /// The shell's clock when the batch starts, ms since the Unix epoch (a token's expiry).
+    pub now_ms: u64,
 }
 
 impl Config {
@@ -175,7 +178,14 @@ impl Config {
             env,
             trailing: Trailing::Off,
             preflight: o.preflight,
+            now_ms: 0,
         })
+    }
+
+    /// Sets the clock: the engine keeps no time of its own.
+    pub fn at(mut self, now_ms: u64) -> Config {
+        self.now_ms = now_ms;
+        self
     }
 
     /// Lets digests follow the file where the transport can compute them while sending,
@@ -264,6 +274,7 @@ enum St {
 
 struct Entry {
     spec: FileSpec,
+    warnings: Vec<String>,
     dist: Option<DistFilename>,
     metadata: Option<Metadata>,
     digests: Option<DigestSet>,
@@ -339,13 +350,13 @@ impl Batch {
             let state = match DistFilename::parse(&spec.name) {
                 Ok(dist) => {
                     let reader = MetadataReader::new(&dist, spec.size);
-                    b.files.push(Entry { spec, dist: Some(dist), metadata: None, digests: None, plan: None, last_reply: None, state: St::Reading(Box::new(reader)) });
+                    b.files.push(Entry { spec, warnings: Vec::new(), dist: Some(dist), metadata: None, digests: None, plan: None, last_reply: None, state: St::Reading(Box::new(reader)) });
                     b.step_reader(i);
                     continue;
                 }
                 Err(e) => St::Invalid(refused(&spec.name, Kind::Filename, &e.to_string())),
             };
-            b.files.push(Entry { spec, dist: None, metadata: None, digests: None, plan: None, last_reply: None, state });
+            b.files.push(Entry { spec, warnings: Vec::new(), dist: None, metadata: None, digests: None, plan: None, last_reply: None, state });
         }
         b.advance();
         Ok(b)
@@ -556,8 +567,9 @@ impl Batch {
             }
             Step::Done(Ok(member)) => {
                 e.state = match check(e, &member.bytes) {
-                    Ok(md) => {
+                    Ok((md, warnings)) => {
                         e.metadata = Some(md);
+                        e.warnings = warnings;
                         St::Valid
                     }
                     Err(r) => St::Invalid(r),
@@ -726,6 +738,17 @@ impl Batch {
                 format!("not sent: {host} accepts API tokens only, not the password of user {user:?}"),
                 format!("use the username `__token__` and an API token (it starts with `pypi-`) as the password: https://{host}/manage/account/token/"),
             ));
+        }
+        // The token's own caveats: its project scope, its expiry, the registry it was made on.
+        let token = self.cfg.creds.secret().unwrap_or_default();
+        let names: Vec<&str> = self.files.iter().filter_map(|e| e.metadata.as_ref().map(|m| m.name())).collect();
+        let blocking: Vec<String> = crate::checks::macaroon::check_token_for(token, self.cfg.creds.url.host(), &names, (self.cfg.now_ms / 1000) as i64)
+            .into_iter()
+            .filter(|f| f.blocking)
+            .map(|f| f.message)
+            .collect();
+        if !blocking.is_empty() {
+            return Some((format!("not sent: {}", blocking.join("; ")), format!("create a token for this project at https://{host}/manage/account/token/ (a project-scoped token cannot create a new project: the first upload needs an account-wide one)")));
         }
         None
     }
@@ -1117,6 +1140,9 @@ impl Batch {
         if self.cfg.verbose && r.response.is_none() {
             r.response = e.last_reply.take();
         }
+        if r.warnings.is_empty() {
+            r.warnings = std::mem::take(&mut e.warnings);
+        }
         if r.kind.is_some() && r.hint.is_none() {
             r.hint = r.kind.and_then(Kind::hint).map(str::to_string);
         }
@@ -1125,8 +1151,9 @@ impl Batch {
     }
 }
 
-/// Reads and checks one file's metadata member.
-fn check(e: &Entry, bytes: &[u8]) -> Result<Metadata, Report> {
+/// Reads and checks one file's metadata member, PyPI's own checks included; gives the metadata
+/// and what PyPI would warn about.
+fn check(e: &Entry, bytes: &[u8]) -> Result<(Metadata, Vec<String>), Report> {
     let name = &e.spec.name;
     let dist = e.dist.as_ref().ok_or_else(|| refused(name, Kind::Filename, "no file name"))?;
     let wrap = |source| crate::Error::Metadata { file: name.clone(), source };
@@ -1147,7 +1174,14 @@ fn check(e: &Entry, bytes: &[u8]) -> Result<Metadata, Report> {
             return Err(refused(name, Kind::Input, &format!("{name}: the digests given with it do not describe a file of {} bytes", e.spec.size)));
         }
     }
-    Ok(md)
+    let (blocking, warnings): (Vec<Finding>, Vec<Finding>) = crate::checks::check_metadata(&md).into_iter().partition(|f| f.blocking);
+    if !blocking.is_empty() {
+        let list: Vec<String> = blocking.iter().map(Finding::describe).collect();
+        let mut r = refused(name, Kind::Metadata, &format!("{name}: PyPI would refuse its metadata: {}", list.join("; ")));
+        r.warnings = warnings.iter().map(Finding::describe).collect();
+        return Err(r);
+    }
+    Ok((md, warnings.iter().map(Finding::describe).collect()))
 }
 
 fn refused(name: &str, kind: Kind, why: &str) -> Report {
@@ -1180,6 +1214,7 @@ pub fn clean_report(mut r: Report, secrets: &Secrets, surface: Surface) -> Repor
     line(&mut r.server_message);
     line(&mut r.error);
     line(&mut r.project_url);
+    r.warnings = r.warnings.iter().map(|w| secrets.clean(w)).collect();
     if let Some(raw) = &mut r.response {
         raw.status_text = secrets.clean(&raw.status_text);
         raw.headers = raw.headers.iter().map(|(k, v)| (secrets.clean(k), secrets.clean(v))).collect();

@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod auth;
 pub mod batch;
+pub mod checks;
 pub mod digest;
 pub mod filename;
 pub mod form;
@@ -93,6 +94,8 @@ pub struct Inspection {
     pub form: Option<Vec<Field>>,
     /// Bytes read to find the metadata (hashing not counted).
     pub metadata_bytes_read: u64,
+    /// What PyPI's own checks find in the metadata (`blocking` ones would be refused).
+    pub findings: Vec<checks::Finding>,
 }
 
 /// Builds the inspection once the metadata member was read and (optionally) the file hashed.
@@ -107,6 +110,7 @@ pub fn finish_inspection(
     let metadata = Metadata::parse(&member.bytes).map_err(wrap)?;
     metadata.check_filename(file).map_err(wrap)?;
     let form = digests.as_ref().map(|d| Form::new(file, &metadata, d).fields);
+    let findings = checks::check_metadata(&metadata);
     Ok(Inspection {
         filename: file.clone(),
         size,
@@ -115,6 +119,7 @@ pub fn finish_inspection(
         digests,
         form,
         metadata_bytes_read,
+        findings,
     })
 }
 
@@ -180,9 +185,10 @@ pub struct RegistryInfo {
     pub browser_cors: bool,
 }
 
-/// Describes the registry behind `upload_url`.
-pub fn registry_info(upload_url: &str) -> Result<RegistryInfo, url::UrlError> {
+/// Describes the registry behind `upload_url`; `known` names its family when the caller knows
+/// it better than the URL tells (a self-hosted devpi, pypiserver or GitLab).
+pub fn registry_info(upload_url: &str, known: Option<registry::Registry>) -> Result<RegistryInfo, url::UrlError> {
     let u = url::Url::parse(upload_url)?;
-    let reg = registry::detect(&u);
+    let reg = known.unwrap_or_else(|| registry::detect(&u));
     Ok(RegistryInfo { registry: reg, upload_url: u.to_string(), check_url: registry::index_for(&u, reg).map(|c| c.to_string()), browser_cors: registry::browser_cors(reg) })
 }

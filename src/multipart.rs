@@ -143,37 +143,3 @@ fn check_name(what: &'static str, value: &str) -> Result<(), MultipartError> {
         None => Ok(()),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::form::Field;
-
-    fn form(pairs: &[(&str, &str)]) -> Form {
-        Form { fields: pairs.iter().map(|(n, v)| Field { name: n.to_string(), value: v.to_string() }).collect() }
-    }
-
-    #[test]
-    fn length_is_known_before_the_file_is_read() {
-        let plan = MultipartPlan::new(&form(&[("a", "1"), ("description", "x\r\ny")]), "f-1.0.tar.gz", 1234, b"seed").unwrap();
-        assert!(plan.boundary.len() >= 32);
-        assert_eq!(plan.content_length(), plan.to_bytes(&[7; 1234]).len() as u64);
-    }
-
-    #[test]
-    fn boundary_never_occurs_in_a_value() {
-        let first = MultipartPlan::new(&form(&[]), "f-1.0.tar.gz", 0, b"seed").unwrap().boundary;
-        let hostile = form(&[("description", &format!("before --{first} after"))]);
-        let plan = MultipartPlan::new(&hostile, "f-1.0.tar.gz", 0, b"seed").unwrap();
-        assert_ne!(plan.boundary, first);
-        assert!(!String::from_utf8_lossy(&plan.head).contains(&format!("{first}\r\n")));
-    }
-
-    #[test]
-    fn names_that_could_inject_headers_are_refused() {
-        for (name, file) in [("a\r\nX-Evil: 1", "f.whl"), ("a\"b", "f.whl"), ("ok", "f\".whl"), ("ok", "f\n.whl"), ("ok", "f\0.whl")] {
-            let e = MultipartPlan::new(&form(&[(name, "v")]), file, 0, b"s").unwrap_err();
-            assert!(matches!(e, MultipartError::UnsafeName { .. }), "{name:?} {file:?}");
-        }
-    }
-}

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::url::Url;
 
 /// A registry family whose replies we know how to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Registry {
     /// upload.pypi.org and the old pypi.python.org.

@@ -200,6 +200,10 @@ pub struct Report {
     /// Where the release can be seen (PyPI, TestPyPI, GitLab).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub project_url: Option<String>,
+    /// What PyPI's checks found that does not stop the upload (a deprecated classifier, a
+    /// license id spelled in another case).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -219,6 +223,7 @@ impl Report {
             verified: None,
             response: None,
             project_url: None,
+            warnings: Vec::new(),
         }
     }
 

@@ -9,7 +9,7 @@ use crate::report::Kind;
 use crate::url::Url;
 
 /// The longest server message we keep (HTML error pages can be long).
-const MAX_MESSAGE: usize = 1000;
+pub const MAX_MESSAGE: usize = 1000;
 
 /// What we sent, so the reply can be judged against it.
 #[derive(Debug, Clone, Copy)]
@@ -356,42 +356,34 @@ fn json_message(body: &str) -> Option<String> {
     str_of("error").or_else(|| str_of("detail")).or_else(|| str_of("title"))
 }
 
+/// Most bytes of markup-free text kept per HTML section: the message is cut to
+/// [`MAX_MESSAGE`] anyway, so scanning a 1 MiB page further only costs time.
+const MAX_HTML_TEXT: usize = 8 * MAX_MESSAGE;
+
 /// The visible text of an HTML page: `<title>` first, then the body's text, collapsed.
+///
+/// Linear in the page: each section is found with one forward search, and text collection
+/// stops after [`MAX_HTML_TEXT`] bytes.
 fn html_text(html: &str) -> Option<String> {
     let lower = html.to_ascii_lowercase();
+    // ASCII lowercasing keeps every byte offset, so offsets in `lower` are valid in `html`.
     let section = |tag: &str| {
         let start = lower.find(&format!("<{tag}"))?;
         let open_end = lower[start..].find('>')? + start + 1;
         let end = lower[open_end..].find(&format!("</{tag}")).map_or(html.len(), |e| e + open_end);
         Some(&html[open_end..end])
     };
-    let strip = |s: &str| {
-        let mut out = String::new();
-        let mut in_tag = false;
-        for c in s.chars() {
-            match c {
-                '<' => in_tag = true,
-                '>' if in_tag => {
-                    in_tag = false;
-                    out.push(' ');
-                }
-                c if !in_tag => out.push(c),
-                _ => {}
-            }
-        }
-        let out = decode_entities(&out);
-        out.split_whitespace().collect::<Vec<_>>().join(" ")
-    };
-    let title = section("title").map(strip).filter(|t| !t.is_empty());
+    let title = section("title").map(strip_tags).filter(|t| !t.is_empty());
     // Error pages that put the message in <pre> (bottle, hence pypiserver) wrap it in
     // boilerplate; the <pre> alone is the server's own words.
-    if let Some(pre) = section("pre").map(strip).filter(|p| !p.is_empty() && p != "None") {
+    let pre = section("pre");
+    if let Some(pre) = pre.map(strip_tags).filter(|p| !p.is_empty() && p != "None") {
         return Some(pre);
     }
-    if lower.contains("caused an error") && section("pre").is_some() {
+    if pre.is_some() && lower.contains("caused an error") {
         return title;
     }
-    let body = strip(section("body").unwrap_or(html));
+    let body = strip_tags(section("body").unwrap_or(html));
     match (title, body.is_empty()) {
         (Some(t), false) if body.contains(&t) => Some(body),
         (Some(t), false) => Some(format!("{t}: {body}")),
@@ -401,15 +393,74 @@ fn html_text(html: &str) -> Option<String> {
     }
 }
 
+/// Text outside tags, entities decoded and whitespace collapsed; at most [`MAX_HTML_TEXT`] bytes.
+fn strip_tags(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    // Inside <script> or <style> nothing is visible text: skipped up to their closing tag.
+    let mut skip_until: Option<&str> = None;
+    let mut tag = String::new();
+    for (i, c) in s.char_indices() {
+        if out.len() >= MAX_HTML_TEXT {
+            break;
+        }
+        if let Some(end) = skip_until {
+            if c == '<' && s[i..].get(..end.len()).is_some_and(|t| t.eq_ignore_ascii_case(end)) {
+                skip_until = None;
+                in_tag = true;
+                tag.clear();
+            }
+            continue;
+        }
+        match c {
+            '<' => {
+                in_tag = true;
+                tag.clear();
+            }
+            '>' if in_tag => {
+                in_tag = false;
+                let name = tag.trim_start().split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or_default().to_ascii_lowercase();
+                skip_until = match name.as_str() {
+                    "script" => Some("</script"),
+                    "style" => Some("</style"),
+                    _ => None,
+                };
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+            c if in_tag => {
+                if tag.len() < 16 {
+                    tag.push(c);
+                }
+            }
+            c if c.is_whitespace() => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    let out = decode_entities(&out);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Longest character reference we decode, `&` and `;` included (`&#x10FFFF;` is 10 bytes).
+const MAX_ENTITY: usize = 12;
+
 /// Decodes the character references error pages use: named basics and numeric ones.
-fn decode_entities(s: &str) -> String {
+///
+/// One pass; a reference is looked for only in the [`MAX_ENTITY`] bytes after each `&`, and
+/// every slice ends at an ASCII `&` or `;`, so no slice can split a multi-byte character.
+pub fn decode_entities(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let end = rest[..rest.len().min(12)].find(';');
-        let decoded = end.and_then(|e| {
+        let window = &rest.as_bytes()[..rest.len().min(MAX_ENTITY)];
+        let decoded = window.iter().position(|&b| b == b';').and_then(|e| {
             let name = &rest[1..e];
             let c = match name {
                 "amp" => Some('&'),
@@ -479,3 +530,5 @@ fn truncate(s: &str, max: usize) -> String {
     }
     format!("{}…", &s[..end])
 }
+
+// Tests of the HTML text extraction only (the rest of this file has its own owner).

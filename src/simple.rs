@@ -23,6 +23,20 @@ pub fn project_url(index: &Url, normalized_name: &str) -> Url {
     index.with_path(&format!("{}/{normalized_name}/", index.path().trim_end_matches('/')))
 }
 
+/// The longest href a project page link is read for; file URLs are far shorter.
+const MAX_HREF: usize = 4096;
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    let mut i = max;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 /// Why a project page could not be read: the file's presence is unknown, never "absent".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -51,9 +65,25 @@ pub fn find(body: &[u8], content_type: &str, filename: &str) -> Result<Existing,
     while let Some(i) = rest.find("href=") {
         rest = &rest[i + 5..];
         let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'');
+        let window = &rest[..floor_char_boundary(rest, MAX_HREF)];
+        // The search goes on after what was read: every byte is looked at a bounded number of
+        // times, however the page is made.
         let href = match quote {
-            Some(q) => rest[1..].split(q).next().unwrap_or_default(),
-            None => rest.split([' ', '>']).next().unwrap_or_default(),
+            Some(q) => match window[1..].find(q) {
+                Some(end) => {
+                    rest = &rest[end + 2..];
+                    &window[1..1 + end]
+                }
+                None => {
+                    rest = &rest[window.len()..];
+                    continue;
+                }
+            },
+            None => {
+                let end = window.find([' ', '>', '\t', '\n', '\r']).unwrap_or(window.len());
+                rest = &rest[end..];
+                &window[..end]
+            }
         };
         let (path, fragment) = href.split_once('#').unwrap_or((href, ""));
         let last = path.split('?').next().unwrap_or_default().rsplit('/').next().unwrap_or_default();

@@ -6,30 +6,16 @@ const { default: init, inspect, publish } = core;
 const $ = (sel) => document.querySelector(sel);
 await init();
 
-// Until the package exports them (see the team contract), the page's own stand-ins; each one
-// is used only when the loaded package lacks the export.
-const isDistributionName = core.isDistributionName ?? ((name) => /\.(whl|tar\.gz|zip)$/i.test(name));
-const describeDist =
-  core.describeDist ?? ((filename, k) => (k.type === "wheel" ? `wheel ${k.pythonTag} · ${k.abi.join(".")} · ${k.platform.join(".")}` : `sdist (${k.format})`));
+// What every shell shows the same way comes from the core.
+const { isDistributionName, describeDist, redactUrl } = core;
 /** What the engine knows of a registry from its URL; nothing when it cannot tell (or cannot parse it). */
-const registryFor = (url) => {
+const registryFor = (url, kind) => {
   try {
-    return core.registryFor?.(url) ?? {};
+    return core.registryFor(url, kind) ?? {};
   } catch {
     return {};
   }
 };
-const redactUrl =
-  core.redactUrl ??
-  ((url) => {
-    try {
-      const u = new URL(url);
-      u.username = u.password = "";
-      return u.href;
-    } catch {
-      return "";
-    }
-  });
 
 /** What the page serves next to itself: the demo registry, when run by scripts/start. */
 const config = await fetch("config.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
@@ -411,18 +397,12 @@ $("#upload").addEventListener("click", upload);
  * The simple index that tells whether a file is already there, for each preset that has one:
  * with it, a name the registry already has is compared by sha256, never taken on trust.
  */
+// The presets whose family the URL alone does not tell (self-hosted): the core derives each
+// one's simple index from its layout.
+const PRESET_KIND = { demo: "pypiserver", devpi: "devpi", gitlab: "gitlab" };
+
 function checkUrlFor(preset, url) {
-  const slash = url.endsWith("/") ? url : `${url}/`;
-  switch (preset) {
-    case "demo": // pypiserver behind the page's same-origin relay
-      return new URL("simple/", slash).href;
-    case "devpi":
-      return new URL("+simple/", slash).href;
-    case "gitlab":
-      return `${slash}simple/`;
-    default:
-      return registryFor(url).checkUrl ?? PRESETS[preset]?.index;
-  }
+  return registryFor(url, PRESET_KIND[preset]).checkUrl ?? PRESETS[preset]?.index;
 }
 
 async function upload() {

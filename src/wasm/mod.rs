@@ -51,7 +51,11 @@ export interface Inspection {
   digests: Digests | null;
   form: { name: string; value: string }[] | null;
   metadataBytesRead: number;
+  /** What PyPI's own checks find (blocking ones would be refused), with line numbers in the description. */
+  findings: Finding[];
 }
+/** One problem PyPI's checks find before upload. */
+export interface Finding { code: string; field: string; line: number | null; message: string; blocking: boolean }
 /** A multipart body planned around a file: send `new Blob([head, file, tail])`. */
 export interface UploadPlan {
   boundary: string;
@@ -184,11 +188,16 @@ pub fn describe_dist(filename: &str) -> Result<String, JsValue> {
     Ok(crate::describe_dist(&f))
 }
 
-/// What is known of a registry from its upload URL: its family, the simple index to check
-/// files against, and whether a page can reach it without a relay.
+/// What is known of a registry from its upload URL (or from `kind`, when the caller knows the
+/// family: "devpi", "pypiserver", "gitlab", …): the simple index to check files against, and
+/// whether a page can reach it without a relay.
 #[wasm_bindgen(js_name = registryFor, unchecked_return_type = "RegistryInfo")]
-pub fn registry_for(url: &str) -> Result<JsValue, JsValue> {
-    let info = crate::registry_info(url).map_err(|e| js_error(Kind::Input, &e.to_string(), None))?;
+pub fn registry_for(url: &str, #[wasm_bindgen(unchecked_param_type = "string | undefined")] kind: JsValue) -> Result<JsValue, JsValue> {
+    let known = match kind.as_string() {
+        Some(k) => Some(serde_json::from_value(serde_json::Value::String(k.clone())).map_err(|_| js_error(Kind::Input, &format!("unknown registry kind {k:?}"), None))?),
+        None => None,
+    };
+    let info = crate::registry_info(url, known).map_err(|e| js_error(Kind::Input, &e.to_string(), None))?;
     to_js(&info).map_err(|e| js_error(Kind::Input, &e.to_string(), None))
 }
 

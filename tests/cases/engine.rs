@@ -572,3 +572,51 @@ fn an_invalid_publisher_names_the_claims_pypi_matches_and_the_one_that_differs()
     let e = pypublish::oidc::parse_mint(422, r#"{"errors":[{"code":"invalid-publisher","description":"x"}]}"#, &plain).unwrap_err().to_string();
     assert!(e.contains("workflow `release.yml`") && e.contains("environment `pypi`") && e.contains("usually differs"), "{e}");
 }
+
+fn token_vector(name: &str) -> String {
+    let vectors: Vec<serde_json::Value> = serde_json::from_str(include_str!("../fixtures/tokens/vectors.json")).unwrap();
+    vectors.iter().find(|v| v["name"] == name).unwrap()["token"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_pypi_token_scoped_to_another_project_is_refused_before_the_upload() {
+    // Scoped to project "other" (tests/fixtures/tokens/make_vectors.py); we upload "demo".
+    let token = token_vector("project token, another project");
+    let mut o = options("https://upload.pypi.org/legacy/");
+    o.token = Some(token.clone());
+    o.preflight = true;
+    o.trusted_publishing = Some("never".into());
+    let run = run(o.clone(), vec![], &[wheel("demo", "1.0")], Net::new());
+    assert!(run.net.seen.is_empty(), "nothing sent, not even a probe: the token is read here");
+    let r = &run.reports[0];
+    assert_eq!(r.kind, Some(Kind::Preflight));
+    let error = r.error.as_deref().unwrap();
+    assert!(error.contains("scoped to `other`, not to `demo`"), "{error}");
+    assert!(!format!("{r:?}").contains(&token[5..40]), "never the token");
+    // An account-wide token passes and the upload goes ahead.
+    o.token = Some(token_vector("account-wide user token"));
+    let net = Net::new().serve("https://upload.pypi.org", |seen, st| {
+        st.files.insert(filename_of(seen), seen.content());
+        reply(200, &[], "OK")
+    });
+    assert_eq!(run_fn(o, net).reports[0].status, Status::Uploaded);
+}
+
+fn run_fn(o: pypublish::batch::Options, net: Net) -> Run {
+    run(o, vec![], &[wheel("demo", "1.0")], net)
+}
+
+#[test]
+fn metadata_pypi_would_refuse_stops_the_batch_with_the_line_and_nothing_is_sent() {
+    let md = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nClassifier: Private :: Do Not Upload\nClassifier: Programming Language :: Python :: 3\n\nTitle\n===\n\nSee `the docs`_.\n";
+    let bytes = crate::common::zip_with(&[("demo-1.0.dist-info/METADATA", md, true)]);
+    let bad = Dist { name: "demo-1.0-py3-none-any.whl".into(), bytes, second_read: None };
+    let run = run(opts(), vec![], &[bad, sdist("demo", "1.0")], Net::new().serve(REG, ok_registry()));
+    assert!(run.net.seen.is_empty());
+    let r = run.report("demo-1.0-py3-none-any.whl");
+    assert_eq!(r.kind, Some(Kind::Metadata));
+    let e = r.error.as_deref().unwrap();
+    assert!(e.contains("Private ::"), "{e}");
+    assert!(e.contains("description (line 4)") && e.contains("the docs"), "the unknown target and its line in the description: {e}");
+    assert_eq!(run.report("demo-1.0.tar.gz").kind, Some(Kind::NotSent));
+}

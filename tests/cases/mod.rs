@@ -3,6 +3,18 @@
 
 pub mod sim;
 
+mod archive;
+mod check_classifiers;
+mod check_requirements;
+mod check_rst;
+mod check_tokens;
+mod checks;
 mod corpus;
 mod engine;
+mod filenames;
+mod metadata;
+mod parts;
+mod replies;
+mod types;
 mod urls;
+mod versions;

@@ -10,6 +10,9 @@ use pypublish::report::Report;
 
 use crate::common::{demo_metadata, tar_gz_with, zip_with};
 
+/// The simulated clock at the start of every run: 2026-11-26.
+pub const NOW_MS: u64 = 1_795_651_200_000;
+
 /// A distribution: its name and bytes.
 #[derive(Clone)]
 pub struct Dist {
@@ -183,7 +186,7 @@ pub fn run_with(opts: Options, env: Vec<(String, String)>, dists: &[Dist], net: 
 
 /// Runs a batch over a transport that can hash while it sends (`trailing`).
 pub fn run_over(trailing: Trailing, opts: Options, env: Vec<(String, String)>, dists: &[Dist], mut net: Net, cancel: CancelAt, specs: impl Fn(&mut Vec<FileSpec>)) -> Run {
-    let cfg = Config::from_options(&opts, env).expect("options").with_trailing(trailing, opts.digests_first);
+    let cfg = Config::from_options(&opts, env).expect("options").with_trailing(trailing, opts.digests_first).at(NOW_MS);
     let mut files: Vec<FileSpec> = dists.iter().map(|d| FileSpec { name: d.name.clone(), size: d.bytes.len() as u64, ..FileSpec::default() }).collect();
     specs(&mut files);
     let changeable: Vec<bool> = files.iter().map(|f| f.changeable).collect();

@@ -166,3 +166,12 @@ fn simple_index_pages_are_read_in_json_and_html_and_garbage_is_not_absence() {
     assert!(find(br#"{"name": "demo"}"#, ct, "x").is_err(), "a JSON page without files is not an empty project");
     assert!(find(b"\x00\x01binary", "application/octet-stream", "x").is_err());
 }
+
+#[test]
+fn a_page_of_unterminated_hrefs_is_read_in_linear_time() {
+    // Each `href=` used to be scanned to the end of the page: 400 KB took minutes.
+    let page = "<a href=\"x".repeat(200_000);
+    assert_eq!(find(page.as_bytes(), "text/html", "demo-1.0.tar.gz"), Ok(Existing::Absent));
+    let bare = "href=".repeat(200_000);
+    assert_eq!(find(bare.as_bytes(), "text/html", "demo-1.0.tar.gz"), Ok(Existing::Absent));
+}

@@ -5,10 +5,12 @@
 // reference/registries.md).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { cli, root, startDevpi, startPypiserver, startServer } from "./servers.mjs";
+import { cli, root, startDevpi, startPypiserver, startServer, venv } from "./servers.mjs";
 
 const corpus = join(root, "tests/fixtures/corpus");
 const wheel = join(corpus, "pp_hatch_demo-1.2.3-py3-none-any.whl");
@@ -90,4 +92,49 @@ test("preflight: PyPI's rules are checked without a request (a password instead 
   assert.equal(r.json[0].kind, "preflight");
   assert.match(r.json[0].hint, /__token__/);
   assert.ok(!r.stdout.includes("canary-pw-9"));
+});
+
+test("preflight: a PyPI token scoped to another project is refused before anything is sent", async () => {
+  // A token minted by pymacaroons the way warehouse mints one, scoped to project "other"
+  // (tests/fixtures/tokens/make_vectors.py); no request reaches upload.pypi.org.
+  const vectors = JSON.parse(readFileSync(join(root, "tests/fixtures/tokens/vectors.json"), "utf8"));
+  const token = vectors.find((v) => v.name === "project token, another project").token;
+  const r = await cli(["upload", "--json", "--trusted-publishing", "never", "--repository-url", "https://upload.pypi.org/legacy/", "-t", token, wheel]);
+  assert.equal(r.code, 1);
+  assert.equal(r.json[0].kind, "preflight");
+  assert.match(r.json[0].error, /scoped to `other`, not to `pp-hatch-demo`|scoped to `other`/);
+  assert.ok(!(r.stdout + r.stderr).includes(token.slice(5, 40)), "never the token");
+});
+
+test("check: PyPI's own checks (RST description, classifiers, License-Expression, requirements) fail the file with their own messages and lines", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "checks-"));
+  const metadata = [
+    "Metadata-Version: 2.4",
+    "Name: badmeta",
+    "Version: 1.0",
+    "License-Expression: MIT AND Nonsense-License",
+    "Classifier: Programming Language :: Python :: 3",
+    "Classifier: Topic :: Not A Real Topic",
+    "Requires-Dist: requests (>=2.0",
+    "",
+    "Title",
+    "===",
+    "",
+    "Text with *unterminated emphasis.",
+    "",
+  ].join("\n");
+  const whl = join(dir, "badmeta-1.0-py3-none-any.whl");
+  const py = spawnSync(venv("python"), ["-c", "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w')\nz.writestr('badmeta-1.0.dist-info/METADATA', sys.argv[2])\nz.writestr('badmeta/__init__.py','')\nz.close()", whl, metadata]);
+  assert.equal(py.status, 0, String(py.stderr));
+  const r = await cli(["check", whl]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /failed +badmeta-1\.0-py3-none-any\.whl: PyPI would refuse it/);
+  assert.match(r.stderr, /error: classifier: .*Topic :: Not A Real Topic/);
+  assert.match(r.stderr, /error: license-expression: .*Nonsense-License/);
+  assert.match(r.stderr, /error: requires-dist: /);
+  assert.match(r.stderr, /error: description \(line 4\): /);
+  const json = await cli(["check", "--json", whl]);
+  const codes = JSON.parse(json.stdout).findings.filter((f) => f.blocking).map((f) => f.code);
+  assert.ok(codes.length >= 4, codes.join(", "));
+  assert.equal(new Set(codes).size, codes.length, "each problem has its own code");
 });
