@@ -1148,6 +1148,13 @@ impl Batch {
         }
         let r = clean_report(r, &self.secrets, self.cfg.surface);
         self.out.push_back(Action::Report(r));
+        // A finished file needs none of this again; kept, a batch of 500 held every file's
+        // metadata and multipart head (its description twice) until the end.
+        let e = &mut self.files[file];
+        e.metadata = None;
+        e.plan = None;
+        e.last_reply = None;
+        e.spec.attestations = Vec::new();
     }
 }
 
