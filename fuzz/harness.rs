@@ -305,7 +305,11 @@ pub fn redirect(data: &[u8]) {
     let status = 300 + input.u16() % 10;
     let location = String::from_utf8_lossy(input.rest()).into_owned();
     let Ok(url) = pypublish::url::Url::parse(&base) else { return };
-    let oracle_base = ::url::Url::parse(base.trim()).expect("our parse implies WHATWG's");
+    let mut oracle_base = ::url::Url::parse(base.trim()).expect("our parse implies WHATWG's");
+    // The configured URL's own userinfo becomes the Authorization header, never part of the URL
+    // requests go to: compare against the URL without it.
+    let _ = oracle_base.set_username("");
+    let _ = oracle_base.set_password(None);
     let mut up = pypublish::publish::Upload::new("demo-1.0.tar.gz", &url, pypublish::publish::Policy::default());
     up.start();
     let reply = Reply { status, reason: String::new(), headers: vec![("Location".into(), location.clone())], body: Vec::new(), truncated: false, now_ms: 0 };
