@@ -308,3 +308,67 @@ fn corpus_readmes_render_with_their_headings_and_links() {
         assert!(!h.contains(".. _") && !h.contains(".. |"), "{name}: explicit markup shown as text:\n{h}");
     }
 }
+
+const PREVIEW_TS: &str = include_str!("../../src/wasm/preview.rs");
+
+/// The top-level field names of `export interface NAME { ... }` in the wasm shell's declarations.
+fn ts_fields(name: &str) -> std::collections::BTreeSet<String> {
+    let start = PREVIEW_TS.find(&format!("export interface {name} ")).unwrap_or_else(|| panic!("no interface {name}"));
+    let open = start + PREVIEW_TS[start..].find('{').unwrap();
+    let (mut depth, mut out, mut word, mut in_comment) = (0, std::collections::BTreeSet::new(), String::new(), false);
+    let body: Vec<char> = PREVIEW_TS[open..].chars().collect();
+    for (i, &c) in body.iter().enumerate() {
+        if in_comment {
+            in_comment = !(c == '/' && body[i - 1] == '*');
+            continue;
+        }
+        match c {
+            '/' if body.get(i + 1) == Some(&'*') => in_comment = true,
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            ':' if depth == 1 && !word.is_empty() => {
+                out.insert(word.trim_end_matches('?').to_string());
+            }
+            _ => {}
+        }
+        if c.is_ascii_alphanumeric() || c == '_' || c == '?' {
+            word.push(c);
+        } else if c != ':' {
+            word.clear();
+        }
+    }
+    out
+}
+
+fn keys(v: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn typescript_declarations_match_the_serialised_preview() {
+    let m = md(&WHEEL_MD.replacen("Name:", "Classifier: Nope :: Nope\nName:", 1));
+    let name = DistFilename::parse("Demo_Pkg-1.0-py3-none-any.whl").unwrap();
+    let d = digest_bytes(b"x");
+    let v = serde_json::to_value(release(&[PreviewFile { filename: &name, size: 1, metadata: &m, digests: Some(&d) }])).unwrap();
+    assert_eq!(keys(&v), ts_fields("ReleasePreview"));
+    assert_eq!(keys(&v["description"]), ts_fields("DescriptionPreview"));
+    assert_eq!(keys(&v["links"][0]), ts_fields("PreviewLink"));
+    assert_eq!(keys(&v["findings"][0]), ts_fields("PreviewFinding"));
+    // The inline object types, as declared.
+    for (value, declared) in [
+        (&v["classifiers"][0], "classifiers: { group: string; items: string[] }[];"),
+        (&v["details"][0], "details: { label: string; value: string }[];"),
+        (&v["files"][0], "files: { filename: string; kind: string; size: number; digests: Digests | null }[];"),
+    ] {
+        assert!(PREVIEW_TS.contains(declared), "{declared}");
+        let inner = &declared[declared.find('{').unwrap() + 1..declared.rfind('}').unwrap()];
+        let fields: std::collections::BTreeSet<String> = inner.split(';').filter_map(|p| p.split_once(':')).map(|(k, _)| k.trim().to_string()).collect();
+        assert_eq!(keys(value), fields, "{declared}");
+    }
+    assert_eq!(keys(&v["files"][0]["digests"]), ["blake2_256", "len", "md5", "sha256"].map(String::from).into_iter().collect());
+}
