@@ -117,6 +117,12 @@ impl Kind {
         Kind::IndexCheck,
     ];
 
+    /// Whether trying the same thing again later may help (a file that could not be read may
+    /// be readable again; a malformed one never is).
+    pub fn retryable(self) -> bool {
+        matches!(self, Kind::Source | Kind::Network | Kind::Timeout | Kind::Server | Kind::RateLimited | Kind::IndexCheck)
+    }
+
     /// What to do about a file refused before sending, the same on every surface.
     pub fn hint(self) -> Option<&'static str> {
         Some(match self {

@@ -265,6 +265,6 @@ pub(crate) fn js_error(kind: Kind, message: &str, hint: Option<&str>) -> JsValue
     if let Some(h) = hint {
         let _ = Reflect::set(obj, &"hint".into(), &crate::mask::escape_line(h).into());
     }
-    let _ = Reflect::set(obj, &"retryable".into(), &false.into());
+    let _ = Reflect::set(obj, &"retryable".into(), &kind.retryable().into());
     err.into()
 }

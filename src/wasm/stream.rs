@@ -504,10 +504,8 @@ impl SendReader {
 
 /// Drops a promise's rejection: an unobserved one would be reported by the runtime as unhandled.
 fn ignore_rejection(p: Result<JsValue, JsValue>) {
-    if let Ok(p) = p.and_then(|p| p.dyn_into::<Promise>().map_err(JsValue::from)) {
-        let ignore = Closure::<dyn FnMut(JsValue)>::new(|_| {});
-        let _ = p.catch(&ignore);
-        ignore.forget();
+    if let Ok(p) = p {
+        observe(p);
     }
 }
 

@@ -15,6 +15,7 @@ mod filenames;
 mod metadata;
 mod parts;
 mod preview;
+mod readmes;
 mod replies;
 mod types;
 mod urls;
