@@ -767,16 +767,17 @@ impl Renderer {
                 }
             }
             if ch.is_alphanumeric() && start_ok(i) {
-                // A standalone URI.
-                let word_end = (i..n).find(|&k| c[k].is_whitespace()).unwrap_or(n);
-                let word: String = c[i..word_end].iter().collect();
-                let lower = word.to_ascii_lowercase();
-                if ["http://", "https://", "ftp://", "mailto:"].iter().any(|p| lower.starts_with(p)) {
+                // A standalone URI. Only a word that starts with a scheme is read whole, so a
+                // long word is not read again from each of its parts.
+                let head = c[i..n.min(i + 8)].iter().collect::<String>().to_ascii_lowercase();
+                if ["http://", "https://", "ftp://", "mailto:"].iter().any(|p| head.starts_with(p)) {
+                    let word_end = (i..n).find(|&k| c[k].is_whitespace()).unwrap_or(n);
+                    let word: String = c[i..word_end].iter().collect();
                     let mut uri = word.split(['<', '>']).next().unwrap_or_default().to_string();
                     while uri.ends_with(['.', ',', ';', ':', '!', '?', '\'', '"', ')', ']', '}']) {
                         uri.pop();
                     }
-                    if uri.len() > lower.find(':').unwrap_or(0) + 3 {
+                    if uri.len() > head.find(':').unwrap_or(0) + 3 {
                         flush(&mut plain, &mut out);
                         out.push_str(&self.link(&esc(&escape_text(&uri)), Some(&uri)));
                         i += uri.chars().count();

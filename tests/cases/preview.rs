@@ -379,3 +379,16 @@ fn typescript_declarations_match_the_serialised_preview() {
     }
     assert_eq!(keys(&v["files"][0]["digests"]), ["blake2_256", "len", "md5", "sha256"].map(String::from).into_iter().collect());
 }
+
+#[test]
+fn deep_and_long_rst_renders_without_unbounded_work() {
+    // 45 nested block quotes: past the renderer's depth the rest is shown as text.
+    let deep: String = (0..45).map(|d| format!("{}level {d}\n\n", " ".repeat(d * 2))).collect();
+    assert!(pypublish::checks::rst::renders(&deep));
+    let h = html("text/x-rst", &deep);
+    assert!(h.contains("<p>level 0</p>") && h.contains("<pre>") && h.contains("level 44"), "{h}");
+    // One 200,000-character word of the kind each of whose parts could start markup.
+    let long = format!("{}x\n", "a.b_c:".repeat(33_333));
+    let h = html("text/x-rst", &long);
+    assert!(h.len() > 199_000, "{}", h.len());
+}
