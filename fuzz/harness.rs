@@ -22,8 +22,7 @@ pub type Body = fn(&[u8]);
 /// Every target: its name (the directory under `fuzz/regressions/`) and its body.
 ///
 /// A target is added here, as `fuzz/fuzz_targets/<name>.rs` and as a `[[bin]]` in
-/// `fuzz/Cargo.toml`. The sixth, `redirect` (the redirect decision against the `url` crate as
-/// the WHATWG oracle), belongs here once `src/url.rs` exists.
+/// `fuzz/Cargo.toml`.
 pub const TARGETS: &[(&str, Body)] = &[
     ("filename", filename),
     ("metadata", metadata),
@@ -31,6 +30,8 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("response", response),
     ("simple", simple_index),
     ("redirect", redirect),
+    ("checks", checks),
+    ("token", token),
 ];
 
 /// Structured values read off the front of fuzz bytes; an exhausted input reads as zeros.
@@ -305,7 +306,11 @@ pub fn redirect(data: &[u8]) {
     let status = 300 + input.u16() % 10;
     let location = String::from_utf8_lossy(input.rest()).into_owned();
     let Ok(url) = pypublish::url::Url::parse(&base) else { return };
-    let oracle_base = ::url::Url::parse(base.trim()).expect("our parse implies WHATWG's");
+    let mut oracle_base = ::url::Url::parse(base.trim()).expect("our parse implies WHATWG's");
+    // The configured URL's own userinfo becomes the Authorization header, never part of the URL
+    // requests go to: compare against the URL without it.
+    let _ = oracle_base.set_username("");
+    let _ = oracle_base.set_password(None);
     let mut up = pypublish::publish::Upload::new("demo-1.0.tar.gz", &url, pypublish::publish::Policy::default());
     up.start();
     let reply = Reply { status, reason: String::new(), headers: vec![("Location".into(), location.clone())], body: Vec::new(), truncated: false, now_ms: 0 };
@@ -320,5 +325,56 @@ pub fn redirect(data: &[u8]) {
         }
         pypublish::publish::Action::Done(r) => assert_eq!(r.status, pypublish::report::Status::Failed),
         other => panic!("a redirect led to {other:?}"),
+    }
+}
+
+/// PyPI's own checks over fuzzed metadata text and a fuzzed description: the RST validator,
+/// classifiers, License-Expression and PEP 508 requirements. Every finding says what it is, and
+/// its line lies inside the description.
+///
+/// Layout: a content-type choice, then METADATA text (headers, blank line, description).
+pub fn checks(data: &[u8]) {
+    let Some((choice, text)) = data.split_first() else { return };
+    let ctype = ["", "text/x-rst", "text/markdown", "text/plain"][*choice as usize % 4];
+    let mut md_text = format!("Metadata-Version: 2.4\nName: demo\nVersion: 1.0\n");
+    if !ctype.is_empty() {
+        md_text.push_str(&format!("Description-Content-Type: {ctype}\n"));
+    }
+    md_text.push_str(&String::from_utf8_lossy(text));
+    if let Ok(md) = Metadata::parse(md_text.as_bytes()) {
+        let lines = md.raw_description().map_or(0, |d| d.lines().count() + 1) as u32;
+        for f in pypublish::checks::check_metadata(&md) {
+            assert!(!f.message.is_empty() && !f.code.is_empty());
+            if f.field == "description" {
+                assert!(f.line.is_none_or(|l| l >= 1 && l <= lines.max(1)), "{f:?} beyond {lines} lines");
+            }
+        }
+    }
+    // The RST validator alone: whatever it finds stops the upload (PyPI renders or refuses),
+    // on a line of the text.
+    let raw = String::from_utf8_lossy(text);
+    let lines = raw.lines().count() as u32 + 1;
+    for f in pypublish::checks::rst::check(&raw) {
+        assert!(f.blocking, "an RST finding that does not block: {f:?}");
+        assert!(f.line.is_none_or(|l| l >= 1 && l <= lines), "{f:?} beyond {lines} lines");
+    }
+}
+
+/// A PyPI API token read locally: decoding any bytes never panics, and no finding repeats the
+/// token (a finding is shown; the token must never be).
+///
+/// Layout: a project-name count, the names, then the token's text after `pypi-`.
+pub fn token(data: &[u8]) {
+    let mut input = Input::new(data);
+    let names: Vec<String> = (0..input.byte() % 4).map(|_| input.string()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let now = i64::from(input.u16()) * 100_000;
+    let secret = String::from_utf8_lossy(input.rest()).into_owned();
+    let token = format!("pypi-{secret}");
+    let _ = pypublish::checks::macaroon::decode(&token);
+    for f in pypublish::checks::macaroon::check_token_for(&token, "upload.pypi.org", &names, now) {
+        if secret.len() >= 16 {
+            assert!(!f.message.contains(&secret), "a finding repeats the token: {f:?}");
+        }
     }
 }
