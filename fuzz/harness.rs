@@ -32,6 +32,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("redirect", redirect),
     ("checks", checks),
     ("token", token),
+    ("preview", preview),
 ];
 
 /// Structured values read off the front of fuzz bytes; an exhausted input reads as zeros.
@@ -377,4 +378,60 @@ pub fn token(data: &[u8]) {
             assert!(!f.message.contains(&secret), "a finding repeats the token: {f:?}");
         }
     }
+}
+
+/// The release preview's description rendering (Markdown through pulldown-cmark, RST through
+/// our renderer, both through ammonia): whatever the text, the HTML the page inserts carries
+/// no script, no event handler, no `javascript:`/`data:` link and no image.
+///
+/// Layout: a content-type choice, then the description text.
+pub fn preview(data: &[u8]) {
+    let Some((choice, text)) = data.split_first() else { return };
+    let text = String::from_utf8_lossy(text);
+    let ctype = ["text/markdown", "text/markdown; variant=CommonMark", "text/x-rst", "text/plain"][*choice as usize % 4];
+    let Ok(md) = Metadata::parse(format!("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nDescription-Content-Type: {ctype}\n\n{text}").as_bytes()) else { return };
+    let d = pypublish::preview::description(&md);
+    let html = d.html.unwrap_or_default();
+    let lower = html.to_ascii_lowercase();
+    // Text is escaped (`&lt;script`), so a literal `<script` would be a tag.
+    for tag in ["<script", "<style", "<iframe", "<img", "<object", "<embed", "<svg", "<form", "<base", "<meta", "<link"] {
+        assert!(!lower.contains(tag), "{tag} in {html}");
+    }
+    for t in lower.split('<').skip(1) {
+        let inside = t.split('>').next().unwrap_or_default();
+        for (name, value) in attributes(inside) {
+            assert!(!name.starts_with("on"), "an event handler in {html}");
+            if name == "href" || name == "src" {
+                assert!(value.starts_with("http://") || value.starts_with("https://") || value.starts_with("mailto:") || value.starts_with('#'), "a link to {value:?} in {html}");
+            }
+        }
+    }
+}
+
+/// The attributes of one tag's inside (`a href="x" rel=y`): names and values, quotes honoured.
+fn attributes(inside: &str) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    let mut rest = inside.trim_start_matches(|c: char| !c.is_whitespace()).trim_start();
+    while !rest.is_empty() {
+        let name_end = rest.find(|c: char| c == '=' || c.is_whitespace()).unwrap_or(rest.len());
+        let name = &rest[..name_end];
+        rest = rest[name_end..].trim_start();
+        let mut value = "";
+        if let Some(after) = rest.strip_prefix('=') {
+            let after = after.trim_start();
+            let (v, r) = match after.chars().next() {
+                Some(q @ ('"' | '\'')) => match after[1..].find(q) {
+                    Some(end) => (&after[1..1 + end], &after[end + 2..]),
+                    None => (&after[1..], ""),
+                },
+                _ => after.split_at(after.find(char::is_whitespace).unwrap_or(after.len())),
+            };
+            value = v;
+            rest = r.trim_start();
+        }
+        if !name.is_empty() {
+            out.push((name, value));
+        }
+    }
+    out
 }
