@@ -22,8 +22,7 @@ pub type Body = fn(&[u8]);
 /// Every target: its name (the directory under `fuzz/regressions/`) and its body.
 ///
 /// A target is added here, as `fuzz/fuzz_targets/<name>.rs` and as a `[[bin]]` in
-/// `fuzz/Cargo.toml`. The sixth, `redirect` (the redirect decision against the `url` crate as
-/// the WHATWG oracle), belongs here once `src/url.rs` exists.
+/// `fuzz/Cargo.toml`.
 pub const TARGETS: &[(&str, Body)] = &[
     ("filename", filename),
     ("metadata", metadata),
@@ -31,6 +30,9 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("response", response),
     ("simple", simple_index),
     ("redirect", redirect),
+    ("checks", checks),
+    ("token", token),
+    ("preview", preview),
 ];
 
 /// Structured values read off the front of fuzz bytes; an exhausted input reads as zeros.
@@ -325,4 +327,111 @@ pub fn redirect(data: &[u8]) {
         pypublish::publish::Action::Done(r) => assert_eq!(r.status, pypublish::report::Status::Failed),
         other => panic!("a redirect led to {other:?}"),
     }
+}
+
+/// PyPI's own checks over fuzzed metadata text and a fuzzed description: the RST validator,
+/// classifiers, License-Expression and PEP 508 requirements. Every finding says what it is, and
+/// its line lies inside the description.
+///
+/// Layout: a content-type choice, then METADATA text (headers, blank line, description).
+pub fn checks(data: &[u8]) {
+    let Some((choice, text)) = data.split_first() else { return };
+    let ctype = ["", "text/x-rst", "text/markdown", "text/plain"][*choice as usize % 4];
+    let mut md_text = format!("Metadata-Version: 2.4\nName: demo\nVersion: 1.0\n");
+    if !ctype.is_empty() {
+        md_text.push_str(&format!("Description-Content-Type: {ctype}\n"));
+    }
+    md_text.push_str(&String::from_utf8_lossy(text));
+    if let Ok(md) = Metadata::parse(md_text.as_bytes()) {
+        let lines = md.raw_description().map_or(0, |d| d.lines().count() + 1) as u32;
+        for f in pypublish::checks::check_metadata(&md) {
+            assert!(!f.message.is_empty() && !f.code.is_empty());
+            if f.field == "description" {
+                assert!(f.line.is_none_or(|l| l >= 1 && l <= lines.max(1)), "{f:?} beyond {lines} lines");
+            }
+        }
+    }
+    // The RST validator alone: whatever it finds stops the upload (PyPI renders or refuses),
+    // on a line of the text.
+    let raw = String::from_utf8_lossy(text);
+    let lines = raw.lines().count() as u32 + 1;
+    for f in pypublish::checks::rst::check(&raw) {
+        assert!(f.blocking, "an RST finding that does not block: {f:?}");
+        assert!(f.line.is_none_or(|l| l >= 1 && l <= lines), "{f:?} beyond {lines} lines");
+    }
+}
+
+/// A PyPI API token read locally: decoding any bytes never panics, and no finding repeats the
+/// token (a finding is shown; the token must never be).
+///
+/// Layout: a project-name count, the names, then the token's text after `pypi-`.
+pub fn token(data: &[u8]) {
+    let mut input = Input::new(data);
+    let names: Vec<String> = (0..input.byte() % 4).map(|_| input.string()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let now = i64::from(input.u16()) * 100_000;
+    let secret = String::from_utf8_lossy(input.rest()).into_owned();
+    let token = format!("pypi-{secret}");
+    let _ = pypublish::checks::macaroon::decode(&token);
+    for f in pypublish::checks::macaroon::check_token_for(&token, "upload.pypi.org", &names, now) {
+        if secret.len() >= 16 {
+            assert!(!f.message.contains(&secret), "a finding repeats the token: {f:?}");
+        }
+    }
+}
+
+/// The release preview's description rendering (Markdown through pulldown-cmark, RST through
+/// our renderer, both through ammonia): whatever the text, the HTML the page inserts carries
+/// no script, no event handler, no `javascript:`/`data:` link and no image.
+///
+/// Layout: a content-type choice, then the description text.
+pub fn preview(data: &[u8]) {
+    let Some((choice, text)) = data.split_first() else { return };
+    let text = String::from_utf8_lossy(text);
+    let ctype = ["text/markdown", "text/markdown; variant=CommonMark", "text/x-rst", "text/plain"][*choice as usize % 4];
+    let Ok(md) = Metadata::parse(format!("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nDescription-Content-Type: {ctype}\n\n{text}").as_bytes()) else { return };
+    let d = pypublish::preview::description(&md);
+    let html = d.html.unwrap_or_default();
+    let lower = html.to_ascii_lowercase();
+    // Text is escaped (`&lt;script`), so a literal `<script` would be a tag.
+    for tag in ["<script", "<style", "<iframe", "<img", "<object", "<embed", "<svg", "<form", "<base", "<meta", "<link"] {
+        assert!(!lower.contains(tag), "{tag} in {html}");
+    }
+    for t in lower.split('<').skip(1) {
+        let inside = t.split('>').next().unwrap_or_default();
+        for (name, value) in attributes(inside) {
+            assert!(!name.starts_with("on"), "an event handler in {html}");
+            if name == "href" || name == "src" {
+                assert!(value.starts_with("http://") || value.starts_with("https://") || value.starts_with("mailto:") || value.starts_with('#'), "a link to {value:?} in {html}");
+            }
+        }
+    }
+}
+
+/// The attributes of one tag's inside (`a href="x" rel=y`): names and values, quotes honoured.
+fn attributes(inside: &str) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    let mut rest = inside.trim_start_matches(|c: char| !c.is_whitespace()).trim_start();
+    while !rest.is_empty() {
+        let name_end = rest.find(|c: char| c == '=' || c.is_whitespace()).unwrap_or(rest.len());
+        let name = &rest[..name_end];
+        rest = rest[name_end..].trim_start();
+        let mut value = "";
+        if let Some(after) = rest.strip_prefix('=') {
+            let after = after.trim_start();
+            let (v, r) = match after.chars().next() {
+                Some(q @ ('"' | '\'')) => match after[1..].find(q) {
+                    Some(end) => (&after[1..1 + end], &after[end + 2..]),
+                    None => (&after[1..], ""),
+                },
+                _ => after.split_at(after.find(char::is_whitespace).unwrap_or(after.len())),
+            };
+            value = v;
+            rest = r.trim_start();
+        }
+        if !name.is_empty() {
+            out.push((name, value));
+        }
+    }
+    out
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Serves the page (www/ and the wasm package under /pkg/) on 127.0.0.1 with a strict
+// Serves the page (www/, and under /pkg/ its own wasm package, pkg-www/: the core with the
+// release preview, which the npm package in pkg/ leaves out) on 127.0.0.1 with a strict
 // Content-Security-Policy whose connect-src names only this origin and the origins given.
 // With `registry`, /registry/* is a same-origin relay to that registry (request and reply
 // bodies streamed, nothing logged), so the page can upload to a registry that sends no CORS
@@ -9,7 +10,7 @@
 import { createServer, request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { readFile } from "node:fs/promises";
-import { extname, join, normalize } from "node:path";
+import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -54,9 +55,9 @@ export async function serveWww({ port = 0, registry, connect = [], config = {} }
     let file;
     if (url.pathname === "/config.json") return send(res, 200, TYPES[".json"], JSON.stringify(config));
     if (url.pathname === "/" || url.pathname === "/index.html") file = join(root, "www/index.html");
-    else if (url.pathname.startsWith("/pkg/")) file = join(root, "pkg", normalize(decodeURIComponent(url.pathname.slice(5))).replace(/^(\.\.[/\\])+/, ""));
+    else if (url.pathname.startsWith("/pkg/")) file = join(root, "pkg-www", normalize(decodeURIComponent(url.pathname.slice(5))).replace(/^(\.\.[/\\])+/, ""));
     else file = join(root, "www", normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, ""));
-    if (!file.startsWith(join(root, "www")) && !file.startsWith(join(root, "pkg"))) return send(res, 404, "text/plain", "not found\n");
+    if (!file.startsWith(join(root, "www") + sep) && !file.startsWith(join(root, "pkg-www") + sep)) return send(res, 404, "text/plain", "not found\n");
     let body;
     try {
       body = await readFile(file);

@@ -17,6 +17,8 @@ pub mod mask;
 pub mod metadata;
 pub mod multipart;
 pub mod oidc;
+#[cfg(feature = "preview")]
+pub mod preview;
 pub mod publish;
 pub mod registry;
 pub mod report;

@@ -76,6 +76,21 @@ fn redirect_regressions_still_pass() {
 }
 
 #[test]
+fn checks_regressions_still_pass() {
+    replay("checks");
+}
+
+#[test]
+fn token_regressions_still_pass() {
+    replay("token");
+}
+
+#[test]
+fn preview_regressions_still_pass() {
+    replay("preview");
+}
+
+#[test]
 fn the_fuzz_seeds_hold_every_invariant() {
     // The seeds are real wheels, sdists, METADATA files and recorded replies: the harness's
     // assertions must hold on them, or the fuzzer would start from false alarms.

@@ -3,6 +3,9 @@
 import * as core from "./pkg/pypublish.js";
 
 const { default: init, inspect, publish } = core;
+// Only the page's own package (pkg-www/) has the release preview; served with pkg/, the page
+// works without it.
+const previewReleases = core.previewReleases;
 const $ = (sel) => document.querySelector(sel);
 await init();
 
@@ -379,13 +382,154 @@ function refresh() {
   // The list is the batch being sent: it changes only between uploads.
   $("#clear").disabled = busy;
   for (const b of document.querySelectorAll("#files .remove")) b.disabled = busy;
+  if (!pending) updatePreview();
+  const refused = [...document.querySelectorAll('#releases .release[data-state="blocking"]')].map((r) => r.dataset.release);
   $("#summary").textContent = invalid
     ? `${plural(invalid, "invalid file")}: remove ${invalid > 1 ? "them" : "it"} to upload the rest, so a release never goes up half-checked.`
     : pending
       ? "Reading files…"
       : busy
         ? "Uploading…"
-        : "";
+        : refused.length
+          ? `PyPI's checks would refuse ${refused.join(", ")}; the preview shows why, and nothing is sent while a file fails them.`
+          : "";
+}
+
+// ---------- preview ----------
+
+// The files the shown preview was built from; a new one is built only when they change.
+let previewKey = "";
+let previewRun = 0;
+
+/** Builds the release preview (in the core) for every file that was read, once they all are. */
+async function updatePreview() {
+  const files = [...rows.values()].filter((r) => r.info);
+  const key = files.map((r) => r.file.name).join("\n");
+  if (!previewReleases || key === previewKey) return;
+  previewKey = key;
+  const run = ++previewRun;
+  let releases = [];
+  let error = "";
+  try {
+    if (files.length) releases = await previewReleases(files.map((r) => ({ file: r.file, filename: r.file.name, digests: r.info.digests })));
+  } catch (e) {
+    error = `The preview could not be built: ${e.message}`;
+  }
+  if (run !== previewRun) return;
+  const errorEl = $("#preview-error");
+  errorEl.textContent = error;
+  errorEl.hidden = !error;
+  $("#releases").replaceChildren(...releases.map((r, i) => releaseEl(r, i)));
+  $("#preview").hidden = !releases.length && !error;
+  // The summary beside Upload says which releases PyPI's checks would refuse.
+  refresh();
+}
+
+const el = (tag, props = {}, ...children) => {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...children);
+  return e;
+};
+
+/** One release's panel. Text goes in as text; the description's HTML is the core's sanitised output. */
+function releaseEl(rel, index) {
+  const root = $("#release-template").content.firstElementChild.cloneNode(true);
+  const q = (sel) => root.querySelector(sel);
+  const id = `release-${index}`;
+  root.dataset.release = `${rel.name} ${rel.version}`;
+  q(".r-name").textContent = rel.name;
+  q(".r-version").textContent = rel.version;
+  const blocking = rel.findings.filter((f) => f.blocking).length;
+  const state = q(".r-state");
+  state.textContent = blocking ? `PyPI would refuse it: ${plural(blocking, "problem")}` : rel.findings.length ? plural(rel.findings.length, "warning") : "Ready for PyPI";
+  root.dataset.state = blocking ? "blocking" : rel.findings.length ? "warning" : "ok";
+  q(".r-summary").textContent = rel.summary ?? "No summary.";
+  q(".r-summary").classList.toggle("missing", !rel.summary);
+
+  // Problems: blocking ones first, each with its field and line; description lines link to
+  // the line they point at, where the same problem is shown again.
+  const d = rel.description;
+  const lineId = (n) => `${id}-line-${n}`;
+  const sorted = [...rel.findings].sort((a, b) => Number(b.blocking) - Number(a.blocking));
+  q(".problems").append(
+    ...sorted.map((f) => {
+      const where = f.line && d.lines.length ? el("a", { href: `#${lineId(f.line)}`, textContent: `line ${f.line}` }) : f.line ? `line ${f.line}` : null;
+      const li = el("li", { className: "problem" }, el("span", { className: `badge ${f.blocking ? "blocking" : "warning"}`, textContent: f.blocking ? "Blocks upload" : "Warning" }), ` ${f.field}`);
+      li.dataset.code = f.code;
+      if (where) li.append(", ", where);
+      li.append(`: ${f.message}`);
+      if (f.files.length < rel.files.length) li.append(el("span", { className: "in-files", textContent: ` (in ${f.files.join(", ")})` }));
+      return li;
+    }),
+  );
+  q(".r-problems").hidden = !rel.findings.length;
+  q(".r-notes").append(...rel.notes.map((n) => el("li", { textContent: n })));
+  q(".r-notes").hidden = !rel.notes.length;
+
+  // The description.
+  const FORMAT = { markdown: "Markdown", rst: "reStructuredText", text: "plain text" };
+  const note = q(".r-desc-note");
+  if (d.html !== null) {
+    note.textContent = `Rendered from ${FORMAT[d.format]} (${d.contentType}) as PyPI renders it. Images are not loaded here: each shows as its description.`;
+    // The only HTML the page inserts: ammonia's output, from the core.
+    q(".readme").innerHTML = d.html;
+  } else if (d.lines.length) {
+    note.textContent = d.format === "rst" ? `PyPI would refuse this description: it does not render as reStructuredText (${d.contentType}). It is shown as text, with each problem at its line.` : `Too long to render here; shown as text.`;
+    q(".readme").hidden = true;
+    const byLine = new Map();
+    for (const f of rel.findings) if (f.line && f.field === "description") byLine.set(f.line, [...(byLine.get(f.line) ?? []), f]);
+    const src = q(".source");
+    src.setAttribute("aria-label", `The description of ${rel.name}, line by line`);
+    src.append(
+      ...d.lines.map((text, i) => {
+        const li = el("li", { id: lineId(i + 1), tabIndex: -1 }, el("code", { textContent: text || " " }));
+        for (const f of byLine.get(i + 1) ?? []) {
+          li.classList.add(f.blocking ? "has-blocking" : "has-warning");
+          li.append(el("p", { className: `finding ${f.blocking ? "blocking" : "warning"}` }, el("strong", { textContent: `line ${i + 1}${f.blocking ? ", blocks upload" : ""}: ` }), f.message));
+        }
+        return li;
+      }),
+    );
+    src.hidden = false;
+  } else {
+    note.textContent = "No description: PyPI will say the author has not provided one.";
+    q(".readme").hidden = true;
+  }
+
+  // The sidebar: links, meta, classifiers.
+  const links = q(".r-links");
+  links.setAttribute("aria-label", `Project links of ${rel.name}`);
+  links.append(
+    ...rel.links.map((l) => {
+      const li = el("li");
+      if (l.href) li.append(el("a", { href: l.href, textContent: l.label, target: "_blank", rel: "nofollow noopener noreferrer" }), el("span", { className: "url", textContent: l.url }));
+      else li.append(el("span", { className: "label", textContent: l.label }), el("span", { className: "url", textContent: `${l.url} (not a web address: PyPI shows it unlinked)` }));
+      return li;
+    }),
+  );
+  if (!rel.links.length) links.append(el("li", { className: "missing", textContent: "None given." }));
+  const meta = q(".r-meta");
+  for (const [label, value] of [["Requires-Python", rel.requiresPython ?? "not given"], ...rel.details.map((x) => [x.label, x.value])]) meta.append(el("div", {}, el("dt", { textContent: label }), el("dd", { textContent: value })));
+  const cls = q(".r-classifiers");
+  for (const g of rel.classifiers) cls.append(el("div", {}, el("dt", { textContent: g.group }), ...g.items.map((item) => el("dd", { textContent: item }))));
+  if (!rel.classifiers.length) cls.append(el("div", {}, el("dd", { className: "missing", textContent: "None given." })));
+
+  // The files, in upload order, with their digests.
+  const table = q(".r-files");
+  table.prepend(el("caption", { className: "visually-hidden", textContent: `Files of ${rel.name} ${rel.version}` }));
+  q(".r-files tbody").append(
+    ...rel.files.map((f) => {
+      const digests = el("dl", { className: "digests" });
+      if (f.digests) for (const [label, key] of [["SHA-256", "sha256"], ["BLAKE2b-256", "blake2_256"], ["MD5", "md5"]]) digests.append(el("div", {}, el("dt", { textContent: label }), el("dd", {}, el("code", { className: "hash", textContent: f.digests[key] }))));
+      else digests.append(el("div", {}, el("dd", { textContent: "not hashed yet" })));
+      const tr = el("tr", {}, el("td", { className: "f-name" }, f.filename), el("td", {}, f.kind), el("td", {}, fmtSize(f.size)), el("td", {}, digests));
+      tr.dataset.previewFile = f.filename;
+      for (const [i, label] of ["File", "Type", "Size", "Digests"].entries()) tr.children[i].dataset.label = label;
+      return tr;
+    }),
+  );
+  q(".r-from").textContent = `PyPI keeps the metadata of the first file uploaded: ${rel.metadataFrom}.`;
+  return root;
 }
 
 // ---------- upload ----------

@@ -16,6 +16,8 @@ use crate::report::Kind;
 use crate::{finish_inspection, Error};
 
 mod publish;
+#[cfg(feature = "preview")]
+mod preview;
 mod source;
 mod stream;
 mod transport;

@@ -14,6 +14,7 @@ mod engine;
 mod filenames;
 mod metadata;
 mod parts;
+mod preview;
 mod readmes;
 mod replies;
 mod types;

@@ -725,6 +725,205 @@ test("page: no global is set for tests or benchmarks; readiness is an attribute 
   }
 });
 
+/** A wheel and an sdist of `name` `version` whose METADATA / PKG-INFO is `metadata`, made with Python's zipfile and tarfile. */
+function makeDists(name, version, metadata) {
+  const dir = mkdtempSync(join(tmpdir(), "page-preview-"));
+  const r = spawnSync(venv("python"), ["-c", `
+import io, sys, tarfile, zipfile
+out, name, version = sys.argv[1:4]
+metadata = sys.stdin.read()
+di = f"{name}-{version}.dist-info"
+with zipfile.ZipFile(f"{out}/{name}-{version}-py3-none-any.whl", "w") as z:
+    z.writestr(f"{name}/__init__.py", "")
+    z.writestr(f"{di}/METADATA", metadata)
+    z.writestr(f"{di}/WHEEL", "Wheel-Version: 1.0\\nGenerator: pypublish-tests\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+    z.writestr(f"{di}/RECORD", "")
+with tarfile.open(f"{out}/{name}-{version}.tar.gz", "w:gz") as t:
+    data = metadata.encode()
+    info = tarfile.TarInfo(f"{name}-{version}/PKG-INFO")
+    info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+`, dir, name, version], { input: metadata, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`making ${name}: ${r.stderr}`);
+  return [`${name}-${version}-py3-none-any.whl`, `${name}-${version}.tar.gz`].map((f) => ({ name: f, bytes: readFileSync(join(dir, f)) }));
+}
+
+const PREVIEW_METADATA = `Metadata-Version: 2.1
+Name: preview_demo
+Version: 0.4.0
+Summary: A demo of the release preview
+Home-page: https://home.example.org/preview-demo
+Download-URL: https://downloads.example.org/preview_demo-0.4.0.tar.gz
+Project-URL: Source, https://git.example.org/preview-demo
+Project-URL: Issue tracker, https://git.example.org/preview-demo/issues
+Classifier: Development Status :: 4 - Beta
+Classifier: License :: OSI Approved :: MIT License
+Classifier: Programming Language :: Python :: 3
+Classifier: Programming Language :: Python :: 3.12
+Requires-Python: >=3.9
+License: MIT
+Author: Preview Tester
+Keywords: preview,demo
+Description-Content-Type: text/markdown
+
+# Preview demo
+
+Read [the documentation](https://docs.example.org/preview-demo/) first.
+
+## Usage
+
+\`\`\`python
+import preview_demo
+preview_demo.run()
+\`\`\`
+
+- fast
+- small
+
+[![Build status](https://ci.example.org/badge.svg)](https://ci.example.org/preview-demo)
+
+<script>window.__pwned = 1</script>
+<img src="x" onerror="window.__pwned = 2">
+<a href="javascript:window.__pwned = 3">click</a> <a href="data:text/html,hi">data</a>
+<div onmouseover="window.__pwned = 4" style="position:fixed;inset:0">covered</div>
+`;
+
+test("page: the release preview of a dropped wheel and sdist shows what PyPI will show: name, version, summary, the rendered description, links, classifiers, Requires-Python and the digests", async () => {
+  const dists = makeDists("preview_demo", "0.4.0", PREVIEW_METADATA);
+  const { page, errors } = await open(demo.www.url);
+  try {
+    assert.ok(await page.locator("#preview").isHidden(), "no preview before any file");
+    await drop(page, dists);
+    for (const f of dists) assert.equal(await waitStatus(page, f.name, ["ready", "invalid"]), "ready", f.name);
+    const rel = page.locator('.release[data-release="preview_demo 0.4.0"]');
+    await rel.waitFor();
+    assert.equal(await page.locator(".release").count(), 1, "one release for the two files");
+    assert.equal(await rel.getAttribute("open"), "", "the preview is open before Upload is pressed");
+    assert.ok(await page.isEnabled("#upload"));
+    assert.equal(await rel.locator(".r-name").textContent(), "preview_demo");
+    assert.equal(await rel.locator(".r-version").textContent(), "0.4.0");
+    assert.equal(await rel.locator(".r-summary").textContent(), "A demo of the release preview");
+    assert.equal(await rel.locator(".r-state").textContent(), "Ready for PyPI");
+    assert.equal(await page.locator("#summary").textContent(), "");
+
+    // The description, rendered from Markdown and sanitised in the core.
+    const readme = rel.locator(".readme");
+    assert.equal(await readme.locator("h1").textContent(), "Preview demo");
+    assert.equal(await readme.locator("h2").textContent(), "Usage");
+    const doc = readme.locator('a:has-text("the documentation")');
+    assert.equal(await doc.getAttribute("href"), "https://docs.example.org/preview-demo/");
+    assert.equal(await doc.getAttribute("target"), "_blank");
+    assert.match(await doc.getAttribute("rel"), /noopener/);
+    assert.match(await readme.locator("pre code").textContent(), /import preview_demo/);
+    assert.equal(await readme.locator("li").count(), 2);
+    assert.match(await readme.locator(".image").textContent(), /Build status/, "an image shows as its alt text");
+    const unsafe = await readme.evaluate((el) => ({
+      scripts: el.querySelectorAll("script, img, iframe, style, [style]").length,
+      handlers: [...el.querySelectorAll("*")].flatMap((n) => [...n.attributes].map((a) => a.name)).filter((a) => a.startsWith("on")).length,
+      hrefs: [...el.querySelectorAll("a[href]")].map((a) => a.getAttribute("href")).filter((h) => !/^https?:/.test(h)),
+    }));
+    assert.deepEqual(unsafe, { scripts: 0, handlers: 0, hrefs: [] });
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+
+    // The sidebar: project links, Requires-Python and meta, classifiers.
+    const links = await rel.locator(".r-links a").evaluateAll((as) => as.map((a) => [a.textContent, a.getAttribute("href")]));
+    assert.deepEqual(links, [
+      ["Source", "https://git.example.org/preview-demo"],
+      ["Issue tracker", "https://git.example.org/preview-demo/issues"],
+      ["Homepage", "https://home.example.org/preview-demo"],
+      ["Download", "https://downloads.example.org/preview_demo-0.4.0.tar.gz"],
+    ]);
+    const meta = await rel.locator(".r-meta > div").evaluateAll((ds) => ds.map((d) => [d.querySelector("dt").textContent, d.querySelector("dd").textContent]));
+    assert.deepEqual(meta, [["Requires-Python", ">=3.9"], ["License", "MIT"], ["Author", "Preview Tester"], ["Keywords", "preview, demo"]]);
+    const classifiers = await rel.locator(".r-classifiers > div").evaluateAll((ds) => ds.map((d) => [d.querySelector("dt").textContent, [...d.querySelectorAll("dd")].map((x) => x.textContent)]));
+    assert.deepEqual(classifiers, [
+      ["Development Status", ["4 - Beta"]],
+      ["License", ["OSI Approved :: MIT License"]],
+      ["Programming Language", ["Python :: 3", "Python :: 3.12"]],
+    ]);
+
+    // The files, wheel first (the upload order), with the digests of the bytes dropped.
+    const files = await rel.locator(".r-files tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => ({ name: tr.dataset.previewFile, kind: tr.children[1].textContent, digests: Object.fromEntries([...tr.querySelectorAll(".digests > div")].map((d) => [d.querySelector("dt").textContent, d.querySelector("dd").textContent])) })),
+    );
+    assert.deepEqual(files.map((f) => [f.name, f.kind]), [["preview_demo-0.4.0-py3-none-any.whl", "wheel py3-none-any"], ["preview_demo-0.4.0.tar.gz", "sdist (tar.gz)"]]);
+    for (const f of files) {
+      const bytes = dists.find((d) => d.name === f.name).bytes;
+      assert.equal(f.digests["SHA-256"], sha256(bytes), f.name);
+      assert.equal(f.digests["MD5"], createHash("md5").update(bytes).digest("hex"), f.name);
+      assert.match(f.digests["BLAKE2b-256"], /^[0-9a-f]{64}$/);
+    }
+    assert.match(await rel.locator(".r-from").textContent(), /preview_demo-0\.4\.0-py3-none-any\.whl/);
+    await capture(page, "preview");
+
+    // Keyboard: the panel closes and opens from its summary.
+    await rel.locator("summary").focus();
+    await page.keyboard.press("Enter");
+    assert.equal(await rel.getAttribute("open"), null);
+    await page.keyboard.press("Space");
+    assert.equal(await rel.getAttribute("open"), "");
+    // Removing a file updates the preview; clearing the list hides it.
+    await row(page, dists[1].name).locator(".remove").click();
+    await page.waitForFunction(() => document.querySelectorAll(".release .r-files tbody tr").length === 1);
+    await page.click("#clear");
+    await page.waitForSelector("#preview", { state: "hidden" });
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test("page: an RST description that PyPI would refuse is previewed line by line, each problem at its line and marked as blocking", async () => {
+  const metadata = `Metadata-Version: 2.1
+Name: broken_rst_demo
+Version: 1.0
+Summary: Its README has a reference to a target that is not there
+Classifier: Programming Language :: Python :: 3
+Requires-Python: >=3.8
+
+Broken demo
+===========
+
+See \`the docs\`_ for more.
+
+Install it with pip.
+`;
+  const dists = makeDists("broken_rst_demo", "1.0", metadata);
+  const { page, errors } = await open(demo.www.url);
+  try {
+    await drop(page, dists.slice(1));
+    await waitStatus(page, dists[1].name, ["ready", "invalid"]);
+    const rel = page.locator('.release[data-release="broken_rst_demo 1.0"]');
+    await rel.waitFor();
+    assert.equal(await rel.getAttribute("data-state"), "blocking");
+    assert.match(await rel.locator(".r-state").textContent(), /PyPI would refuse it: 1 problem/);
+    assert.match(await rel.locator(".r-desc-note").textContent(), /does not render as reStructuredText/);
+    assert.ok(await rel.locator(".readme").isHidden(), "nothing is rendered that PyPI would not render");
+    // The problem in the list, with its line, linked to the line.
+    const problem = rel.locator(".problem");
+    assert.equal(await problem.count(), 1);
+    assert.equal(await problem.getAttribute("data-code"), "rst.unknown-target");
+    assert.equal(await problem.locator(".badge").textContent(), "Blocks upload");
+    assert.match(await problem.textContent(), /description, line 4: .*the docs/i);
+    const href = await problem.locator("a").getAttribute("href");
+    // And next to the line it points at.
+    const lines = rel.locator(".source > li");
+    assert.equal(await lines.count(), 6);
+    const line4 = lines.nth(3);
+    assert.equal(`#${await line4.getAttribute("id")}`, href);
+    assert.equal(await line4.locator("code").textContent(), "See `the docs`_ for more.");
+    assert.match(await line4.locator(".finding.blocking").textContent(), /^line 4, blocks upload: .*the docs/i);
+    assert.equal(await rel.locator(".source .finding").count(), 1, "only the line with the problem carries it");
+    assert.match(await page.locator("#summary").textContent(), /PyPI's checks would refuse broken_rst_demo 1\.0; the preview shows why/);
+    await problem.locator("a").click();
+    assert.equal(await page.evaluate(() => document.activeElement.id), href.slice(1), "following the link moves focus to the line");
+    await capture(page, "preview-rst-problem");
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
 // Every screenshot named above exists at both widths, for a person to look at.
 after(() => {
   const shots = readdirSync(artifacts).filter((f) => f.startsWith("page-") && f.endsWith(".png"));
