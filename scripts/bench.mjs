@@ -324,6 +324,10 @@ say();
 say("## (g) Size of `pkg/pypublish_bg.wasm`");
 say();
 say(`This build: ${raw.toLocaleString("en")} bytes raw, ${gz.toLocaleString("en")} bytes gzipped (level 9).`);
+if (existsSync(join(root, "pkg-www/pypublish_bg.wasm"))) {
+  const www = readFileSync(join(root, "pkg-www/pypublish_bg.wasm"));
+  say(`The page's own package (pkg-www/, with the release preview: pulldown-cmark and ammonia), built with the same profile: ${www.length.toLocaleString("en")} bytes raw, ${gzipSync(www, { level: 9 }).length.toLocaleString("en")} gzipped.`);
+}
 say();
 say("What each lever saved, measured once on this machine by building the package each way (`scripts/build-wasm`; sizes after wasm-opt, gzip -9; three-digest hashing with section (a)'s Hasher loop, A/B alternated, CPU time):");
 say();
