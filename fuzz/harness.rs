@@ -10,9 +10,9 @@ use pypublish::archive::{ArchiveError, ByteRange, MetadataFile, MetadataReader, 
 use pypublish::digest::digest_bytes;
 use pypublish::filename::{is_valid_name, normalize_name, DistFilename, DistKind, SdistFormat};
 use pypublish::form::Form;
+use pypublish::http::Reply;
 use pypublish::metadata::Metadata;
 use pypublish::multipart::MultipartPlan;
-use pypublish::http::Reply;
 use pypublish::response::{self, Sent};
 use pypublish::{simple, version};
 
@@ -300,7 +300,13 @@ pub fn simple_index(data: &[u8]) {
 ///
 /// Layout: a base URL choice (or a fuzzed string), the status, then the `Location` value.
 pub fn redirect(data: &[u8]) {
-    const BASES: [&str; 5] = ["https://upload.pypi.org/legacy", "http://127.0.0.1:8080/legacy/", "https://gitlab.example.com/api/v4/projects/1/packages/pypi", "http://[::1]:9/a/b", "https:///host/x"];
+    const BASES: [&str; 5] = [
+        "https://upload.pypi.org/legacy",
+        "http://127.0.0.1:8080/legacy/",
+        "https://gitlab.example.com/api/v4/projects/1/packages/pypi",
+        "http://[::1]:9/a/b",
+        "https:///host/x",
+    ];
     let mut input = Input::new(data);
     let choice = input.byte() as usize;
     let base = BASES.get(choice % 8).map_or_else(|| input.string(), |u| u.to_string());
@@ -337,13 +343,16 @@ pub fn redirect(data: &[u8]) {
 pub fn checks(data: &[u8]) {
     let Some((choice, text)) = data.split_first() else { return };
     let ctype = ["", "text/x-rst", "text/markdown", "text/plain"][*choice as usize % 4];
-    let mut md_text = format!("Metadata-Version: 2.4\nName: demo\nVersion: 1.0\n");
+    let mut md_text = "Metadata-Version: 2.4\nName: demo\nVersion: 1.0\n".to_string();
     if !ctype.is_empty() {
         md_text.push_str(&format!("Description-Content-Type: {ctype}\n"));
     }
     md_text.push_str(&String::from_utf8_lossy(text));
     if let Ok(md) = Metadata::parse(md_text.as_bytes()) {
-        let lines = md.raw_description().map_or(0, |d| d.matches(['\n', '\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}', '\u{2029}']).count() + 1) as u32;
+        let lines = md
+            .raw_description()
+            .map_or(0, |d| d.matches(['\n', '\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}', '\u{2029}']).count() + 1)
+            as u32;
         for f in pypublish::checks::check_metadata(&md) {
             assert!(!f.message.is_empty() && !f.code.is_empty());
             if f.field == "description" {
@@ -378,7 +387,10 @@ pub fn token(data: &[u8]) {
     let _ = pypublish::checks::macaroon::decode(&token);
     // A secret that looks like a token's base64 (long, no spaces, digits and capitals): our own
     // English could otherwise hold any fuzzed string of words.
-    let token_like = secret.len() >= 20 && !secret.contains(char::is_whitespace) && secret.contains(|c: char| c.is_ascii_digit()) && secret.contains(|c: char| c.is_ascii_uppercase());
+    let token_like = secret.len() >= 20
+        && !secret.contains(char::is_whitespace)
+        && secret.contains(|c: char| c.is_ascii_digit())
+        && secret.contains(|c: char| c.is_ascii_uppercase());
     for f in pypublish::checks::macaroon::check_token_for(&token, "upload.pypi.org", &names, now) {
         if token_like {
             assert!(!f.message.contains(&secret), "a finding repeats the token: {f:?}");
@@ -395,7 +407,9 @@ pub fn preview(data: &[u8]) {
     let Some((choice, text)) = data.split_first() else { return };
     let text = String::from_utf8_lossy(text);
     let ctype = ["text/markdown", "text/markdown; variant=CommonMark", "text/x-rst", "text/plain"][*choice as usize % 4];
-    let Ok(md) = Metadata::parse(format!("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nDescription-Content-Type: {ctype}\n\n{text}").as_bytes()) else { return };
+    let Ok(md) = Metadata::parse(format!("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nDescription-Content-Type: {ctype}\n\n{text}").as_bytes()) else {
+        return;
+    };
     let d = pypublish::preview::description(&md);
     let html = d.html.unwrap_or_default();
     let lower = html.to_ascii_lowercase();
@@ -410,7 +424,10 @@ pub fn preview(data: &[u8]) {
             if name == "href" || name == "src" {
                 // `http:cipt` is http's own (page-relative); what matters is that no other
                 // scheme (javascript:, data:, vbscript:) gets through.
-                assert!(value.starts_with("http:") || value.starts_with("https:") || value.starts_with("mailto:") || value.starts_with('#'), "a link to {value:?} in {html}");
+                assert!(
+                    value.starts_with("http:") || value.starts_with("https:") || value.starts_with("mailto:") || value.starts_with('#'),
+                    "a link to {value:?} in {html}"
+                );
             }
         }
     }

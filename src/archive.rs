@@ -338,8 +338,7 @@ impl MetadataReader {
 
     /// A reader with other caps than the defaults (tests use small ones).
     pub fn with_limits(file: &DistFilename, size: u64, limits: Limits) -> Self {
-        let tar = matches!(file.kind, DistKind::Sdist { format: SdistFormat::TarGz })
-            .then(|| Box::new(TarStream::new(&file.raw, limits)));
+        let tar = matches!(file.kind, DistKind::Sdist { format: SdistFormat::TarGz }).then(|| Box::new(TarStream::new(&file.raw, limits)));
         Self { file: file.clone(), size, limits, bytes_read: 0, segments: Vec::new(), zip_dir: None, tar }
     }
 
@@ -482,7 +481,11 @@ impl MetadataReader {
             if rec[0..4] != [0x50, 0x4b, 0x06, 0x06] || u64_at(rec, 4) != 44 {
                 return Err(bad("unsupported zip64 end record (extensible data)"));
             }
-            one_disk = u32_at(rec, 16) == 0 && u32_at(rec, 20) == 0 && u64_at(rec, 24) == u64_at(rec, 32) && u32_at(tail, locator + 4) == 0 && u32_at(tail, locator + 16) <= 1;
+            one_disk = u32_at(rec, 16) == 0
+                && u32_at(rec, 20) == 0
+                && u64_at(rec, 24) == u64_at(rec, 32)
+                && u32_at(tail, locator + 4) == 0
+                && u32_at(tail, locator + 16) <= 1;
             (entries, cd_size, cd_offset) = (u64_at(rec, 32), u64_at(rec, 40), u64_at(rec, 48));
             cd_limit = record_at;
             budget += 56;
@@ -586,10 +589,7 @@ pub fn read_metadata<S: ReadAt>(file: &DistFilename, source: &mut S) -> Result<(
         match reader.step() {
             Step::Done(result) => return result.map(|m| (m, reader.bytes_read())),
             Step::Need(range) => {
-                let data = source.read_at(range.offset, range.len).map_err(|e| ArchiveError::Source {
-                    file: file.raw.clone(),
-                    detail: e.to_string(),
-                })?;
+                let data = source.read_at(range.offset, range.len).map_err(|e| ArchiveError::Source { file: file.raw.clone(), detail: e.to_string() })?;
                 if data.is_empty() {
                     return Err(ArchiveError::Source {
                         file: file.raw.clone(),
@@ -651,7 +651,13 @@ pub const MAX_LISTED: usize = 5;
 
 /// Reads the metadata member; `member_end` learns where its bytes end, as far as the central
 /// directory tells (the local header's extra field may add a little).
-fn read_zip(file: &DistFilename, reader: CacheReader<'_>, entries: u64, directory: &[u8], member_end: &Cell<Option<u64>>) -> Result<MetadataFile, ArchiveError> {
+fn read_zip(
+    file: &DistFilename,
+    reader: CacheReader<'_>,
+    entries: u64,
+    directory: &[u8],
+    member_end: &Cell<Option<u64>>,
+) -> Result<MetadataFile, ArchiveError> {
     let raw = &file.raw;
     let bad = |e: zip::result::ZipError| ArchiveError::BadZip { file: raw.clone(), detail: e.to_string() };
     // The directory starts where the end record says (checked in `zip_directory`): no
@@ -699,11 +705,7 @@ fn read_zip(file: &DistFilename, reader: CacheReader<'_>, entries: u64, director
         let stem = dir.trim_end_matches(".dist-info");
         let dist_name = stem.rsplit_once('-').map_or(stem, |(n, _)| n);
         if normalize_name(dist_name) != file.normalized_name {
-            return Err(ArchiveError::DistInfoMismatch {
-                file: raw.clone(),
-                dir: dir.into(),
-                expected: file.normalized_name.clone(),
-            });
+            return Err(ArchiveError::DistInfoMismatch { file: raw.clone(), dir: dir.into(), expected: file.normalized_name.clone() });
         }
     }
     let index = archive.index_for_name(&path).ok_or_else(|| ArchiveError::NoMetadata { file: raw.clone(), wanted: path.clone() })?;
@@ -769,14 +771,7 @@ struct TarStream {
 
 impl TarStream {
     fn new(file: &str, limits: Limits) -> Self {
-        TarStream {
-            next: 0,
-            pending: Vec::new(),
-            block: BLOCK,
-            gunzip: Gunzip::new(file, limits),
-            scan: TarScan::new(file, limits),
-            done: None,
-        }
+        TarStream { next: 0, pending: Vec::new(), block: BLOCK, gunzip: Gunzip::new(file, limits), scan: TarScan::new(file, limits), done: None }
     }
 
     /// Keeps what continues the stream; bytes before it were seen, bytes after a gap are

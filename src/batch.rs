@@ -20,8 +20,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::archive::{MetadataReader, Step};
-use crate::checks::Finding;
 use crate::auth::{self, Given, Resolved, ACCEPT};
+use crate::checks::Finding;
 use crate::digest::DigestSet;
 use crate::filename::DistFilename;
 use crate::form::Form;
@@ -139,8 +139,13 @@ pub struct Config {
 impl Config {
     /// Checks options; `env` is the CI environment for trusted publishing.
     pub fn from_options(o: &Options, env: Vec<(String, String)>) -> Result<Config, InputError> {
-        let url = o.repository_url.clone().filter(|u| !u.trim().is_empty()).ok_or_else(|| input("the repository URL is required", Some("for PyPI use https://upload.pypi.org/legacy/")))?;
-        let creds = auth::resolve(&Given { url, username: o.username.clone(), password: o.password.clone(), token: o.token.clone() }).map_err(|e| input(e.to_string(), None))?;
+        let url = o
+            .repository_url
+            .clone()
+            .filter(|u| !u.trim().is_empty())
+            .ok_or_else(|| input("the repository URL is required", Some("for PyPI use https://upload.pypi.org/legacy/")))?;
+        let creds = auth::resolve(&Given { url, username: o.username.clone(), password: o.password.clone(), token: o.token.clone() })
+            .map_err(|e| input(e.to_string(), None))?;
         let parse = |what: &str, v: &Option<String>| -> Result<Option<Url>, InputError> {
             match v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
                 None => Ok(None),
@@ -259,7 +264,6 @@ pub enum Action {
     Done,
 }
 
-
 enum St {
     Reading(Box<MetadataReader>),
     Valid,
@@ -350,7 +354,16 @@ impl Batch {
             let state = match DistFilename::parse(&spec.name) {
                 Ok(dist) => {
                     let reader = MetadataReader::new(&dist, spec.size);
-                    b.files.push(Entry { spec, warnings: Vec::new(), dist: Some(dist), metadata: None, digests: None, plan: None, last_reply: None, state: St::Reading(Box::new(reader)) });
+                    b.files.push(Entry {
+                        spec,
+                        warnings: Vec::new(),
+                        dist: Some(dist),
+                        metadata: None,
+                        digests: None,
+                        plan: None,
+                        last_reply: None,
+                        state: St::Reading(Box::new(reader)),
+                    });
                     b.step_reader(i);
                     continue;
                 }
@@ -405,7 +418,9 @@ impl Batch {
         }
         let name = e.spec.name.clone();
         let failure = match digests {
-            Ok(d) if d.len != e.spec.size => Some(Report::failed(&name, Kind::Source, format!("{name} gave {} bytes, not its stated size of {}", d.len, e.spec.size))),
+            Ok(d) if d.len != e.spec.size => {
+                Some(Report::failed(&name, Kind::Source, format!("{name} gave {} bytes, not its stated size of {}", d.len, e.spec.size)))
+            }
             Ok(d) => match &e.spec.expected_sha256 {
                 Some(want) if !want.eq_ignore_ascii_case(&d.sha256) => {
                     let mut r = Report::failed(&name, Kind::Source, format!("its sha256 is {}, not the {want} it was given with", d.sha256));
@@ -473,7 +488,11 @@ impl Batch {
                 NoReply::Cancelled => self.cancel(),
                 why => {
                     let url = self.cfg.creds.url.to_string();
-                    self.preflight_blocked(None, format!("not sent: the registry at {url} could not be reached before the upload ({})", detail(&why)), "check the URL, the network and any proxy: nothing was sent".into());
+                    self.preflight_blocked(
+                        None,
+                        format!("not sent: the registry at {url} could not be reached before the upload ({})", detail(&why)),
+                        "check the URL, the network and any proxy: nothing was sent".into(),
+                    );
                 }
             },
             Pending::Index(file) => {
@@ -572,7 +591,7 @@ impl Batch {
                         e.warnings = warnings;
                         St::Valid
                     }
-                    Err(r) => St::Invalid(r),
+                    Err(r) => St::Invalid(*r),
                 }
             }
         }
@@ -997,7 +1016,11 @@ impl Batch {
         }
         let index = self.lookup_index().map(|u| u.to_string()).unwrap_or_default();
         let name = self.files[file].spec.name.clone();
-        let mut r = Report::failed(&name, kind.unwrap_or(Kind::IndexCheck), format!("not sent: the check URL {index} could not be read ({why}), so whether {name} is already there is unknown"));
+        let mut r = Report::failed(
+            &name,
+            kind.unwrap_or(Kind::IndexCheck),
+            format!("not sent: the check URL {index} could not be read ({why}), so whether {name} is already there is unknown"),
+        );
         r.hint = Some(if kind == Some(Kind::Auth) {
             format!("the check URL {index} refused the credentials: fix them, or point {{check-url}} at an index they can read")
         } else {
@@ -1018,7 +1041,9 @@ impl Batch {
                 Report { hint: Some(format!("already in {index} with the same sha256")), verified: Some(true), ..Report::new(&name, Status::Skipped) }
             }
             Existing::Present { sha256: Some(h) } => Report {
-                hint: Some(format!("a different file with this name is already in {index} (sha256 {h}, ours {ours}); registries never let a name be reused: bump the version")),
+                hint: Some(format!(
+                    "a different file with this name is already in {index} (sha256 {h}, ours {ours}); registries never let a name be reused: bump the version"
+                )),
                 kind: Some(Kind::Conflict),
                 ..Report::new(&name, Status::Failed)
             },
@@ -1090,7 +1115,8 @@ impl Batch {
                     Some(relay) => relay.with_query_pair("upstream", url.as_str()),
                     None => url,
                 };
-                let verify_sha256 = if e.spec.changeable { e.digests.as_ref().map(|d| d.sha256.clone()).or_else(|| e.spec.expected_sha256.clone()) } else { None };
+                let verify_sha256 =
+                    if e.spec.changeable { e.digests.as_ref().map(|d| d.sha256.clone()).or_else(|| e.spec.expected_sha256.clone()) } else { None };
                 let request = Request { method: Method::Post, url: target, headers, body: Body::Upload { file, plan, verify_sha256 } };
                 let id = self.id();
                 self.pending.insert(id, Pending::Upload(file));
@@ -1105,7 +1131,8 @@ impl Batch {
             publish::Action::Verify { registry } => {
                 let St::Sending(machine) = std::mem::replace(&mut self.files[file].state, St::Finished) else { return };
                 self.files[file].state = St::Verifying(machine);
-                let index = self.cfg.check_url.clone().or_else(|| registry::index_for(&self.cfg.creds.url, pick(registry, registry::detect(&self.cfg.creds.url))));
+                let index =
+                    self.cfg.check_url.clone().or_else(|| registry::index_for(&self.cfg.creds.url, pick(registry, registry::detect(&self.cfg.creds.url))));
                 match index {
                     Some(index) => {
                         let request = self.index_get(self.index_page(&index, file));
@@ -1160,7 +1187,7 @@ impl Batch {
 
 /// Reads and checks one file's metadata member, PyPI's own checks included; gives the metadata
 /// and what PyPI would warn about.
-fn check(e: &Entry, bytes: &[u8]) -> Result<(Metadata, Vec<String>), Report> {
+fn check(e: &Entry, bytes: &[u8]) -> Result<(Metadata, Vec<String>), Box<Report>> {
     let name = &e.spec.name;
     let dist = e.dist.as_ref().ok_or_else(|| refused(name, Kind::Filename, "no file name"))?;
     let wrap = |source| crate::Error::Metadata { file: name.clone(), source };
@@ -1178,7 +1205,7 @@ fn check(e: &Entry, bytes: &[u8]) -> Result<(Metadata, Vec<String>), Report> {
     if let Some(d) = &e.spec.digests {
         let hex64 = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
         if !hex64(&d.sha256) || !hex64(&d.blake2_256) || d.md5.len() != 32 || d.len != e.spec.size {
-            return Err(refused(name, Kind::Input, &format!("{name}: the digests given with it do not describe a file of {} bytes", e.spec.size)));
+            return Err(Box::new(refused(name, Kind::Input, &format!("{name}: the digests given with it do not describe a file of {} bytes", e.spec.size))));
         }
     }
     let (blocking, warnings): (Vec<Finding>, Vec<Finding>) = crate::checks::check_metadata(&md).into_iter().partition(|f| f.blocking);
@@ -1186,7 +1213,7 @@ fn check(e: &Entry, bytes: &[u8]) -> Result<(Metadata, Vec<String>), Report> {
         let list: Vec<String> = blocking.iter().map(Finding::describe).collect();
         let mut r = refused(name, Kind::Metadata, &format!("{name}: PyPI would refuse its metadata: {}", list.join("; ")));
         r.warnings = warnings.iter().map(Finding::describe).collect();
-        return Err(r);
+        return Err(Box::new(r));
     }
     Ok((md, warnings.iter().map(Finding::describe).collect()))
 }

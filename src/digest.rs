@@ -62,12 +62,7 @@ impl Digester {
 
     /// Finishes all three digests.
     pub fn finish(self) -> DigestSet {
-        DigestSet {
-            sha256: hex(&self.sha256.finalize()),
-            md5: hex(&self.md5.finalize()),
-            blake2_256: hex(&self.blake2.finalize()),
-            len: self.len,
-        }
+        DigestSet { sha256: hex(&self.sha256.finalize()), md5: hex(&self.md5.finalize()), blake2_256: hex(&self.blake2.finalize()), len: self.len }
     }
 }
 

@@ -30,7 +30,9 @@ pub enum FilenameError {
     #[error("{0:?} is not a distribution we can upload; expected {ACCEPTED}")]
     UnknownKind(String),
     /// A wheel name with the wrong number of parts.
-    #[error("{0:?} is not a valid wheel name; expected `{{name}}-{{version}}(-{{build}})?-{{python}}-{{abi}}-{{platform}}.whl` (5 or 6 parts separated by `-`)")]
+    #[error(
+        "{0:?} is not a valid wheel name; expected `{{name}}-{{version}}(-{{build}})?-{{python}}-{{abi}}-{{platform}}.whl` (5 or 6 parts separated by `-`)"
+    )]
     WheelParts(String),
     /// A part of the name is malformed.
     #[error("{file:?}: {part} {value:?} is not valid: {why}")]
@@ -187,13 +189,7 @@ fn parse_wheel(raw: &str, stem: &str) -> Result<DistFilename, FilenameError> {
         abi: split("abi tag", abi)?,
         platform: split("platform tag", plat)?,
     };
-    Ok(DistFilename {
-        raw: raw.into(),
-        name: name.into(),
-        normalized_name: normalize_name(name),
-        version: version.into(),
-        kind: DistKind::Wheel(tags),
-    })
+    Ok(DistFilename { raw: raw.into(), name: name.into(), normalized_name: normalize_name(name), version: version.into(), kind: DistKind::Wheel(tags) })
 }
 
 fn parse_sdist(raw: &str, stem: &str, format: SdistFormat) -> Result<DistFilename, FilenameError> {
@@ -204,13 +200,7 @@ fn parse_sdist(raw: &str, stem: &str, format: SdistFormat) -> Result<DistFilenam
     };
     check_name(raw, name)?;
     check_version(raw, version)?;
-    Ok(DistFilename {
-        raw: raw.into(),
-        name: name.into(),
-        normalized_name: normalize_name(name),
-        version: version.into(),
-        kind: DistKind::Sdist { format },
-    })
+    Ok(DistFilename { raw: raw.into(), name: name.into(), normalized_name: normalize_name(name), version: version.into(), kind: DistKind::Sdist { format } })
 }
 
 fn is_tag_byte(c: u8) -> bool {
@@ -219,12 +209,7 @@ fn is_tag_byte(c: u8) -> bool {
 
 fn check_name(raw: &str, name: &str) -> Result<(), FilenameError> {
     if !is_valid_name(name) {
-        return Err(bad(
-            raw,
-            "project name",
-            name,
-            "names use letters, digits, `.`, `_` and `-`, and start and end with a letter or digit",
-        ));
+        return Err(bad(raw, "project name", name, "names use letters, digits, `.`, `_` and `-`, and start and end with a letter or digit"));
     }
     Ok(())
 }

@@ -165,10 +165,13 @@ pub fn describe_dist(f: &DistFilename) -> String {
             let build = t.build.as_ref().map(|b| format!(" (build {b})")).unwrap_or_default();
             format!("wheel {}-{}-{}{build}", t.python_tag, t.abi.join("."), t.platform.join("."))
         }
-        filename::DistKind::Sdist { format } => format!("sdist ({})", match format {
-            filename::SdistFormat::TarGz => "tar.gz",
-            filename::SdistFormat::Zip => "zip",
-        }),
+        filename::DistKind::Sdist { format } => format!(
+            "sdist ({})",
+            match format {
+                filename::SdistFormat::TarGz => "tar.gz",
+                filename::SdistFormat::Zip => "zip",
+            }
+        ),
     }
 }
 
@@ -192,5 +195,10 @@ pub struct RegistryInfo {
 pub fn registry_info(upload_url: &str, known: Option<registry::Registry>) -> Result<RegistryInfo, url::UrlError> {
     let u = url::Url::parse(upload_url)?;
     let reg = known.unwrap_or_else(|| registry::detect(&u));
-    Ok(RegistryInfo { registry: reg, upload_url: u.to_string(), check_url: registry::index_for(&u, reg).map(|c| c.to_string()), browser_cors: registry::browser_cors(reg) })
+    Ok(RegistryInfo {
+        registry: reg,
+        upload_url: u.to_string(),
+        check_url: registry::index_for(&u, reg).map(|c| c.to_string()),
+        browser_cors: registry::browser_cors(reg),
+    })
 }

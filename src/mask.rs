@@ -94,11 +94,7 @@ impl Secrets {
         let mut spans: Vec<(usize, usize)> = Vec::new();
         for f in &self.forms {
             let short = f.chars().count() < SHORT;
-            spans.extend(
-                text.match_indices(f.as_str())
-                    .map(|(i, m)| (i, i + m.len()))
-                    .filter(|&(i, j)| !short || !(alnum_before(i) || alnum_at(j))),
-            );
+            spans.extend(text.match_indices(f.as_str()).map(|(i, m)| (i, i + m.len())).filter(|&(i, j)| !short || !(alnum_before(i) || alnum_at(j))));
         }
         if spans.is_empty() {
             return text.to_string();
@@ -248,4 +244,3 @@ pub fn base64(data: &[u8]) -> String {
     }
     out
 }
-

@@ -177,9 +177,8 @@ pub struct Metadata {
 impl Metadata {
     /// Parses and validates METADATA/PKG-INFO bytes as twine 7 would.
     pub fn parse(bytes: &[u8]) -> Result<Self, MetadataError> {
-        let text = std::str::from_utf8(bytes).map_err(|e| MetadataError::NotUtf8 {
-            line: 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count(),
-        })?;
+        let text =
+            std::str::from_utf8(bytes).map_err(|e| MetadataError::NotUtf8 { line: 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() })?;
         let (headers, body) = split_headers(text);
         let mut entries = Vec::new();
         for (name, value) in headers {
@@ -229,11 +228,7 @@ impl Metadata {
             }
             let added = METADATA_VERSIONS.iter().position(|v| *v == spec.added).unwrap_or(0);
             if added > age {
-                return Err(MetadataError::FieldTooNew {
-                    field: spec.header,
-                    added: spec.added,
-                    declared: declared.into(),
-                });
+                return Err(MetadataError::FieldTooNew { field: spec.header, added: spec.added, declared: declared.into() });
             }
         }
         if let Some(summary) = self.get("summary") {
@@ -255,7 +250,11 @@ impl Metadata {
         }
         for extra in self.get_all("provides-extra") {
             if !is_valid_name(extra) {
-                return Err(MetadataError::Invalid { field: "provides-extra", value: extra.into(), why: "extra names use letters, digits, `.`, `_` and `-`".into() });
+                return Err(MetadataError::Invalid {
+                    field: "provides-extra",
+                    value: extra.into(),
+                    why: "extra names use letters, digits, `.`, `_` and `-`".into(),
+                });
             }
         }
         let name = self.get("name").filter(|n| !n.is_empty()).ok_or(MetadataError::Missing("name"))?;
@@ -309,10 +308,7 @@ impl Metadata {
         let mut out = vec![lines.next().unwrap_or_default().to_string()];
         for line in lines {
             // setuptools wrote `\n` as `\n       |` (recent) or `\n        ` (old).
-            let stripped = line
-                .strip_prefix("       |")
-                .or_else(|| line.strip_prefix("        "))
-                .unwrap_or(line.trim_start_matches([' ', '\t']));
+            let stripped = line.strip_prefix("       |").or_else(|| line.strip_prefix("        ")).unwrap_or(line.trim_start_matches([' ', '\t']));
             out.push(stripped.to_string());
         }
         Some(out.join("\n"))
@@ -335,10 +331,7 @@ impl Metadata {
             });
         }
         if version::normalize(self.version()) != version::normalize(&file.version) {
-            return Err(MetadataError::VersionMismatch {
-                file: file.version.clone(),
-                metadata: self.version().into(),
-            });
+            return Err(MetadataError::VersionMismatch { file: file.version.clone(), metadata: self.version().into() });
         }
         Ok(())
     }

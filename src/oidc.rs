@@ -109,10 +109,10 @@ pub fn parse_audience(status: u16, body: &str, host: &str) -> Result<String, Oid
         return Err(OidcError::NotOffered { host: host.into(), status });
     }
     let v: serde_json::Value = serde_json::from_str(body).map_err(|e| unexpected("the audience endpoint", e))?;
-    v.get("audience").and_then(|a| a.as_str()).map(str::to_string).ok_or_else(|| OidcError::Unexpected {
-        what: "the audience endpoint".into(),
-        detail: "no `audience` in the reply".into(),
-    })
+    v.get("audience")
+        .and_then(|a| a.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| OidcError::Unexpected { what: "the audience endpoint".into(), detail: "no `audience` in the reply".into() })
 }
 
 /// Chooses the OIDC token source from the CI's environment.
@@ -145,10 +145,10 @@ pub fn parse_github_token(status: u16, body: &str) -> Result<String, OidcError> 
         return Err(OidcError::Unexpected { what: "GitHub's token endpoint".into(), detail: format!("HTTP {status}") });
     }
     let v: serde_json::Value = serde_json::from_str(body).map_err(|e| unexpected("GitHub's token endpoint", e))?;
-    v.get("value").and_then(|a| a.as_str()).map(str::to_string).ok_or_else(|| OidcError::Unexpected {
-        what: "GitHub's token endpoint".into(),
-        detail: "no `value` in the reply".into(),
-    })
+    v.get("value")
+        .and_then(|a| a.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| OidcError::Unexpected { what: "GitHub's token endpoint".into(), detail: "no `value` in the reply".into() })
 }
 
 /// The body of the mint-token request.
@@ -205,7 +205,8 @@ fn workflow_file(claim: &str) -> Option<&str> {
 pub fn diagnose(claims: &[(String, String)]) -> String {
     let get = |k: &str| claims.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let Some(job) = get("job_workflow_ref") else {
-        return "They must match the trusted publisher configured for the project on PyPI (for GitLab: the project path, the CI file and the environment)".into();
+        return "They must match the trusted publisher configured for the project on PyPI (for GitLab: the project path, the CI file and the environment)"
+            .into();
     };
     let job_file = workflow_file(job).unwrap_or(job);
     let repo = get("repository").unwrap_or("?");
@@ -375,4 +376,3 @@ fn get_json(url: Url, authorization: Option<String>) -> Request {
     headers.extend(authorization.map(|a| ("Authorization".to_string(), a)));
     Request { method: Method::Get, url, headers, body: Body::Empty }
 }
-

@@ -200,12 +200,7 @@ pub fn release(files: &[PreviewFile<'_>]) -> ReleasePreview {
         details: details(md),
         files: ordered
             .iter()
-            .map(|f| FileRow {
-                filename: escape_line(&f.filename.raw),
-                kind: crate::describe_dist(f.filename),
-                size: f.size,
-                digests: f.digests.cloned(),
-            })
+            .map(|f| FileRow { filename: escape_line(&f.filename.raw), kind: crate::describe_dist(f.filename), size: f.size, digests: f.digests.cloned() })
             .collect(),
         findings,
         notes: differences(&ordered),
@@ -248,10 +243,8 @@ pub fn description(md: &Metadata) -> DescriptionPreview {
     let text = md.raw_description().unwrap_or_default();
     let mut params = content_type.split(';');
     let main = params.next().unwrap_or_default().trim().to_ascii_lowercase();
-    let variant = params
-        .filter_map(|p| p.split_once('='))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("variant"))
-        .map(|(_, v)| v.trim().trim_matches('"').to_string());
+    let variant =
+        params.filter_map(|p| p.split_once('=')).find(|(k, _)| k.trim().eq_ignore_ascii_case("variant")).map(|(_, v)| v.trim().trim_matches('"').to_string());
     let content_type = escape_line(&content_type);
     if text.trim().is_empty() {
         return DescriptionPreview { content_type, format: "none", html: None, lines: Vec::new() };
@@ -340,7 +333,12 @@ fn linkify<'a>(text: &str, out: &mut Vec<Event<'a>>) {
         }
         let url = &rest[start..end];
         let href = if url.starts_with("www.") { format!("http://{url}") } else { url.to_string() };
-        out.push(Event::Start(Tag::Link { link_type: pulldown_cmark::LinkType::Autolink, dest_url: CowStr::from(href), title: CowStr::Borrowed(""), id: CowStr::Borrowed("") }));
+        out.push(Event::Start(Tag::Link {
+            link_type: pulldown_cmark::LinkType::Autolink,
+            dest_url: CowStr::from(href),
+            title: CowStr::Borrowed(""),
+            id: CowStr::Borrowed(""),
+        }));
         out.push(Event::Text(CowStr::from(escape_text(url))));
         out.push(Event::End(TagEnd::Link));
         rest = &rest[end..];
@@ -362,7 +360,8 @@ fn next_url(s: &str) -> Option<(usize, usize)> {
         let mut url = &s[hit..hit + len];
         loop {
             let trimmed = url.trim_end_matches(['.', ',', ':', ';', '!', '?', '"', '\'', '*', '_', '~']);
-            let trimmed = if trimmed.ends_with(')') && trimmed.matches(')').count() > trimmed.matches('(').count() { &trimmed[..trimmed.len() - 1] } else { trimmed };
+            let trimmed =
+                if trimmed.ends_with(')') && trimmed.matches(')').count() > trimmed.matches('(').count() { &trimmed[..trimmed.len() - 1] } else { trimmed };
             if trimmed.len() == url.len() {
                 break;
             }
@@ -380,9 +379,55 @@ fn next_url(s: &str) -> Option<(usize, usize)> {
 /// Sanitises HTML for the page: the only way HTML leaves this module.
 pub fn sanitize(html: &str) -> String {
     const TAGS: &[&str] = &[
-        "a", "abbr", "acronym", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del", "details", "div", "dl", "dt", "em", "figcaption", "figure",
-        "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
-        "thead", "tr", "tt", "ul", "var",
+        "a",
+        "abbr",
+        "acronym",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "dd",
+        "del",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "kbd",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "span",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "tt",
+        "ul",
+        "var",
     ];
     let attrs: HashMap<&str, HashSet<&str>> = [
         ("a", &["href", "title"][..]),
@@ -403,8 +448,10 @@ pub fn sanitize(html: &str) -> String {
     .into_iter()
     .map(|(t, a)| (t, a.iter().copied().collect()))
     .collect();
-    let classes: HashMap<&str, HashSet<&str>> =
-        [("span", &["image"][..]), ("div", &["admonition", "line-block", "footnotes"]), ("p", &["admonition-title"])].into_iter().map(|(t, c)| (t, c.iter().copied().collect())).collect();
+    let classes: HashMap<&str, HashSet<&str>> = [("span", &["image"][..]), ("div", &["admonition", "line-block", "footnotes"]), ("p", &["admonition-title"])]
+        .into_iter()
+        .map(|(t, c)| (t, c.iter().copied().collect()))
+        .collect();
     ammonia::Builder::empty()
         .tags(TAGS.iter().copied().collect())
         .tag_attributes(attrs)
@@ -465,7 +512,10 @@ fn classifiers(list: &[&str]) -> Vec<ClassifierGroup> {
 fn details(md: &Metadata) -> Vec<Detail> {
     let mut out = Vec::new();
     // PyPI shows License-Expression when there is one, else the License text's first line.
-    let license = md.get("license-expression").map(str::to_string).or_else(|| md.get("license").and_then(|l| l.lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_string)));
+    let license = md
+        .get("license-expression")
+        .map(str::to_string)
+        .or_else(|| md.get("license").and_then(|l| l.lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_string)));
     let fields: [(&'static str, Option<String>); 4] = [
         ("License", license),
         ("Author", md.get("author").or(md.get("author-email")).map(str::to_string)),
@@ -494,7 +544,13 @@ fn differences(files: &[PreviewFile<'_>]) -> Vec<String> {
         ("license-expression", "license"),
     ];
     let Some((first, rest)) = files.split_first() else { return Vec::new() };
-    let value = |md: &Metadata, h: &str| if h == "description" { vec![md.raw_description().unwrap_or_default().trim_end().to_string()] } else { md.get_all(h).into_iter().map(str::to_string).collect() };
+    let value = |md: &Metadata, h: &str| {
+        if h == "description" {
+            vec![md.raw_description().unwrap_or_default().trim_end().to_string()]
+        } else {
+            md.get_all(h).into_iter().map(str::to_string).collect()
+        }
+    };
     let mut out = Vec::new();
     for f in rest {
         let differ: Vec<&str> = FIELDS.iter().filter(|(h, _)| value(first.metadata, h) != value(f.metadata, h)).map(|(_, label)| *label).collect();

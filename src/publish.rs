@@ -182,7 +182,10 @@ impl Upload {
         }
         let mut r = self.no_reply_report(kind, detail, true);
         r.hint = Some(match kind {
-            Kind::Timeout => format!("no progress from {} for the stall timeout, {} times: a slow or stuck registry or proxy; try later or raise {{timeout}}", self.url, self.attempt),
+            Kind::Timeout => format!(
+                "no progress from {} for the stall timeout, {} times: a slow or stuck registry or proxy; try later or raise {{timeout}}",
+                self.url, self.attempt
+            ),
             _ => format!("no reply from {} after {} attempts: check the URL, the network and any proxy", self.url, self.attempt),
         });
         Action::Done(r)
@@ -299,11 +302,24 @@ pub fn http_date(s: &str) -> Option<u64> {
     let s = s.trim();
     let (_, rest) = s.split_once([',', ' '])?;
     let parts: Vec<&str> = rest.split([' ', '-']).filter(|p| !p.is_empty()).collect();
-    let month = |m: &str| ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"].iter().position(|x| m.eq_ignore_ascii_case(x)).map(|i| i as u64 + 1);
+    let month = |m: &str| {
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+            .iter()
+            .position(|x| m.eq_ignore_ascii_case(x))
+            .map(|i| i as u64 + 1)
+    };
     // IMF-fixdate and RFC 850: day month year time GMT; asctime: month day time year.
     let (day, mon, year, time) = if s.contains(',') {
         let year: u64 = parts.get(2)?.parse().ok()?;
-        let year = if year < 100 { if year < 70 { 2000 + year } else { 1900 + year } } else { year };
+        let year = if year < 100 {
+            if year < 70 {
+                2000 + year
+            } else {
+                1900 + year
+            }
+        } else {
+            year
+        };
         (parts.first()?.parse::<u64>().ok()?, month(parts.get(1)?)?, year, *parts.get(3)?)
     } else {
         (parts.get(1)?.parse::<u64>().ok()?, month(parts.first()?)?, parts.get(3)?.parse::<u64>().ok()?, *parts.get(2)?)

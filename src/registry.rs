@@ -155,4 +155,3 @@ pub fn accepts_trailing_digests(registry: Registry) -> bool {
 pub fn browser_cors(registry: Registry) -> bool {
     matches!(registry, Registry::GitLab)
 }
-

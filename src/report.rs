@@ -260,7 +260,15 @@ const OPTIONS: &[(&str, [&str; 4])] = &[
     ("skip-existing", ["`skipExisting: true`", "--skip-existing", "“Skip files the registry already has”", "`\"skip_existing\": true` in the request"]),
     ("check-url", ["`checkUrl`", "--check-url", "the index URL", "PYPUBLISH_CHECK_URL"]),
     ("token", ["`token`", "--token (or PYPUBLISH_TOKEN)", "the “Password or token” field", "PYPUBLISH_TOKEN"]),
-    ("credentials", ["`username`/`password` or `token`", "-u/-p or --token", "the username and password fields", "PYPUBLISH_USERNAME/PYPUBLISH_PASSWORD or PYPUBLISH_TOKEN"]),
+    (
+        "credentials",
+        [
+            "`username`/`password` or `token`",
+            "-u/-p or --token",
+            "the username and password fields",
+            "PYPUBLISH_USERNAME/PYPUBLISH_PASSWORD or PYPUBLISH_TOKEN",
+        ],
+    ),
     ("repository-url", ["`repositoryUrl`", "--repository-url", "the upload URL", "PYPUBLISH_REPOSITORY_URL"]),
     ("trusted-never", ["`trustedPublishing: \"never\"`", "--trusted-publishing never", "a token", "PYPUBLISH_TRUSTED_PUBLISHING=never"]),
     ("timeout", ["`timeoutMs`", "--timeout", "a steadier connection", "PYPUBLISH_TIMEOUT"]),

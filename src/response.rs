@@ -72,18 +72,12 @@ pub fn decode(reply: &Reply, sent: &Sent<'_>) -> Decoded {
     let lower = text.to_ascii_lowercase();
     // pypiserver is a bottle app: its errors come as bottle's page.
     let raw = String::from_utf8_lossy(&reply.body[..reply.body.len().min(4096)]).to_ascii_lowercase();
-    if reg == Registry::Unknown && (raw.contains("you may start server with") || (raw.contains("sorry, the requested url") && raw.contains("caused an error"))) {
+    if reg == Registry::Unknown && (raw.contains("you may start server with") || (raw.contains("sorry, the requested url") && raw.contains("caused an error")))
+    {
         reg = Registry::Pypiserver;
     }
     let status = reply.status;
-    let mut d = Decoded {
-        outcome: Outcome::Uploaded,
-        status,
-        server_message: message,
-        hint: None,
-        retryable: false,
-        registry: reg,
-    };
+    let mut d = Decoded { outcome: Outcome::Uploaded, status, server_message: message, hint: None, retryable: false, registry: reg };
     let fail = |kind| Outcome::Failed { kind };
     if (200..300).contains(&status) {
         if looks_like_sign_in(&reply.body) {
@@ -97,7 +91,8 @@ pub fn decode(reply: &Reply, sent: &Sent<'_>) -> Decoded {
         }
         let path = sent.url.path().to_ascii_lowercase();
         if path.contains("simple") {
-            d.hint = Some("the server said yes, but this URL looks like a simple (download) index, which may store nothing; use the registry's upload URL".into());
+            d.hint =
+                Some("the server said yes, but this URL looks like a simple (download) index, which may store nothing; use the registry's upload URL".into());
         }
         return d;
     }
@@ -105,7 +100,10 @@ pub fn decode(reply: &Reply, sent: &Sent<'_>) -> Decoded {
         d.outcome = Outcome::AlreadyExists { identical };
         d.hint = Some(match identical {
             Some(true) => "the registry already has this exact file".into(),
-            Some(false) => "a different file with this name is already there; registries never let a name be reused: bump the version (or add a build tag to a wheel)".into(),
+            Some(false) => {
+                "a different file with this name is already there; registries never let a name be reused: bump the version (or add a build tag to a wheel)"
+                    .into()
+            }
             None => "a file with this name is already there; use {skip-existing} to skip files that were uploaded before, or bump the version".into(),
         });
         return d;
@@ -139,7 +137,7 @@ pub fn looks_like_sign_in(body: &[u8]) -> bool {
     }
     let password_field = lower.contains("type=\"password\"") || lower.contains("type='password'") || lower.contains("type=password");
     let sign_in_words = ["sign in", "sign-in", "signin", "log in", "login", "single sign-on", "sso"].iter().any(|w| lower.contains(w));
-    (lower.contains("<form") && password_field) || (password_field && sign_in_words)
+    password_field && (lower.contains("<form") || sign_in_words)
 }
 
 /// Recognizes "this name is taken" replies; returns whether the stored file is ours.
@@ -276,9 +274,7 @@ fn hint(reg: Registry, status: u16, lower: &str, sent: &Sent<'_>) -> Option<Stri
 /// True when a GitLab URL carries `group/project` where `group%2Fproject` belongs.
 fn gitlab_path_unencoded(url: &Url) -> bool {
     let path = url.path();
-    path.split_once("/projects/")
-        .and_then(|(_, rest)| rest.split_once("/packages/"))
-        .is_some_and(|(project, _)| project.contains('/'))
+    path.split_once("/projects/").and_then(|(_, rest)| rest.split_once("/packages/")).is_some_and(|(project, _)| project.contains('/'))
 }
 
 /// Extracts the server's words: JSON `code`/`message`/`errors[]`/problem+json, text, HTML, reason.

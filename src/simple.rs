@@ -94,4 +94,3 @@ pub fn find(body: &[u8], content_type: &str, filename: &str) -> Result<Existing,
     }
     Ok(Existing::Absent)
 }
-

@@ -36,16 +36,7 @@ pub fn parse(text: &str) -> Option<Pep440> {
     let mut pre = None;
     let save = p.i;
     p.separator();
-    if let Some(label) = p.word(&[
-        ("alpha", "a"),
-        ("beta", "b"),
-        ("preview", "rc"),
-        ("pre", "rc"),
-        ("rc", "rc"),
-        ("c", "rc"),
-        ("a", "a"),
-        ("b", "b"),
-    ]) {
+    if let Some(label) = p.word(&[("alpha", "a"), ("beta", "b"), ("preview", "rc"), ("pre", "rc"), ("rc", "rc"), ("c", "rc"), ("a", "a"), ("b", "b")]) {
         p.separator();
         pre = Some((label, p.number().unwrap_or_else(zero)));
     } else {
@@ -82,13 +73,7 @@ pub fn parse(text: &str) -> Option<Pep440> {
         }
         let parts: Vec<String> = rest
             .split(['.', '-', '_'])
-            .map(|part| {
-                if part.bytes().all(|c| c.is_ascii_digit()) {
-                    part.trim_start_matches('0').to_string().max_zero()
-                } else {
-                    part.to_string()
-                }
-            })
+            .map(|part| if part.bytes().all(|c| c.is_ascii_digit()) { part.trim_start_matches('0').to_string().max_zero() } else { part.to_string() })
             .collect();
         if parts.iter().any(|x| x.is_empty() || !x.bytes().all(|c| c.is_ascii_alphanumeric())) {
             return None;

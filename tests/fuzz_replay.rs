@@ -1,7 +1,7 @@
-#![cfg(not(target_arch = "wasm32"))]
 //! Replays every input saved under `fuzz/regressions/<target>/` (crashes, timeouts and
 //! out-of-memory cases that `scripts/fuzz` found, and the hostile inputs of issue 9) through
 //! the same harness bodies the fuzz targets run, on stable, without libFuzzer.
+#![cfg(not(target_arch = "wasm32"))]
 
 #[path = "../fuzz/harness.rs"]
 mod harness;
@@ -20,7 +20,10 @@ fn replay(target: &str) -> usize {
 fn replay_dir(target: &str, dir: &Path) -> usize {
     let (_, body) = harness::TARGETS.iter().find(|(name, _)| *name == target).expect("a known target");
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    let mut files: Vec<PathBuf> = entries.map(|e| e.expect("readable directory").path()).filter(|p| p.is_file() && !p.file_name().unwrap_or_default().to_string_lossy().starts_with('.')).collect();
+    let mut files: Vec<PathBuf> = entries
+        .map(|e| e.expect("readable directory").path())
+        .filter(|p| p.is_file() && !p.file_name().unwrap_or_default().to_string_lossy().starts_with('.'))
+        .collect();
     files.sort();
     let mut failed = Vec::new();
     for path in &files {

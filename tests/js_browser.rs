@@ -2,6 +2,7 @@
 #![cfg(target_arch = "wasm32")]
 
 #[macro_use]
+#[allow(dead_code)]
 mod common;
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -2,6 +2,7 @@
 #![cfg(target_arch = "wasm32")]
 
 #[macro_use]
+#[allow(dead_code)]
 mod common;
 
 js_cases!();

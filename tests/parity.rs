@@ -1,4 +1,3 @@
-#![cfg(not(target_arch = "wasm32"))]
 //! Parity with twine 7 and an independent check of our multipart framing.
 //!
 //! A recording endpoint (tests/tools/recorder.py, parsing with the `multipart` package) runs on
@@ -6,6 +5,7 @@
 //! POST our own body for the same file. The fields the recorder parsed from our body must be
 //! exactly the ones we meant, and as a multiset equal twine's but for our two documented
 //! additions: `md5_digest`, and an empty `requires_python` when the metadata has none.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -43,12 +43,8 @@ fn start_recorder(tag: &str) -> Recorder {
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join(format!("{tag}.jsonl"));
     let _ = std::fs::remove_file(&log);
-    let mut child = Command::new(venv_bin("python"))
-        .arg(root().join("tests/tools/recorder.py"))
-        .arg(&log)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start recorder");
+    let mut child =
+        Command::new(venv_bin("python")).arg(root().join("tests/tools/recorder.py")).arg(&log).stdout(Stdio::piped()).spawn().expect("start recorder");
     let mut line = String::new();
     BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
     let port = line.trim().parse().expect("recorder prints its port");
@@ -56,11 +52,7 @@ fn start_recorder(tag: &str) -> Recorder {
 }
 
 fn records(log: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    std::fs::read_to_string(log).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 fn corpus() -> Vec<PathBuf> {
@@ -93,12 +85,7 @@ fn post(port: u16, plan: &MultipartPlan, file: &[u8]) -> u16 {
 }
 
 fn pairs(v: &serde_json::Value) -> Vec<(String, String)> {
-    v["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_str().unwrap().to_string()))
-        .collect()
+    v["fields"].as_array().unwrap().iter().map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_str().unwrap().to_string())).collect()
 }
 
 /// False (with a message) when twine is not installed: a plain `cargo test` on a fresh clone
@@ -108,7 +95,9 @@ fn twine_available() -> bool {
         return true;
     }
     assert!(std::env::var_os("PYPUBLISH_REQUIRE_VENV").is_none(), ".venv/bin/twine is missing: run scripts/bootstrap");
-    eprintln!("SKIPPED our_form_equals_twines_for_every_corpus_file: .venv/bin/twine is missing (scripts/bootstrap installs it; scripts/test always runs this test)");
+    eprintln!(
+        "SKIPPED our_form_equals_twines_for_every_corpus_file: .venv/bin/twine is missing (scripts/bootstrap installs it; scripts/test always runs this test)"
+    );
     false
 }
 
@@ -131,8 +120,7 @@ fn our_form_equals_twines_for_every_corpus_file() {
         .expect("run twine");
     assert!(status.success(), "twine upload failed");
     let twine_records = records(&twine.log);
-    let by_file: HashMap<String, &serde_json::Value> =
-        twine_records.iter().map(|r| (r["files"][0]["filename"].as_str().unwrap().to_string(), r)).collect();
+    let by_file: HashMap<String, &serde_json::Value> = twine_records.iter().map(|r| (r["files"][0]["filename"].as_str().unwrap().to_string(), r)).collect();
 
     let ours = start_recorder("ours");
     for (i, path) in files.iter().enumerate() {
@@ -189,7 +177,9 @@ fn a_body_with_trailing_digests_parses_back_with_the_digests_of_the_bytes_sent()
                 f.value = "0".repeat(f.value.len());
             }
         }
-        let plan = MultipartPlan::with_trailing(&placeholder_form, &name, bytes.len() as u64, format!("t-{i}").as_bytes(), &pypublish::multipart::TRAILING_FIELDS).unwrap();
+        let plan =
+            MultipartPlan::with_trailing(&placeholder_form, &name, bytes.len() as u64, format!("t-{i}").as_bytes(), &pypublish::multipart::TRAILING_FIELDS)
+                .unwrap();
         let filled = MultipartPlan { tail: plan.tail_for(&digests), ..plan.clone() };
         assert_eq!(filled.content_length(), plan.content_length(), "the length was known up front");
         assert_eq!(post(ours.port, &filled, &bytes), 200, "{name}");

@@ -1,10 +1,10 @@
-#![cfg(not(target_arch = "wasm32"))]
 //! The RST validator against its oracle: readme_renderer (PyPI's renderer) runs live from
 //! .venv over every README in tests/fixtures/readmes/ (or `RST_ORACLE_DIR`), and our verdict
 //! (renders / does not render) must equal its verdict on every one.
 //!
 //! Without .venv (a plain `cargo test` on a fresh clone) the test says so and passes;
 //! scripts/test sets `RST_ORACLE_REQUIRED=1` so that a missing oracle fails there.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,11 +38,7 @@ fn rst_validator_agrees_with_readme_renderer_on_every_corpus_readme() {
         }
     };
     let dir = std::env::var_os("RST_ORACLE_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("tests/fixtures/readmes"));
-    let out = Command::new(py)
-        .arg(root().join("tests/tools/rst_oracle.py"))
-        .arg(&dir)
-        .output()
-        .expect("run the oracle");
+    let out = Command::new(py).arg(root().join("tests/tools/rst_oracle.py")).arg(&dir).output().expect("run the oracle");
     assert!(out.status.success(), "oracle failed: {}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let mut total = 0;

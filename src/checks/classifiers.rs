@@ -96,7 +96,10 @@ pub fn check(classifiers: &[&str]) -> Vec<Finding> {
             let hint = squashed.get(&squash(c)).map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default();
             (
                 "classifier.unknown",
-                format!("{c:?} is not a valid classifier{hint}; PyPI accepts only those listed at https://pypi.org/classifiers/ (trove-classifiers {})", list_version()),
+                format!(
+                    "{c:?} is not a valid classifier{hint}; PyPI accepts only those listed at https://pypi.org/classifiers/ (trove-classifiers {})",
+                    list_version()
+                ),
             )
         };
         out.push(Finding::new(code, "classifier", None, message, true));

@@ -150,11 +150,7 @@ pub fn check_info(info: &TokenInfo, projects: &[&str], now: i64) -> Vec<Finding>
             let norm = normalize_name(p);
             if !allowed.contains(&norm) && !seen.contains(&norm) {
                 seen.push(norm.clone());
-                let scope = if allowed.is_empty() {
-                    "no project".to_string()
-                } else {
-                    allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
-                };
+                let scope = if allowed.is_empty() { "no project".to_string() } else { allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ") };
                 out.push(Finding::new(
                     "token.wrong-project",
                     "token",
@@ -184,7 +180,11 @@ pub fn check_info(info: &TokenInfo, projects: &[&str], now: i64) -> Vec<Finding>
                 "token.not-yet-valid",
                 "token",
                 None,
-                format!("the API token is valid only from {} and this machine's clock says {}; if the clock is right, wait or check the token", utc(nbf), utc(now)),
+                format!(
+                    "the API token is valid only from {} and this machine's clock says {}; if the clock is right, wait or check the token",
+                    utc(nbf),
+                    utc(now)
+                ),
                 false,
             ));
         }
@@ -403,9 +403,7 @@ fn parse_v2(mut data: &[u8]) -> Result<Macaroon<'_>, TokenError> {
         match section.as_slice() {
             [] => break,
             [(IDENTIFIER, id)] => caveats.push(Caveat { id, third_party: false }),
-            [(LOCATION, _), (IDENTIFIER, id), (VID, _)] | [(IDENTIFIER, id), (VID, _)] => {
-                caveats.push(Caveat { id, third_party: true })
-            }
+            [(LOCATION, _), (IDENTIFIER, id), (VID, _)] | [(IDENTIFIER, id), (VID, _)] => caveats.push(Caveat { id, third_party: true }),
             _ => return Err(TokenError::Malformed("a caveat of its macaroon is malformed")),
         }
     }

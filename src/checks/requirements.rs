@@ -60,7 +60,13 @@ pub fn check(md: &Metadata) -> Vec<Finding> {
 /// refuses ("Can't have direct dependency").
 pub fn check_requirement(field: &str, value: &str) -> Option<Finding> {
     if value.len() > MAX_VALUE_LEN {
-        return Some(Finding::new("requirement.syntax", field, None, format!("a {field} value is {} bytes long; it cannot be a requirement", value.len()), true));
+        return Some(Finding::new(
+            "requirement.syntax",
+            field,
+            None,
+            format!("a {field} value is {} bytes long; it cannot be a requirement", value.len()),
+            true,
+        ));
     }
     match Requirement::<RawUrl>::from_str(value).or_else(|e| match without_trailing_commas(value) {
         // packaging accepts an empty last item in a specifier list (`x>=1,`).
@@ -75,13 +81,7 @@ pub fn check_requirement(field: &str, value: &str) -> Option<Finding> {
             format!("{value:?} uses `===`, which this tool cannot check; PyPI may still refuse it"),
             false,
         )),
-        Err(e) => Some(Finding::new(
-            "requirement.syntax",
-            field,
-            None,
-            format!("{value:?} is not a valid PEP 508 requirement:\n{e}"),
-            true,
-        )),
+        Err(e) => Some(Finding::new("requirement.syntax", field, None, format!("{value:?} is not a valid PEP 508 requirement:\n{e}"), true)),
         Ok(req) => match req.version_or_url {
             Some(VersionOrUrl::Url(url)) => Some(Finding::new(
                 "requirement.direct-url",
@@ -178,20 +178,17 @@ pub fn check_license_expression(value: &str) -> Vec<Finding> {
     let deprecated: Vec<_> = expr.requirements().filter_map(|r| r.req.license.id()).filter(|id| id.is_deprecated()).map(|id| id.name).collect();
     let mut out = Vec::new();
     if fixed != value {
-        out.push(Finding::new(
-            "license.case",
-            "license-expression",
-            None,
-            format!("{value:?} is accepted, but SPDX spells it {fixed:?}"),
-            false,
-        ));
+        out.push(Finding::new("license.case", "license-expression", None, format!("{value:?} is accepted, but SPDX spells it {fixed:?}"), false));
     }
     if !deprecated.is_empty() {
         out.push(Finding::new(
             "license.deprecated",
             "license-expression",
             None,
-            format!("{} deprecated in the SPDX list (e.g. write `GPL-2.0-only` or `GPL-2.0-or-later` for `GPL-2.0`)", deprecated.iter().map(|d| format!("`{d}` is")).collect::<Vec<_>>().join(", ")),
+            format!(
+                "{} deprecated in the SPDX list (e.g. write `GPL-2.0-only` or `GPL-2.0-or-later` for `GPL-2.0`)",
+                deprecated.iter().map(|d| format!("`{d}` is")).collect::<Vec<_>>().join(", ")
+            ),
             false,
         ));
     }

@@ -202,16 +202,75 @@ struct Parser {
 }
 
 const DIRECTIVES: &[&str] = &[
-    "attention", "caution", "danger", "error", "hint", "important", "note", "tip", "warning", "admonition", "sidebar",
-    "topic", "line-block", "parsed-literal", "code", "code-block", "sourcecode", "math", "rubric", "epigraph",
-    "highlights", "pull-quote", "compound", "container", "table", "csv-table", "list-table", "image", "figure",
-    "contents", "sectnum", "section-numbering", "header", "footer", "target-notes", "meta", "replace", "unicode",
-    "date", "class", "role", "default-role", "title", "raw", "include", "restructuredtext-test-directive",
+    "attention",
+    "caution",
+    "danger",
+    "error",
+    "hint",
+    "important",
+    "note",
+    "tip",
+    "warning",
+    "admonition",
+    "sidebar",
+    "topic",
+    "line-block",
+    "parsed-literal",
+    "code",
+    "code-block",
+    "sourcecode",
+    "math",
+    "rubric",
+    "epigraph",
+    "highlights",
+    "pull-quote",
+    "compound",
+    "container",
+    "table",
+    "csv-table",
+    "list-table",
+    "image",
+    "figure",
+    "contents",
+    "sectnum",
+    "section-numbering",
+    "header",
+    "footer",
+    "target-notes",
+    "meta",
+    "replace",
+    "unicode",
+    "date",
+    "class",
+    "role",
+    "default-role",
+    "title",
+    "raw",
+    "include",
+    "restructuredtext-test-directive",
 ];
 
 const ROLES: &[&str] = &[
-    "abbreviation", "ab", "acronym", "ac", "code", "emphasis", "literal", "math", "pep-reference", "pep", "rfc-reference",
-    "rfc", "strong", "subscript", "sub", "superscript", "sup", "title-reference", "title", "t",
+    "abbreviation",
+    "ab",
+    "acronym",
+    "ac",
+    "code",
+    "emphasis",
+    "literal",
+    "math",
+    "pep-reference",
+    "pep",
+    "rfc-reference",
+    "rfc",
+    "strong",
+    "subscript",
+    "sub",
+    "superscript",
+    "sup",
+    "title-reference",
+    "title",
+    "t",
 ];
 
 impl Parser {
@@ -465,7 +524,12 @@ impl Parser {
                     return i + 2;
                 }
                 if short {
-                    self.msg(Level::Warning, "rst.title-underline-short", l.n, format!("Title underline too short: {:?} has {} characters, its underline {}.", title, column_width(title), underline.chars().count()));
+                    self.msg(
+                        Level::Warning,
+                        "rst.title-underline-short",
+                        l.n,
+                        format!("Title underline too short: {:?} has {} characters, its underline {}.", title, column_width(title), underline.chars().count()),
+                    );
                 }
                 // An underline-only style differs from the same character over and under.
                 let c = underline.chars().next().unwrap();
@@ -731,9 +795,8 @@ impl Parser {
         }
         let one_block = !body.iter().skip_while(|l| l.t.is_empty()).collect::<Vec<_>>().iter().rev().skip_while(|l| l.t.is_empty()).any(|l| l.t.is_empty());
         let first = nonblank[0].t;
-        let texty = !first.starts_with(' ')
-            && (self.would_be_text(first) || enumerator(first).is_some())
-            && !nonblank.iter().skip(1).any(|l| l.t.starts_with(' '));
+        let texty =
+            !first.starts_with(' ') && (self.would_be_text(first) || enumerator(first).is_some()) && !nonblank.iter().skip(1).any(|l| l.t.starts_with(' '));
         if one_block && texty {
             if enumerator(first).is_some() && nonblank.len() == 1 {
                 // docutils re-parses a one-line enumerated list ("E. Xampl") as a paragraph.
@@ -1036,11 +1099,8 @@ impl Parser {
 
     /// Explicit markup (`.. `) and anonymous targets (`__ `), then the ones that follow.
     fn explicit(&mut self, lines: &[L<'_>], i: usize, ctx: Ctx) -> usize {
-        let (mut j, mut blank_finish) = if lines[i].t.starts_with("__") {
-            self.anonymous_construct(lines, i, ctx)
-        } else {
-            self.explicit_construct(lines, i, ctx)
-        };
+        let (mut j, mut blank_finish) =
+            if lines[i].t.starts_with("__") { self.anonymous_construct(lines, i, ctx) } else { self.explicit_construct(lines, i, ctx) };
         loop {
             let mut k = j;
             while k < lines.len() && lines[k].t.is_empty() {
@@ -1250,7 +1310,10 @@ impl Parser {
         let next = i + block.len();
         let blank_after = bf || lines.get(next).is_none_or(|l| l.t.is_empty());
         let lname = name.to_lowercase();
-        let invisible = matches!(lname.as_str(), "class" | "title" | "meta" | "sectnum" | "section-numbering" | "target-notes" | "header" | "footer" | "role" | "default-role");
+        let invisible = matches!(
+            lname.as_str(),
+            "class" | "title" | "meta" | "sectnum" | "section-numbering" | "target-notes" | "header" | "footer" | "role" | "default-role"
+        );
         if !(invisible || in_subst) {
             self.docinfo_open = false;
         }
@@ -1352,7 +1415,12 @@ impl Parser {
                 self.msg(Level::Warning, "rst.include", n, "\"csv-table\" directive: external data disabled (:file: and :url: are not allowed on PyPI).");
             }
             "replace" | "unicode" | "date" if !in_subst => {
-                self.msg(Level::Error, "rst.directive", n, format!("Invalid context: the \"{name}\" directive can only be used within a substitution definition."));
+                self.msg(
+                    Level::Error,
+                    "rst.directive",
+                    n,
+                    format!("Invalid context: the \"{name}\" directive can only be used within a substitution definition."),
+                );
             }
             "image" | "figure" => {
                 if !in_subst {
@@ -1404,10 +1472,36 @@ impl Parser {
                 }
             }
             "title" | "meta" | "target-notes" | "sectnum" | "section-numbering" | "contents" => {}
-            "code" | "code-block" | "sourcecode" | "math" | "parsed-literal" | "line-block" | "header" | "footer"
-            | "attention" | "caution" | "danger" | "error" | "hint" | "important" | "note" | "tip" | "warning"
-            | "admonition" | "sidebar" | "topic" | "epigraph" | "highlights" | "pull-quote" | "compound"
-            | "container" | "table" | "list-table" | "csv-table" | "rubric" | "restructuredtext-test-directive" => {
+            "code"
+            | "code-block"
+            | "sourcecode"
+            | "math"
+            | "parsed-literal"
+            | "line-block"
+            | "header"
+            | "footer"
+            | "attention"
+            | "caution"
+            | "danger"
+            | "error"
+            | "hint"
+            | "important"
+            | "note"
+            | "tip"
+            | "warning"
+            | "admonition"
+            | "sidebar"
+            | "topic"
+            | "epigraph"
+            | "highlights"
+            | "pull-quote"
+            | "compound"
+            | "container"
+            | "table"
+            | "list-table"
+            | "csv-table"
+            | "rubric"
+            | "restructuredtext-test-directive" => {
                 let needs_content = !matches!(lname.as_str(), "math" | "rubric" | "restructuredtext-test-directive");
                 if needs_content && content.is_empty() && !(lname == "math" && words > 0) {
                     self.msg(Level::Error, "rst.directive", n, format!("Content block expected for the \"{name}\" directive; none found."));
@@ -1421,7 +1515,12 @@ impl Parser {
                 if lname == "table" {
                     let first = trim_top(&content).first().map_or("", |l| l.t);
                     if !(is_grid_top(first) || is_simple_top(first)) {
-                        self.msg(Level::Error, "rst.directive", n, format!("Error parsing content block for the \"{name}\" directive: exactly one table expected."));
+                        self.msg(
+                            Level::Error,
+                            "rst.directive",
+                            n,
+                            format!("Error parsing content block for the \"{name}\" directive: exactly one table expected."),
+                        );
                         return (next, blank_after);
                     }
                 }
@@ -1496,7 +1595,12 @@ impl Parser {
         let aliases: Vec<(String, String)> = self.targets.iter().filter_map(|(k, t)| t.alias.clone().map(|a| (k.clone(), a))).collect();
         for (name, alias) in aliases {
             if self.resolve(&alias, 0) != Resolve::Ok {
-                self.msg(Level::Error, "rst.indirect-target", 0, format!("Indirect hyperlink target \"{name}\" refers to target \"{alias}\", which does not exist."));
+                self.msg(
+                    Level::Error,
+                    "rst.indirect-target",
+                    0,
+                    format!("Indirect hyperlink target \"{name}\" refers to target \"{alias}\", which does not exist."),
+                );
             }
         }
         if self.anon_refs != self.anon_targets {
@@ -1505,11 +1609,21 @@ impl Parser {
         }
         if self.auto_refs.len() > self.auto_footnotes {
             let n = self.auto_refs[self.auto_footnotes];
-            self.msg(Level::Error, "rst.footnote", n, format!("Too many autonumbered footnote references: only {} corresponding footnotes available.", self.auto_footnotes));
+            self.msg(
+                Level::Error,
+                "rst.footnote",
+                n,
+                format!("Too many autonumbered footnote references: only {} corresponding footnotes available.", self.auto_footnotes),
+            );
         }
         if self.symbol_refs.len() > self.symbol_footnotes {
             let n = self.symbol_refs[self.symbol_footnotes];
-            self.msg(Level::Error, "rst.footnote", n, format!("Too many symbol footnote references: only {} corresponding footnotes available.", self.symbol_footnotes));
+            self.msg(
+                Level::Error,
+                "rst.footnote",
+                n,
+                format!("Too many symbol footnote references: only {} corresponding footnotes available.", self.symbol_footnotes),
+            );
         }
         let subs = std::mem::take(&mut self.subst_refs);
         for (name, n) in subs {
@@ -1781,7 +1895,12 @@ impl Parser {
                         let body: String = chars[bq + 1..e].iter().collect();
                         let after = e + 1 + suffix_role.as_ref().map_or(0, |r| r.chars().count() + 2) + refend;
                         if role.is_some() && suffix_role.is_some() {
-                            self.msg(Level::Warning, "rst.inline-role", ln, "Multiple roles in interpreted text (both prefix and suffix present; only one allowed).");
+                            self.msg(
+                                Level::Warning,
+                                "rst.inline-role",
+                                ln,
+                                "Multiple roles in interpreted text (both prefix and suffix present; only one allowed).",
+                            );
                         } else if refend > 0 {
                             if role.is_some() || suffix_role.is_some() {
                                 self.msg(Level::Warning, "rst.inline-role", ln, "Mismatch: both interpreted text role prefix and reference suffix.");
@@ -1806,7 +1925,12 @@ impl Parser {
                         seg_start = i;
                     }
                     None => {
-                        self.msg(Level::Warning, "rst.inline-unterminated", line_at(bq), "Inline interpreted text or phrase reference start-string without end-string.");
+                        self.msg(
+                            Level::Warning,
+                            "rst.inline-unterminated",
+                            line_at(bq),
+                            "Inline interpreted text or phrase reference start-string without end-string.",
+                        );
                         i = bq + 1;
                     }
                 }
@@ -2099,7 +2223,19 @@ fn roman_to_int(s: &str) -> Option<u64> {
 
 fn int_to_roman(mut n: u64) -> String {
     const T: &[(u64, &str)] = &[
-        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
     ];
     let mut s = String::new();
     for &(v, r) in T {
@@ -2239,7 +2375,12 @@ fn optarg(b: &[u8], k: usize) -> Option<usize> {
 fn is_grid_top(line: &str) -> bool {
     let t = line.trim_end_matches(' ');
     let b = t.as_bytes();
-    b.len() >= 4 && b[0] == b'+' && b[1] == b'-' && b[b.len() - 1] == b'+' && b[b.len() - 2] == b'-' && b[1..b.len() - 1].iter().all(|c| *c == b'-' || *c == b'+')
+    b.len() >= 4
+        && b[0] == b'+'
+        && b[1] == b'-'
+        && b[b.len() - 1] == b'+'
+        && b[b.len() - 2] == b'-'
+        && b[1..b.len() - 1].iter().all(|c| *c == b'-' || *c == b'+')
 }
 
 fn is_simple_top(line: &str) -> bool {
@@ -2551,13 +2692,8 @@ const FIGURE_OPTS: &[(&str, Opt)] = &[
     ("figclass", Opt::Required),
 ];
 const CODE_OPTS: &[(&str, Opt)] = &[("class", Opt::Required), ("name", Opt::Any), ("number-lines", Opt::Any)];
-const TABLE_OPTS: &[(&str, Opt)] = &[
-    ("class", Opt::Required),
-    ("name", Opt::Any),
-    ("align", Opt::Choice(&["left", "center", "right"])),
-    ("width", Opt::Length),
-    ("widths", Opt::Any),
-];
+const TABLE_OPTS: &[(&str, Opt)] =
+    &[("class", Opt::Required), ("name", Opt::Any), ("align", Opt::Choice(&["left", "center", "right"])), ("width", Opt::Length), ("widths", Opt::Any)];
 const CSV_OPTS: &[(&str, Opt)] = &[
     ("header-rows", Opt::Int),
     ("stub-columns", Opt::Int),
@@ -2584,12 +2720,8 @@ const LIST_TABLE_OPTS: &[(&str, Opt)] = &[
     ("name", Opt::Any),
     ("align", Opt::Choice(&["left", "center", "right"])),
 ];
-const CONTENTS_OPTS: &[(&str, Opt)] = &[
-    ("depth", Opt::Int),
-    ("local", Opt::Flag),
-    ("backlinks", Opt::Choice(&["top", "entry", "none"])),
-    ("class", Opt::Required),
-];
+const CONTENTS_OPTS: &[(&str, Opt)] =
+    &[("depth", Opt::Int), ("local", Opt::Flag), ("backlinks", Opt::Choice(&["top", "entry", "none"])), ("class", Opt::Required)];
 const SECTNUM_OPTS: &[(&str, Opt)] = &[("depth", Opt::Int), ("start", Opt::Int), ("prefix", Opt::Any), ("suffix", Opt::Any)];
 const RAW_OPTS: &[(&str, Opt)] = &[("file", Opt::Required), ("url", Opt::Required), ("encoding", Opt::Required), ("class", Opt::Required)];
 const INCLUDE_OPTS: &[(&str, Opt)] = &[
@@ -2624,7 +2756,9 @@ fn directive_spec(name: &str) -> Spec {
         "math" => s(0, 1, true, true, MATH_OPTS),
         "rubric" => s(1, 0, true, false, CLASS_NAME),
         "epigraph" | "highlights" | "pull-quote" => s(0, 0, false, true, NONE),
-        "compound" | "container" => s(0, if name == "container" { 1 } else { 0 }, true, true, if name == "container" { &[("name", Opt::Any)] } else { CLASS_NAME }),
+        "compound" | "container" => {
+            s(0, if name == "container" { 1 } else { 0 }, true, true, if name == "container" { &[("name", Opt::Any)] } else { CLASS_NAME })
+        }
         "table" => s(0, 1, true, true, TABLE_OPTS),
         "csv-table" => s(0, 1, true, true, CSV_OPTS),
         "list-table" => s(0, 1, true, true, LIST_TABLE_OPTS),
@@ -2718,7 +2852,9 @@ fn parse_grid(rows: &[Vec<char>], numbers: &[u32]) -> Result<Vec<Vec<(String, u3
     }
     let mut grid: Vec<Vec<char>> = rows.to_vec();
     // The head/body separator (`+===+`) is traced like a `-` border, once.
-    let is_sep = |r: &[char]| r.len() >= 3 && r[0] == '+' && r[1] == '=' && r[r.len() - 1] == '+' && r[r.len() - 2] == '=' && r[1..r.len() - 1].iter().all(|c| *c == '=' || *c == '+');
+    let is_sep = |r: &[char]| {
+        r.len() >= 3 && r[0] == '+' && r[1] == '=' && r[r.len() - 1] == '+' && r[r.len() - 2] == '=' && r[1..r.len() - 1].iter().all(|c| *c == '=' || *c == '+')
+    };
     let seps: Vec<usize> = (0..h).filter(|&r| is_sep(&grid[r])).collect();
     if seps.len() > 1 || seps.first().is_some_and(|&r| r == h - 1) {
         return Err(());
@@ -2929,7 +3065,6 @@ fn scan_left(at: &dyn Fn(usize, usize) -> char, top: usize, left: usize, bottom:
     (top + 1..bottom).all(|i| matches!(at(i, left), '|' | '+'))
 }
 
-
 // ---- Inline helpers --------------------------------------------------------------------
 
 /// `\x` becomes NUL + `x` (docutils' escape2null), as chars.
@@ -3016,7 +3151,15 @@ fn find_subst_end(chars: &[char], from: usize) -> Option<(usize, usize)> {
         if chars[k] == '|' {
             let prev = chars[k - 1];
             if !prev.is_whitespace() && prev != '\0' {
-                let suffix = if chars.get(k + 1) == Some(&'_') { if chars.get(k + 2) == Some(&'_') { 2 } else { 1 } } else { 0 };
+                let suffix = if chars.get(k + 1) == Some(&'_') {
+                    if chars.get(k + 2) == Some(&'_') {
+                        2
+                    } else {
+                        1
+                    }
+                } else {
+                    0
+                };
                 if end_ok(chars.get(k + 1 + suffix).copied()) {
                     return Some((k, suffix));
                 }
@@ -3126,7 +3269,8 @@ fn embedded(s: &str) -> Option<(&str, &str)> {
     }
     let open = s.rfind('<')?;
     let target = &s[open + 1..s.len() - 1];
-    if target.is_empty() || target.contains(['<', '>']) || target.starts_with(char::is_whitespace) || target.ends_with(|c: char| c.is_whitespace() || c == '\0') {
+    if target.is_empty() || target.contains(['<', '>']) || target.starts_with(char::is_whitespace) || target.ends_with(|c: char| c.is_whitespace() || c == '\0')
+    {
         return None;
     }
     let before = &s[..open];

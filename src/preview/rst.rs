@@ -212,7 +212,9 @@ fn field_marker(l: &str) -> Option<usize> {
 fn directive(s: &str) -> Option<(String, &str)> {
     let i = s.find("::")?;
     let name = &s[..i];
-    let ok = !name.is_empty() && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:+".contains(c));
+    let ok = !name.is_empty()
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:+".contains(c));
     let rest = &s[i + 2..];
     (ok && (rest.is_empty() || rest.starts_with(' '))).then(|| (name.to_ascii_lowercase(), rest.trim()))
 }
@@ -281,7 +283,10 @@ impl Renderer {
                 let body: Vec<&str> = cont();
                 let (opts, content) = options_and_content(&body);
                 let sub = match kind.as_str() {
-                    "image" => Subst::Image { alt: opts.get("alt").cloned().unwrap_or_else(|| rest[..end].to_string()), target: opts.get("target").map(|t| clean_uri(t)) },
+                    "image" => Subst::Image {
+                        alt: opts.get("alt").cloned().unwrap_or_else(|| rest[..end].to_string()),
+                        target: opts.get("target").map(|t| clean_uri(t)),
+                    },
                     "replace" | "unicode" => Subst::Text(std::iter::once(arg).chain(content).collect::<Vec<_>>().join(" ")),
                     _ => Subst::Text(rest[..end].to_string()),
                 };
@@ -355,7 +360,11 @@ impl Renderer {
                 i = self.line_block(lines, i);
                 continue;
             }
-            if l.starts_with(">>>") || l.starts_with("+-") || l.starts_with("+=") || (l.starts_with('=') && l.contains(' ') && l.chars().all(|c| c == '=' || c == ' ')) {
+            if l.starts_with(">>>")
+                || l.starts_with("+-")
+                || l.starts_with("+=")
+                || (l.starts_with('=') && l.contains(' ') && l.chars().all(|c| c == '=' || c == ' '))
+            {
                 // Doctest blocks and tables: shown as written.
                 let mut end = i;
                 while end < n && !blank(lines[end]) {
@@ -738,7 +747,13 @@ impl Renderer {
                     let anonymous = starts(e + 1, "__");
                     let linked = anonymous || starts(e + 1, "_");
                     flush(&mut plain, &mut out);
-                    let uri = if anonymous { self.anonymous_next() } else if linked { self.resolve(&name) } else { None };
+                    let uri = if anonymous {
+                        self.anonymous_next()
+                    } else if linked {
+                        self.resolve(&name)
+                    } else {
+                        None
+                    };
                     let html = match self.substitutions.get(&normalize(&name)) {
                         Some(Subst::Text(t)) => {
                             let t = t.clone();
@@ -751,7 +766,15 @@ impl Renderer {
                         None => esc(&escape_text(&name)),
                     };
                     out.push_str(&html);
-                    i = e + 1 + if anonymous { 2 } else if linked { 1 } else { 0 };
+                    i = e
+                        + 1
+                        + if anonymous {
+                            2
+                        } else if linked {
+                            1
+                        } else {
+                            0
+                        };
                     continue;
                 }
             }

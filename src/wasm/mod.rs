@@ -15,9 +15,9 @@ use crate::mask::{escape_block, Secrets};
 use crate::report::Kind;
 use crate::{finish_inspection, Error};
 
-mod publish;
 #[cfg(feature = "preview")]
 mod preview;
+mod publish;
 mod source;
 mod stream;
 mod transport;
@@ -196,7 +196,9 @@ pub fn describe_dist(filename: &str) -> Result<String, JsValue> {
 #[wasm_bindgen(js_name = registryFor, unchecked_return_type = "RegistryInfo")]
 pub fn registry_for(url: &str, #[wasm_bindgen(unchecked_param_type = "string | undefined")] kind: JsValue) -> Result<JsValue, JsValue> {
     let known = match kind.as_string() {
-        Some(k) => Some(serde_json::from_value(serde_json::Value::String(k.clone())).map_err(|_| js_error(Kind::Input, &format!("unknown registry kind {k:?}"), None))?),
+        Some(k) => Some(
+            serde_json::from_value(serde_json::Value::String(k.clone())).map_err(|_| js_error(Kind::Input, &format!("unknown registry kind {k:?}"), None))?,
+        ),
         None => None,
     };
     let info = crate::registry_info(url, known).map_err(|e| js_error(Kind::Input, &e.to_string(), None))?;
@@ -217,7 +219,9 @@ pub async fn inspect(
     let hash = get("hash").as_bool().unwrap_or(true);
     let on_progress = get("onProgress").dyn_into::<Function>().ok();
     let source = Source::from_js(&file).map_err(|e| js_error(Kind::Input, &e, None))?;
-    let name = filename.or_else(|| source::name_of(&file)).ok_or_else(|| js_error(Kind::Input, "inspect() was given bytes without a file name; pass { filename }", None))?;
+    let name = filename
+        .or_else(|| source::name_of(&file))
+        .ok_or_else(|| js_error(Kind::Input, "inspect() was given bytes without a file name; pass { filename }", None))?;
     let dist = DistFilename::parse(&name).map_err(|e| core_error(&Error::from(e)))?;
     let size = source.size();
     let (member, bytes_read) = read_member(&source, &dist).await.map_err(|(kind, message)| js_error(kind, &message, kind.hint()))?;
@@ -244,13 +248,15 @@ pub fn plan_upload(
     filename: &str,
     #[wasm_bindgen(js_name = fileLength)] file_length: f64,
 ) -> Result<JsValue, JsValue> {
-    let fields: Vec<crate::form::Field> = serde_wasm_bindgen::from_value(form).map_err(|e| js_error(Kind::Input, &format!("form must be an array of {{ name, value }}: {e}"), None))?;
+    let fields: Vec<crate::form::Field> =
+        serde_wasm_bindgen::from_value(form).map_err(|e| js_error(Kind::Input, &format!("form must be an array of {{ name, value }}: {e}"), None))?;
     if !((0.0..=9_007_199_254_740_991.0).contains(&file_length) && file_length.fract() == 0.0) {
         return Err(js_error(Kind::Input, "fileLength must be a whole number of bytes", None));
     }
     let mut entropy = [0u8; 32];
     get_random_values(&mut entropy);
-    let plan = crate::multipart::MultipartPlan::new(&crate::form::Form { fields }, filename, file_length as u64, &entropy).map_err(|e| core_error(&Error::from(e)))?;
+    let plan =
+        crate::multipart::MultipartPlan::new(&crate::form::Form { fields }, filename, file_length as u64, &entropy).map_err(|e| core_error(&Error::from(e)))?;
     let out = Object::new();
     let set = |k: &str, v: &JsValue| Reflect::set(&out, &k.into(), v).map(|_| ());
     set("boundary", &plan.boundary.as_str().into())?;

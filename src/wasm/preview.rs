@@ -56,7 +56,8 @@ pub async fn preview_releases(#[wasm_bindgen(unchecked_param_type = "PreviewSour
         let get = |k: &str| Reflect::get(&entry, &k.into()).unwrap_or(JsValue::UNDEFINED);
         let file = get("file");
         let source = Source::from_js(&file).map_err(|e| js_error(Kind::Input, &e, None))?;
-        let name = get("filename").as_string().or_else(|| name_of(&file)).ok_or_else(|| js_error(Kind::Input, "a file given as bytes needs a filename", None))?;
+        let name =
+            get("filename").as_string().or_else(|| name_of(&file)).ok_or_else(|| js_error(Kind::Input, "a file given as bytes needs a filename", None))?;
         let dist = DistFilename::parse(&name).map_err(|e| core_error(&Error::from(e)))?;
         let (member, _) = read_member(&source, &dist).await.map_err(|(kind, message)| js_error(kind, &message, kind.hint()))?;
         let wrap = |source| Error::Metadata { file: dist.raw.clone(), source };

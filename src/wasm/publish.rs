@@ -144,7 +144,10 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
     // fields follow it and the file is read once. Browsers and Deno send Blob bodies
     // themselves, and workerd pipes natively: digests first there.
     let trailing = if stream_bodies() { Trailing::All } else { Trailing::Off };
-    let cfg = Config::from_options(&core, env(&get(&options, "env"))).map_err(|e| input_error(&e))?.with_trailing(trailing, core.digests_first).at(js_sys::Date::now() as u64);
+    let cfg = Config::from_options(&core, env(&get(&options, "env")))
+        .map_err(|e| input_error(&e))?
+        .with_trailing(trailing, core.digests_first)
+        .at(js_sys::Date::now() as u64);
     let secrets = cfg.creds.secrets();
     let stall_ms = match get(&options, "timeoutMs").as_f64() {
         None => 300_000.0,

@@ -24,10 +24,7 @@ fn get(v: &JsValue, k: &str) -> JsValue {
 }
 
 fn describe(v: &JsValue) -> String {
-    v.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| v.as_string())
-        .unwrap_or_else(|| "the source failed without saying why".into())
+    v.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| v.as_string()).unwrap_or_else(|| "the source failed without saying why".into())
 }
 
 /// Awaits `v` if it is a promise.
@@ -262,6 +259,9 @@ struct BodyState {
 /// Why a body stream stopped itself: a source that is not what was hashed. Never worth a retry.
 pub(crate) type BodyFailure = Rc<RefCell<Option<String>>>;
 
+/// The `pull` and `cancel` callbacks of a body stream's underlying source.
+type SourceCallbacks = (Closure<dyn FnMut(JsValue) -> Promise>, Closure<dyn FnMut(JsValue)>);
+
 /// A request body stream, its failure slot, and the callbacks it needs, which live exactly as
 /// long as the request (dropping this after the request frees them; nothing is leaked).
 pub(crate) struct BodyStream {
@@ -271,14 +271,20 @@ pub(crate) struct BodyStream {
     pub(crate) failure: BodyFailure,
     /// The digests of the bytes sent, when they were computed on the way (trailing fields).
     pub(crate) digests: Rc<RefCell<Option<DigestSet>>>,
-    _callbacks: Option<(Closure<dyn FnMut(JsValue) -> Promise>, Closure<dyn FnMut(JsValue)>)>,
+    _callbacks: Option<SourceCallbacks>,
 }
 
 /// The plan's head, the file and its tail as one `ReadableStream` of exactly the planned
 /// length. With `verify`, the bytes must also have that sha256 (the one hashed before, or the
 /// one the caller gave); with trailing digest fields in the plan, the digests are computed on
 /// the way and fill the tail. `on_sent` hears how many file bytes the fetch has pulled so far.
-pub(crate) fn fixed_length_body(plan: &MultipartPlan, source: BodySource, verify: Option<String>, create_hasher: Option<&Function>, on_sent: Box<dyn Fn(u64)>) -> Result<BodyStream, String> {
+pub(crate) fn fixed_length_body(
+    plan: &MultipartPlan,
+    source: BodySource,
+    verify: Option<String>,
+    create_hasher: Option<&Function>,
+    on_sent: Box<dyn Fn(u64)>,
+) -> Result<BodyStream, String> {
     let total = plan.content_length();
     let digests = Rc::new(RefCell::new(None));
     if let (BodySource::Stream(s), Ok(ctor)) = (&source, get(&js_sys::global(), "FixedLengthStream").dyn_into::<Function>()) {
@@ -286,7 +292,9 @@ pub(crate) fn fixed_length_body(plan: &MultipartPlan, source: BodySource, verify
         return Ok(BodyStream { stream, failure, digests, _callbacks: None });
     }
     let hashing = match (verify, create_hasher) {
-        (verify, Some(make)) if !plan.trailing.is_empty() => Hashing::TrailingJs(make.call0(&JsValue::NULL).map_err(|e| format!("createHasher failed: {}", describe(&e)))?, verify),
+        (verify, Some(make)) if !plan.trailing.is_empty() => {
+            Hashing::TrailingJs(make.call0(&JsValue::NULL).map_err(|e| format!("createHasher failed: {}", describe(&e)))?, verify)
+        }
         (verify, _) if !plan.trailing.is_empty() => Hashing::Trailing(Box::default(), verify),
         (Some(want), _) => Hashing::Verify(Sha256::new(), want),
         (None, _) => Hashing::Off,
@@ -348,7 +356,15 @@ pub(crate) fn fixed_length_body(plan: &MultipartPlan, source: BodySource, verify
 /// waits for both writes, so memory stays flat. Rejected: `pipeTo` alone (checks only the
 /// length); `tee()` into a DigestStream (workerd buffers for the slower branch: +430 MiB);
 /// copying chunks from a default reader (+170 MiB of garbage the collector reclaims late).
-fn native_pipe_body(ctor: &Function, head: &[u8], source: Rc<StreamSource>, total: u64, tail: &[u8], verify: Option<String>, on_sent: Box<dyn Fn(u64)>) -> Result<(ReadableStream, BodyFailure), String> {
+fn native_pipe_body(
+    ctor: &Function,
+    head: &[u8],
+    source: Rc<StreamSource>,
+    total: u64,
+    tail: &[u8],
+    verify: Option<String>,
+    on_sent: Box<dyn Fn(u64)>,
+) -> Result<(ReadableStream, BodyFailure), String> {
     let fixed = Reflect::construct(ctor, &js_sys::Array::of1(&(total as f64).into())).map_err(|e| describe(&e))?;
     let writable = get(&fixed, "writable");
     // The lock is held for the whole body, so an abort goes through this writer.

@@ -145,7 +145,14 @@ impl Transport {
         }
     }
 
-    async fn attempt(&self, request: &Request, source: Option<&Source>, on_sent: Rc<dyn Fn(u64)>, controller: &AbortController, touch: Rc<dyn Fn()>) -> Result<(Reply, Option<DigestSet>), NoReply> {
+    async fn attempt(
+        &self,
+        request: &Request,
+        source: Option<&Source>,
+        on_sent: Rc<dyn Fn(u64)>,
+        controller: &AbortController,
+        touch: Rc<dyn Fn()>,
+    ) -> Result<(Reply, Option<DigestSet>), NoReply> {
         let sent = {
             let (touch, on_sent) = (touch.clone(), on_sent.clone());
             Rc::new(move |n: u64| {
@@ -181,7 +188,8 @@ impl Transport {
                     };
                     let head = plan.head.len() as u64;
                     let s = sent.clone();
-                    let body = fixed_length_body(plan, from, verify_sha256.clone(), self.create_hasher.as_ref(), Box::new(move |n| s(head + n))).map_err(NoReply::Network)?;
+                    let body = fixed_length_body(plan, from, verify_sha256.clone(), self.create_hasher.as_ref(), Box::new(move |n| s(head + n)))
+                        .map_err(NoReply::Network)?;
                     // Browsers forbid Content-Length and drop it; elsewhere it keeps the body unchunked.
                     let _ = headers.set("Content-Length", &plan.content_length().to_string());
                     init.set_body(&body.stream);
@@ -238,7 +246,10 @@ async fn read_reply(v: &JsValue, touch: &dyn Fn(), stall_ms: f64) -> Result<Repl
         };
         return Ok(Reply { status: r.status(), reason: r.status_text(), headers, body, truncated, now_ms });
     }
-    let status = get(v, "status").as_f64().filter(|s| (0.0..=65535.0).contains(s)).ok_or_else(|| NoReply::Network("fetch gave neither a Response nor a reply with a status".into()))?;
+    let status = get(v, "status")
+        .as_f64()
+        .filter(|s| (0.0..=65535.0).contains(s))
+        .ok_or_else(|| NoReply::Network("fetch gave neither a Response nor a reply with a status".into()))?;
     let raw_headers = get(v, "headers");
     let mut headers = Vec::new();
     if let Some(h) = raw_headers.dyn_ref::<web_sys::Headers>() {
@@ -354,7 +365,13 @@ async fn xhr(request: &Request, body: &Blob, on_sent: &Rc<dyn Fn(u64)>, touch: R
     }
     let response_url = x.response_url();
     if !response_url.is_empty() && response_url != request.url.as_str() {
-        return Ok(Reply { status: 308, reason: "followed by the browser".into(), headers: vec![("location".into(), response_url)], now_ms: js_sys::Date::now() as u64, ..Reply::default() });
+        return Ok(Reply {
+            status: 308,
+            reason: "followed by the browser".into(),
+            headers: vec![("location".into(), response_url)],
+            now_ms: js_sys::Date::now() as u64,
+            ..Reply::default()
+        });
     }
     let mut r = snapshot(&x);
     if r.body.len() > MAX_REPLY_BODY {

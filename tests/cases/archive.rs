@@ -328,11 +328,8 @@ fn pax_paths_and_gnu_long_names_name_members_as_in_python() {
     let pax = format!("{}{}", record("path", "demo-1.0/PKG-INFO"), record("size", &MD.len().to_string()));
     let mut named = header("demo-1.0/not-it", 0, tar::EntryType::Regular);
     named.set_cksum();
-    let sdist = tar_gz(&[
-        file_entry("demo-1.0/setup.py", b"x"),
-        (header("PaxHeader", pax.len(), tar::EntryType::XHeader), pax.into_bytes()),
-        (named, MD.to_vec()),
-    ]);
+    let sdist =
+        tar_gz(&[file_entry("demo-1.0/setup.py", b"x"), (header("PaxHeader", pax.len(), tar::EntryType::XHeader), pax.into_bytes()), (named, MD.to_vec())]);
     let (r, _, _) = drive_bytes("demo-1.0.tar.gz", &sdist, Limits::default());
     assert_eq!(r.unwrap(), MetadataFile { path: "demo-1.0/PKG-INFO".into(), bytes: MD.to_vec() });
 }

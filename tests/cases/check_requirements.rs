@@ -56,10 +56,22 @@ fn verdicts_agree_with_packaging() {
 
 #[test]
 fn license_expressions_as_packaging_judges_them() {
-    for ok in ["MIT", "Apache-2.0 OR MIT", "(MIT AND BSD-3-Clause) OR Apache-2.0 WITH LLVM-exception", "LicenseRef-Proprietary", "GPL-3.0-or-later", "Apache-2.0+"] {
+    for ok in
+        ["MIT", "Apache-2.0 OR MIT", "(MIT AND BSD-3-Clause) OR Apache-2.0 WITH LLVM-exception", "LicenseRef-Proprietary", "GPL-3.0-or-later", "Apache-2.0+"]
+    {
         assert_eq!(check_license_expression(ok), vec![], "{ok}");
     }
-    for bad in ["", "MIT OR", "(MIT", "MIT)", "Use-it-after-midnight", "MIT WITH Nope-exception", "MIT/Apache-2.0", "DocumentRef-a:LicenseRef-b", "MIT AND AND BSD-2-Clause"] {
+    for bad in [
+        "",
+        "MIT OR",
+        "(MIT",
+        "MIT)",
+        "Use-it-after-midnight",
+        "MIT WITH Nope-exception",
+        "MIT/Apache-2.0",
+        "DocumentRef-a:LicenseRef-b",
+        "MIT AND AND BSD-2-Clause",
+    ] {
         let f = check_license_expression(bad);
         assert_eq!(codes(&f), ["license.expression"], "{bad}: {f:?}");
         assert!(f[0].blocking);

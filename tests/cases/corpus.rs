@@ -11,7 +11,10 @@ use crate::common;
 /// tests/fixtures/corpus, embedded.
 const CORPUS: &[(&str, &[u8])] = &[
     ("Jinja2-2.11.3-py2.py3-none-any.whl", include_bytes!("../fixtures/corpus/Jinja2-2.11.3-py2.py3-none-any.whl")),
-    ("MarkupSafe-2.1.5-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", include_bytes!("../fixtures/corpus/MarkupSafe-2.1.5-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")),
+    (
+        "MarkupSafe-2.1.5-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        include_bytes!("../fixtures/corpus/MarkupSafe-2.1.5-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"),
+    ),
     ("annotated_types-0.7.0-py3-none-any.whl", include_bytes!("../fixtures/corpus/annotated_types-0.7.0-py3-none-any.whl")),
     ("entrypoints-0.2.3-py2.py3-none-any.whl", include_bytes!("../fixtures/corpus/entrypoints-0.2.3-py2.py3-none-any.whl")),
     ("importlib_metadata-8.6.1-py3-none-any.whl", include_bytes!("../fixtures/corpus/importlib_metadata-8.6.1-py3-none-any.whl")),
@@ -40,7 +43,11 @@ fn every_corpus_file_is_inspected_with_matching_name_and_version() {
     #[cfg(not(target_arch = "wasm32"))]
     {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
-        let mut on_disk: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| pypublish::is_distribution_name(n)).collect();
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| pypublish::is_distribution_name(n))
+            .collect();
         on_disk.sort();
         let embedded: Vec<String> = CORPUS.iter().map(|(n, _)| n.to_string()).collect();
         assert_eq!(on_disk, embedded, "tests/cases/corpus.rs must list every corpus file");

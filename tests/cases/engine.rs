@@ -112,13 +112,7 @@ fn network_errors_are_retried_then_reported_with_the_url_but_no_credentials() {
 #[test]
 fn a_same_origin_308_is_followed_and_the_file_stored_once() {
     let mut store = ok_registry();
-    let net = Net::new().serve(REG, move |seen, st| {
-        if seen.url.ends_with("/legacy") {
-            reply(308, &[("Location", "/legacy/")], "")
-        } else {
-            store(seen, st)
-        }
-    });
+    let net = Net::new().serve(REG, move |seen, st| if seen.url.ends_with("/legacy") { reply(308, &[("Location", "/legacy/")], "") } else { store(seen, st) });
     let run = run(options(&format!("{REG}/legacy")), vec![], &[wheel("demo", "1.0")], net);
     assert_eq!((run.reports[0].status, run.reports[0].attempts), (Status::Uploaded, 1));
     assert_eq!(run.net.posts().len(), 2);
@@ -128,7 +122,9 @@ fn a_same_origin_308_is_followed_and_the_file_stored_once() {
 #[test]
 fn a_redirect_to_another_host_is_never_followed_whatever_its_spelling() {
     // WHATWG URL parsing (fetch's) reads `\` as `/`: this Location's host is 127.0.0.2.
-    for location in ["http://127.0.0.2:8080\\@127.0.0.1:8080/legacy/", "//127.0.0.2:8080/legacy/", "http://127.0.0.1:8081/legacy/", "https://127.0.0.1:8080/legacy/"] {
+    for location in
+        ["http://127.0.0.2:8080\\@127.0.0.1:8080/legacy/", "//127.0.0.2:8080/legacy/", "http://127.0.0.1:8081/legacy/", "https://127.0.0.1:8080/legacy/"]
+    {
         let net = Net::new().serve(REG, move |_, _| reply(307, &[("Location", location)], "")).serve("http://127.0.0.2:8080", |_, _| reply(200, &[], ""));
         let run = run(opts(), vec![], &[wheel("demo", "1.0")], net);
         let r = &run.reports[0];
@@ -164,9 +160,9 @@ fn pypi_conflicts_are_told_apart_by_the_blake2_hash() {
     let mut o = options("https://upload.pypi.org/legacy/");
     o.token = Some("pypi-AgEIcHlwaS5vcmc".into());
     o.trusted_publishing = Some("never".into());
-    let run1 = run(o.clone(), vec![], &[w.clone()], Net::new().serve(up, pypi(ours.clone())));
+    let run1 = run(o.clone(), vec![], std::slice::from_ref(&w), Net::new().serve(up, pypi(ours.clone())));
     assert_eq!((run1.reports[0].status, run1.reports[0].verified), (Status::Skipped, Some(true)));
-    let run2 = run(o.clone(), vec![], &[w.clone()], Net::new().serve(up, pypi("1".repeat(64))));
+    let run2 = run(o.clone(), vec![], std::slice::from_ref(&w), Net::new().serve(up, pypi("1".repeat(64))));
     assert_eq!((run2.reports[0].status, run2.reports[0].kind), (Status::Failed, Some(Kind::Conflict)));
     // Our first attempt stored the file but its reply was lost: the conflict with our own hash is success.
     let mut n = 0;
@@ -199,11 +195,12 @@ fn an_unverifiable_conflict_is_never_a_plain_skip() {
     let mut o = opts();
     o.skip_existing = true;
     let w = wheel("demo", "1.0");
-    let other = "<a href=\"/packages/demo-1.0-py3-none-any.whl#sha256=1111111111111111111111111111111111111111111111111111111111111111\">demo-1.0-py3-none-any.whl</a>";
-    let r = run(o.clone(), vec![], &[w.clone()], net(other)).reports.remove(0);
+    let other =
+        "<a href=\"/packages/demo-1.0-py3-none-any.whl#sha256=1111111111111111111111111111111111111111111111111111111111111111\">demo-1.0-py3-none-any.whl</a>";
+    let r = run(o.clone(), vec![], std::slice::from_ref(&w), net(other)).reports.remove(0);
     assert_eq!((r.status, r.kind), (Status::Failed, Some(Kind::Conflict)), "a different file is never skipped: {r:?}");
     let unknown = "<a href=\"/packages/demo-1.0-py3-none-any.whl\">demo-1.0-py3-none-any.whl</a>";
-    let r = run(o.clone(), vec![], &[w.clone()], net(unknown)).reports.remove(0);
+    let r = run(o.clone(), vec![], std::slice::from_ref(&w), net(unknown)).reports.remove(0);
     assert_eq!((r.status, r.verified), (Status::Skipped, Some(false)), "{r:?}");
     assert!(r.hint.as_deref().unwrap().contains("does not say whether it is this file"));
     let ours = format!("<a href=\"/packages/demo-1.0-py3-none-any.whl#sha256={}\">x</a>", digest_bytes(&w.bytes).sha256);
@@ -310,13 +307,19 @@ fn trusted_publishing_mints_a_token_and_uploads_with_it() {
 
 #[test]
 fn a_refused_mint_fails_every_file_with_the_claims_and_sends_nothing() {
-    let token = jwt(r#"{"sub":"repo:acme/demo:ref:refs/heads/main","repository":"acme/demo","job_workflow_ref":"acme/demo/.github/workflows/release.yml@refs/heads/main"}"#);
+    let token = jwt(
+        r#"{"sub":"repo:acme/demo:ref:refs/heads/main","repository":"acme/demo","job_workflow_ref":"acme/demo/.github/workflows/release.yml@refs/heads/main"}"#,
+    );
     let up = "https://upload.pypi.org";
     let net = Net::new().serve(up, |seen, _| {
         if seen.url.ends_with("/audience") {
             return reply(200, &[], r#"{"audience":"pypi"}"#);
         }
-        reply(422, &[], r#"{"message":"Token request failed","errors":[{"code":"invalid-publisher","description":"valid token, but no corresponding publisher"}]}"#)
+        reply(
+            422,
+            &[],
+            r#"{"message":"Token request failed","errors":[{"code":"invalid-publisher","description":"valid token, but no corresponding publisher"}]}"#,
+        )
     });
     let run = run(options("https://upload.pypi.org/legacy/"), gitlab_env(&token), &[wheel("demo", "1.0"), sdist("demo", "1.0")], net);
     assert!(run.net.posts().iter().all(|s| !s.url.ends_with("/legacy/")), "nothing uploaded");
@@ -360,7 +363,7 @@ fn a_source_that_changes_after_hashing_is_cut_and_not_retried() {
     let last = other.len() - 30;
     other[last] ^= 1;
     w.second_read = Some(other);
-    let run = run_with(opts(), vec![], &[w.clone()], Net::new().serve(REG, ok_registry()), CancelAt::Never, |s| s[0].changeable = true);
+    let run = run_with(opts(), vec![], std::slice::from_ref(&w), Net::new().serve(REG, ok_registry()), CancelAt::Never, |s| s[0].changeable = true);
     assert!(run.net.seen.is_empty() && run.net.store.files.is_empty());
     let r = &run.reports[0];
     assert_eq!((r.status, r.kind, r.attempts), (Status::Failed, Some(Kind::Source), 1));
@@ -439,7 +442,8 @@ fn hints_name_the_surface_s_own_controls() {
     let conflict = |surface: &str| {
         let mut o = opts();
         o.surface = Some(surface.into());
-        let net = Net::new().serve(REG, |_, _| reply(409, &[], "Package 'demo-1.0-py3-none-any.whl' already exists! You may start server with --overwrite option."));
+        let net =
+            Net::new().serve(REG, |_, _| reply(409, &[], "Package 'demo-1.0-py3-none-any.whl' already exists! You may start server with --overwrite option."));
         run(o, vec![], &[wheel("demo", "1.0")], net).reports[0].hint.clone().unwrap()
     };
     assert!(conflict("cli").contains("--skip-existing"));
@@ -498,7 +502,10 @@ fn a_single_stream_source_is_checked_whole_before_its_first_byte_is_sent() {
 }
 
 fn gitlab_job(project_id: &str, project_path: &str) -> Vec<(String, String)> {
-    [("GITLAB_CI", "true"), ("CI_PROJECT_ID", project_id), ("CI_PROJECT_PATH", project_path), ("CI_SERVER_URL", "https://gitlab.example.com")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    [("GITLAB_CI", "true"), ("CI_PROJECT_ID", project_id), ("CI_PROJECT_PATH", project_path), ("CI_SERVER_URL", "https://gitlab.example.com")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 const GITLAB: &str = "https://gitlab.example.com";
@@ -535,7 +542,11 @@ fn a_good_configuration_passes_preflight_with_one_extra_request() {
     let mut o = opts();
     o.preflight = true;
     let mut store = ok_registry();
-    let net = Net::new().serve(REG, move |seen, st| if seen.method == "GET" { reply(200, &[("Content-Type", "text/html")], "<html>pypiserver</html>") } else { store(seen, st) });
+    let net =
+        Net::new().serve(
+            REG,
+            move |seen, st| if seen.method == "GET" { reply(200, &[("Content-Type", "text/html")], "<html>pypiserver</html>") } else { store(seen, st) },
+        );
     let run = run(o, vec![], &[wheel("demo", "1.0")], net);
     assert_eq!(run.reports[0].status, Status::Uploaded);
     assert_eq!(run.net.seen.len(), 2);
@@ -564,11 +575,21 @@ fn preflight_for_pypi_reads_the_credentials_locally_and_an_unreachable_registry_
 
 #[test]
 fn an_invalid_publisher_names_the_claims_pypi_matches_and_the_one_that_differs() {
-    let reusable = jwt(r#"{"repository":"acme/demo","repository_owner":"acme","workflow_ref":"acme/demo/.github/workflows/release.yml@refs/tags/v1","job_workflow_ref":"acme/shared/.github/workflows/pypi.yml@refs/heads/main","ref":"refs/tags/v1"}"#);
-    let e = pypublish::oidc::parse_mint(422, r#"{"message":"Token request failed","errors":[{"code":"invalid-publisher","description":"valid token, but no corresponding publisher"}]}"#, &reusable).unwrap_err().to_string();
+    let reusable = jwt(
+        r#"{"repository":"acme/demo","repository_owner":"acme","workflow_ref":"acme/demo/.github/workflows/release.yml@refs/tags/v1","job_workflow_ref":"acme/shared/.github/workflows/pypi.yml@refs/heads/main","ref":"refs/tags/v1"}"#,
+    );
+    let e = pypublish::oidc::parse_mint(
+        422,
+        r#"{"message":"Token request failed","errors":[{"code":"invalid-publisher","description":"valid token, but no corresponding publisher"}]}"#,
+        &reusable,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("workflow_ref=acme/demo/.github/workflows/release.yml") && e.contains("job_workflow_ref=acme/shared/.github/workflows/pypi.yml"), "{e}");
     assert!(e.contains("reusable workflow `pypi.yml`, called from `release.yml`"), "{e}");
-    let plain = jwt(r#"{"repository":"acme/demo","workflow_ref":"acme/demo/.github/workflows/release.yml@refs/tags/v1","job_workflow_ref":"acme/demo/.github/workflows/release.yml@refs/tags/v1","environment":"pypi"}"#);
+    let plain = jwt(
+        r#"{"repository":"acme/demo","workflow_ref":"acme/demo/.github/workflows/release.yml@refs/tags/v1","job_workflow_ref":"acme/demo/.github/workflows/release.yml@refs/tags/v1","environment":"pypi"}"#,
+    );
     let e = pypublish::oidc::parse_mint(422, r#"{"errors":[{"code":"invalid-publisher","description":"x"}]}"#, &plain).unwrap_err().to_string();
     assert!(e.contains("workflow `release.yml`") && e.contains("environment `pypi`") && e.contains("usually differs"), "{e}");
 }

@@ -14,10 +14,7 @@ fn wheel_with_compressed_tag_sets_keeps_raw_name() {
     assert_eq!(f.pyversion(), "py2.py3");
     let DistKind::Wheel(t) = &f.kind else { panic!() };
     assert_eq!(t.python, ["py2", "py3"]);
-    let f = DistFilename::parse(
-        "numpy-2.0.0-1abc-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
-    )
-    .unwrap();
+    let f = DistFilename::parse("numpy-2.0.0-1abc-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl").unwrap();
     let DistKind::Wheel(t) = &f.kind else { panic!() };
     assert_eq!(t.build.as_deref(), Some("1abc"));
     assert_eq!(t.platform, ["manylinux_2_17_x86_64", "manylinux2014_x86_64"]);

@@ -59,10 +59,7 @@ fn values_packaging_refuses_are_refused() {
 
 #[test]
 fn old_description_header_is_dedented_for_reading_but_sent_raw() {
-    let md = parse(
-        "Metadata-Version: 1.0\nName: old\nVersion: 0.1\nDescription: Title\n        =====\n       |\n        text\n",
-    )
-    .unwrap();
+    let md = parse("Metadata-Version: 1.0\nName: old\nVersion: 0.1\nDescription: Title\n        =====\n       |\n        text\n").unwrap();
     assert_eq!(md.raw_description(), Some("Title\n        =====\n       |\n        text"));
     assert_eq!(md.description().as_deref(), Some("Title\n=====\n\ntext"));
 }
@@ -70,10 +67,7 @@ fn old_description_header_is_dedented_for_reading_but_sent_raw() {
 #[test]
 fn field_newer_than_declared_version_is_refused_like_twine() {
     let e = parse("Metadata-Version: 1.0\nName: x\nVersion: 1\nClassifier: A\n").unwrap_err();
-    assert_eq!(
-        e.to_string().split(';').next().unwrap(),
-        "classifier introduced in metadata version 1.1, not 1.0"
-    );
+    assert_eq!(e.to_string().split(';').next().unwrap(), "classifier introduced in metadata version 1.1, not 1.0");
 }
 
 #[test]

@@ -149,7 +149,9 @@ fn trusted_publishing_endpoints_and_token_sources_follow_the_ci() {
 // Replies as warehouse/oidc/views.py sends them.
 #[test]
 fn a_mint_failure_shows_codes_and_claims_never_the_token() {
-    let token = jwt(r#"{"sub":"repo:acme/demo:ref:refs/heads/main","repository":"acme/demo","repository_owner":"acme","job_workflow_ref":"acme/demo/.github/workflows/release.yml@refs/heads/main","ref":"refs/heads/main"}"#);
+    let token = jwt(
+        r#"{"sub":"repo:acme/demo:ref:refs/heads/main","repository":"acme/demo","repository_owner":"acme","job_workflow_ref":"acme/demo/.github/workflows/release.yml@refs/heads/main","ref":"refs/heads/main"}"#,
+    );
     let body = r#"{"message":"Token request failed","errors":[{"code":"invalid-publisher","description":"valid token, but no corresponding publisher (Publisher with matching claims was not found)"}]}"#;
     let text = parse_mint(422, body, &token).unwrap_err().to_string();
     assert!(text.contains("invalid-publisher"), "{text}");

@@ -24,9 +24,55 @@ fn html(content_type: &str, body: &str) -> String {
 }
 
 const TAGS: &[&str] = &[
-    "a", "abbr", "acronym", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del", "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1",
-    "h2", "h3", "h4", "h5", "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr",
-    "tt", "ul", "var",
+    "a",
+    "abbr",
+    "acronym",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "kbd",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "tt",
+    "ul",
+    "var",
 ];
 
 /// Reads the sanitiser's output as a browser would (it is serialised HTML: `<` in text is
@@ -72,7 +118,10 @@ fn markdown_renders_headings_links_lists_code_and_tables() {
     );
     assert!(h.contains("<h1>Demo</h1>"), "{h}");
     assert!(h.contains(r#"<a href="https://docs.example.org/" target="_blank" rel="nofollow noopener noreferrer">the docs</a>"#), "{h}");
-    assert!(h.contains(r#"<a href="https://bare.example.org/x" target="_blank" rel="nofollow noopener noreferrer">https://bare.example.org/x</a>."#), "a bare URL is linked, without its full stop: {h}");
+    assert!(
+        h.contains(r#"<a href="https://bare.example.org/x" target="_blank" rel="nofollow noopener noreferrer">https://bare.example.org/x</a>."#),
+        "a bare URL is linked, without its full stop: {h}"
+    );
     assert!(h.contains("<li>one</li>") && h.contains("<pre><code>print(1)\n</code></pre>"), "{h}");
     assert!(h.contains("<table>") && h.contains("<td>1</td>") && h.contains("<del>old</del>"), "GFM tables and strikethrough: {h}");
 }
@@ -254,23 +303,29 @@ fn a_release_groups_its_files_wheel_first_with_links_classifiers_and_digests() {
     assert_eq!(r.metadata_from, "Demo_Pkg-1.0-py3-none-any.whl", "PyPI keeps the first uploaded file's metadata: the wheel's");
     assert_eq!(r.summary.as_deref(), Some("A demo"));
     assert_eq!(r.requires_python.as_deref(), Some(">=3.9"));
-    assert_eq!(r.files.iter().map(|f| (f.filename.as_str(), f.kind.as_str(), f.size)).collect::<Vec<_>>(), [
-        ("Demo_Pkg-1.0-py3-none-any.whl", "wheel py3-none-any", 200),
-        ("demo_pkg-1.0.tar.gz", "sdist (tar.gz)", 300)
-    ]);
+    assert_eq!(
+        r.files.iter().map(|f| (f.filename.as_str(), f.kind.as_str(), f.size)).collect::<Vec<_>>(),
+        [("Demo_Pkg-1.0-py3-none-any.whl", "wheel py3-none-any", 200), ("demo_pkg-1.0.tar.gz", "sdist (tar.gz)", 300)]
+    );
     assert_eq!(r.files[0].digests.as_ref().map(|d| d.sha256.as_str()), Some(d.sha256.as_str()));
     assert_eq!(r.files[1].digests, None);
     let links: Vec<(&str, &str, Option<&str>, &str)> = r.links.iter().map(|l| (l.label.as_str(), l.url.as_str(), l.href.as_deref(), l.field)).collect();
-    assert_eq!(links, [
-        ("Source", "https://git.example.org/demo", Some("https://git.example.org/demo"), "project-url"),
-        ("Evil", "javascript:alert(1)", None, "project-url"),
-        ("Homepage", "https://home.example.org/", Some("https://home.example.org/"), "home-page"),
-        ("Download", "https://dl.example.org/demo-1.0.tar.gz", Some("https://dl.example.org/demo-1.0.tar.gz"), "download-url"),
-    ]);
-    assert_eq!(r.classifiers, [
-        ClassifierGroup { group: "Programming Language".into(), items: vec!["Python :: 3".into(), "Python :: 3.12".into()] },
-        ClassifierGroup { group: "License".into(), items: vec!["OSI Approved :: MIT License".into()] },
-    ]);
+    assert_eq!(
+        links,
+        [
+            ("Source", "https://git.example.org/demo", Some("https://git.example.org/demo"), "project-url"),
+            ("Evil", "javascript:alert(1)", None, "project-url"),
+            ("Homepage", "https://home.example.org/", Some("https://home.example.org/"), "home-page"),
+            ("Download", "https://dl.example.org/demo-1.0.tar.gz", Some("https://dl.example.org/demo-1.0.tar.gz"), "download-url"),
+        ]
+    );
+    assert_eq!(
+        r.classifiers,
+        [
+            ClassifierGroup { group: "Programming Language".into(), items: vec!["Python :: 3".into(), "Python :: 3.12".into()] },
+            ClassifierGroup { group: "License".into(), items: vec!["OSI Approved :: MIT License".into()] },
+        ]
+    );
     let details: Vec<(&str, &str)> = r.details.iter().map(|d| (d.label, d.value.as_str())).collect();
     assert_eq!(details, [("License", "MIT"), ("Author", "Zoë"), ("Keywords", "a, b, c")]);
     assert_eq!(r.notes, ["demo_pkg-1.0.tar.gz has a different summary, Requires-Python from Demo_Pkg-1.0-py3-none-any.whl; PyPI shows the metadata of the first file uploaded, Demo_Pkg-1.0-py3-none-any.whl."]);

@@ -32,7 +32,10 @@ pub const READMES: &[(&str, &str)] = &[
     ("broken-unterminated-literal.rst", include_str!("../fixtures/readmes/broken-unterminated-literal.rst")),
     ("broken-unterminated-strong.rst", include_str!("../fixtures/readmes/broken-unterminated-strong.rst")),
     ("corpus-Jinja2-2.11.3-py2.py3-none-any.rst", include_str!("../fixtures/readmes/corpus-Jinja2-2.11.3-py2.py3-none-any.rst")),
-    ("corpus-MarkupSafe-2.1.5-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.rst", include_str!("../fixtures/readmes/corpus-MarkupSafe-2.1.5-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.rst")),
+    (
+        "corpus-MarkupSafe-2.1.5-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.rst",
+        include_str!("../fixtures/readmes/corpus-MarkupSafe-2.1.5-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.rst"),
+    ),
     ("corpus-importlib_metadata-8.6.1-py3-none-any.rst", include_str!("../fixtures/readmes/corpus-importlib_metadata-8.6.1-py3-none-any.rst")),
     ("corpus-importlib_metadata-8.6.1.rst", include_str!("../fixtures/readmes/corpus-importlib_metadata-8.6.1.rst")),
     ("corpus-importlib_metadata-8.7.0.rst", include_str!("../fixtures/readmes/corpus-importlib_metadata-8.7.0.rst")),

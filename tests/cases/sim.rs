@@ -185,7 +185,15 @@ pub fn run_with(opts: Options, env: Vec<(String, String)>, dists: &[Dist], net: 
 }
 
 /// Runs a batch over a transport that can hash while it sends (`trailing`).
-pub fn run_over(trailing: Trailing, opts: Options, env: Vec<(String, String)>, dists: &[Dist], mut net: Net, cancel: CancelAt, specs: impl Fn(&mut Vec<FileSpec>)) -> Run {
+pub fn run_over(
+    trailing: Trailing,
+    opts: Options,
+    env: Vec<(String, String)>,
+    dists: &[Dist],
+    mut net: Net,
+    cancel: CancelAt,
+    specs: impl Fn(&mut Vec<FileSpec>),
+) -> Run {
     let cfg = Config::from_options(&opts, env).expect("options").with_trailing(trailing, opts.digests_first).at(NOW_MS);
     let mut files: Vec<FileSpec> = dists.iter().map(|d| FileSpec { name: d.name.clone(), size: d.bytes.len() as u64, ..FileSpec::default() }).collect();
     specs(&mut files);

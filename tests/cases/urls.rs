@@ -137,7 +137,10 @@ fn each_registry_is_known_by_its_documented_url() {
 fn registries_layouts_give_the_index_and_the_project_page() {
     let idx = |u: &str| index_for(&url(u), detect(&url(u))).map(|u| u.to_string());
     assert_eq!(idx("https://upload.pypi.org/legacy/").as_deref(), Some("https://pypi.org/simple/"));
-    assert_eq!(idx("https://gitlab.example.com/api/v4/projects/42/packages/pypi").as_deref(), Some("https://gitlab.example.com/api/v4/projects/42/packages/pypi/simple/"));
+    assert_eq!(
+        idx("https://gitlab.example.com/api/v4/projects/42/packages/pypi").as_deref(),
+        Some("https://gitlab.example.com/api/v4/projects/42/packages/pypi/simple/")
+    );
     assert_eq!(idx("https://pkgs.dev.azure.com/o/p/_packaging/f/pypi/upload/").as_deref(), Some("https://pkgs.dev.azure.com/o/p/_packaging/f/pypi/simple/"));
     assert_eq!(idx("http://127.0.0.1:8080/"), None);
     assert_eq!(index_for(&url("http://127.0.0.1:8080/"), Registry::Pypiserver).unwrap().as_str(), "http://127.0.0.1:8080/simple/");
@@ -146,7 +149,10 @@ fn registries_layouts_give_the_index_and_the_project_page() {
     let page = |u: &str| project_page(&url(u), detect(&url(u)), "pp-demo", "1.0");
     assert_eq!(page("https://upload.pypi.org/legacy/").as_deref(), Some("https://pypi.org/project/pp-demo/1.0/"));
     assert_eq!(page("https://test.pypi.org/legacy/").as_deref(), Some("https://test.pypi.org/project/pp-demo/1.0/"));
-    assert_eq!(page("https://tok:secret@gitlab.example.com/api/v4/projects/grp%2Fsub%2Fapp/packages/pypi").as_deref(), Some("https://gitlab.example.com/grp/sub/app/-/packages"));
+    assert_eq!(
+        page("https://tok:secret@gitlab.example.com/api/v4/projects/grp%2Fsub%2Fapp/packages/pypi").as_deref(),
+        Some("https://gitlab.example.com/grp/sub/app/-/packages")
+    );
     assert_eq!(page("https://git.example.com/gitlab/api/v4/projects/42/packages/pypi").as_deref(), Some("https://git.example.com/gitlab/projects/42"));
     assert_eq!(page("http://127.0.0.1:8080/"), None);
 }

@@ -1,12 +1,12 @@
 //! Cases shared by the native tests and the wasm tests (Node and Chromium): malformed archives
-//! built in memory, a virtual 1 GiB wheel, and recorded registry replies.
-#![allow(dead_code)]
+//! built in memory, a virtual 1 GiB wheel, and recorded registry replies. (Each test binary
+//! uses part of it: `#[allow(dead_code)]` is on the `mod common;` line.)
 
 use std::io::{Cursor, Write};
 
 use pypublish::archive::{ArchiveError, ReadAt};
-use pypublish::metadata::MetadataError;
 use pypublish::http::Reply;
+use pypublish::metadata::MetadataError;
 use pypublish::response::{decode, Outcome, Sent};
 use pypublish::Error;
 
@@ -371,7 +371,8 @@ pub fn check_replies(json: &str) -> usize {
     assert_eq!(digests.blake2_256, OUR_BLAKE2);
     for r in &replies {
         assert!(!r.source.is_empty(), "{}: recorded replies need a source", r.name);
-        let reply = Reply { status: r.status, reason: r.reason.clone(), headers: r.headers.clone(), body: r.body.as_bytes().to_vec(), truncated: false, now_ms: 0 };
+        let reply =
+            Reply { status: r.status, reason: r.reason.clone(), headers: r.headers.clone(), body: r.body.as_bytes().to_vec(), truncated: false, now_ms: 0 };
         let url = pypublish::url::Url::parse(&r.url).expect("recorded URL parses");
         let sent = Sent { url: &url, username: r.username.as_deref(), digests: Some(&digests), job: None };
         let d = decode(&reply, &sent);
