@@ -415,6 +415,20 @@ impl<'a> From<&'a VersionOrUrl> for VersionOrUrlRef<'a> {
     }
 }
 
+/// pypublish: names and extras as packaging reads them. Its identifier may end in `_` (a word
+/// character) but not in `.` or `-`, where `PackageName`/`ExtraName` want a letter or digit:
+/// a trailing run ending in `_` is dropped before validating, so `demo_` and `a[b_]` parse as
+/// packaging (and so PyPI) parses them; anything else invalid is the validation error.
+fn lenient_name<T>(name: String, new: impl Fn(String) -> Result<T, InvalidNameError>) -> Result<T, InvalidNameError> {
+    if name.ends_with('_') {
+        let trimmed = name.trim_end_matches(['.', '-', '_']);
+        if !trimmed.is_empty() {
+            return new(trimmed.to_string());
+        }
+    }
+    new(name)
+}
+
 fn parse_name<T: Pep508Url>(cursor: &mut Cursor) -> Result<PackageName, Pep508Error<T>> {
     // https://peps.python.org/pep-0508/#names
     // ^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$ with re.IGNORECASE
@@ -460,8 +474,9 @@ fn parse_name<T: Pep508Url>(cursor: &mut Cursor) -> Result<PackageName, Pep508Er
             Some((index, char @ ('A'..='Z' | 'a'..='z' | '0'..='9' | '.' | '-' | '_'))) => {
                 name.push(char);
                 cursor.next();
-                // [.-_] can't be the final character
-                if cursor.peek().is_none() && matches!(char, '.' | '-' | '_') {
+                // [.-] can't be the final character; `_` can, as packaging's identifier
+                // pattern (`[a-zA-Z0-9][a-zA-Z0-9._-]*\b`) ends on any word character.
+                if cursor.peek().is_none() && matches!(char, '.' | '-') {
                     return Err(Pep508Error {
                         message: Pep508ErrorSource::String(format!(
                             "Package name must end with an alphanumeric character, not '{char}'"
@@ -472,9 +487,16 @@ fn parse_name<T: Pep508Url>(cursor: &mut Cursor) -> Result<PackageName, Pep508Er
                     });
                 }
             }
+            // pypublish: the loop above lets a name end in `.`, `-` or `_` when something
+            // follows it (`reques_ @ …`), which `PackageName::new` refuses: an error, not a panic.
             Some(_) | None => {
-                return Ok(PackageName::new(name)
-                    .expect("`PackageName` validation should match PEP 508 parsing"));
+                let len = name.len();
+                return lenient_name(name, PackageName::new).map_err(|err| Pep508Error {
+                    message: Pep508ErrorSource::String(err.to_string()),
+                    start,
+                    len,
+                    input: cursor.to_string(),
+                });
             }
         }
     }
@@ -654,9 +676,14 @@ fn parse_extras_cursor<T: Pep508Url>(
         cursor.eat_whitespace();
 
         // Add the parsed extra
-        extras.push(
-            ExtraName::new(buffer).expect("`ExtraName` validation should match PEP 508 parsing"),
-        );
+        // pypublish: as for the package name, an invalid extra is an error, not a panic.
+        let len = buffer.len();
+        extras.push(lenient_name(buffer, ExtraName::new).map_err(|err| Pep508Error {
+            message: Pep508ErrorSource::String(err.to_string()),
+            start: cursor.pos().saturating_sub(len),
+            len,
+            input: cursor.to_string(),
+        })?);
         is_first_iteration = false;
     }
 
