@@ -60,7 +60,7 @@ impl Origin {
 impl Url {
     /// Parses an http(s) URL and splits off its userinfo.
     pub fn parse_with_userinfo(input: &str) -> Result<(Url, Option<Userinfo>), UrlError> {
-        let mut u = ::url::Url::parse(input.trim()).map_err(|e| UrlError::Invalid { shown: mask_unparsed(input), why: e.to_string() })?;
+        let mut u = ::url::Url::parse(input.trim()).map_err(|e| UrlError::Invalid { shown: mask_unparsed(input), why: reason(e) })?;
         let info = take_userinfo(&mut u);
         if !matches!(u.scheme(), "http" | "https") {
             return Err(UrlError::Scheme { shown: u.to_string() });
@@ -77,7 +77,7 @@ impl Url {
     /// Resolves `reference` (a `Location` header, say) against this URL as fetch does. The
     /// second value says whether the reference carried credentials of its own, which are dropped.
     pub fn join(&self, reference: &str) -> Result<(Url, bool), UrlError> {
-        let mut u = self.0.join(reference).map_err(|e| UrlError::Invalid { shown: mask_unparsed(reference), why: e.to_string() })?;
+        let mut u = self.0.join(reference).map_err(|e| UrlError::Invalid { shown: mask_unparsed(reference), why: reason(e) })?;
         let had = take_userinfo(&mut u).is_some();
         if !matches!(u.scheme(), "http" | "https") {
             return Err(UrlError::Scheme { shown: u.to_string() });
@@ -182,6 +182,15 @@ fn take_userinfo(u: &mut ::url::Url) -> Option<Userinfo> {
 
 /// The input of a URL that did not parse, with everything that could be userinfo masked: the
 /// text between the scheme and the last `@` before the path, by any reading of the slashes.
+/// The parser's reason, with the way out where there is one: the package carries no IDNA
+/// mapping tables (they doubled its size), so a host with non-ASCII letters is refused.
+fn reason(e: ::url::ParseError) -> String {
+    match e {
+        ::url::ParseError::IdnaError => "a host name with non-ASCII letters: give it in its punycode (xn--) form".to_string(),
+        e => e.to_string(),
+    }
+}
+
 fn mask_unparsed(input: &str) -> String {
     let input = input.trim();
     let Some(at) = input.rfind('@') else { return input.to_string() };

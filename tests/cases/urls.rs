@@ -181,3 +181,12 @@ fn a_page_of_unterminated_hrefs_is_read_in_linear_time() {
     let bare = "href=".repeat(200_000);
     assert_eq!(find(bare.as_bytes(), "text/html", "demo-1.0.tar.gz"), Ok(Existing::Absent));
 }
+
+#[test]
+fn an_internationalised_host_is_refused_with_the_punycode_way_out() {
+    // The package carries no IDNA mapping tables: a non-ASCII host would otherwise reach fetch
+    // spelled differently from what we compared. Its punycode form works.
+    let e = Url::parse("https://bücher.example/legacy/").unwrap_err().to_string();
+    assert!(e.contains("punycode"), "{e}");
+    assert_eq!(url("https://xn--bcher-kva.example/legacy/").host(), "xn--bcher-kva.example");
+}
