@@ -82,21 +82,27 @@ pub enum Pep508ErrorSource<T: Pep508Url = VerbatimUrl> {
 impl<T: Pep508Url> Display for Pep508Error<T> {
     /// Pretty formatting with underline.
     fn fmt(&self, f: &mut Formatter<'_>) -> std::fmt::Result {
-        // We can use char indices here since it's a Vec<char>
-        let start_offset = self.input[..self.start]
+        // pypublish: the spans the parser records are byte offsets that are not always on a
+        // character boundary (`len: 1` over a multi-byte character) nor within the input;
+        // slicing or asserting on them panicked. They are moved to the enclosing boundaries.
+        let input = self.input.as_str();
+        let mut start = self.start.min(input.len());
+        while !input.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = self.start.saturating_add(self.len).clamp(start, input.len());
+        while !input.is_char_boundary(end) {
+            end += 1;
+        }
+        let start_offset = input[..start]
             .chars()
             .filter_map(unicode_width::UnicodeWidthChar::width)
             .sum::<usize>();
-        let underline_len = if self.start == self.input.len() {
+        let underline_len = if start == input.len() {
             // We also allow 0 here for convenience
-            assert!(
-                self.len <= 1,
-                "Can only go one past the input not {}",
-                self.len
-            );
             1
         } else {
-            self.input[self.start..self.start + self.len]
+            input[start..end]
                 .chars()
                 .filter_map(unicode_width::UnicodeWidthChar::width)
                 .sum::<usize>()
@@ -677,10 +683,11 @@ fn parse_extras_cursor<T: Pep508Url>(
 
         // Add the parsed extra
         // pypublish: as for the package name, an invalid extra is an error, not a panic.
+        // The extra began one (ASCII) character before `start`, where `take_while` began.
         let len = buffer.len();
         extras.push(lenient_name(buffer, ExtraName::new).map_err(|err| Pep508Error {
             message: Pep508ErrorSource::String(err.to_string()),
-            start: cursor.pos().saturating_sub(len),
+            start: start - 1,
             len,
             input: cursor.to_string(),
         })?);
