@@ -83,3 +83,15 @@ fn license_expressions_as_packaging_judges_them() {
     assert_eq!(codes(&check_license_expression("GPL-2.0")), ["license.deprecated"]);
     assert!(check_license_expression("Use-it-after-midnight")[0].message.contains("`Use-it-after-midnight` is not an SPDX license id"));
 }
+
+#[test]
+fn a_bad_requirement_with_non_ascii_text_is_a_finding_not_a_crash() {
+    // The parser's error spans once cut a multi-byte character in half, and a name ending in
+    // `_` before more text failed an internal assertion: both trapped the wasm instance.
+    for value in ["demo[extra é]", "demo[é]", "rëquests >= 1", "demo (>=1) ; python_version == 'é", "a[b.]", "demo- >=1"] {
+        let f = check_requirement("Requires-Dist", value).unwrap_or_else(|| panic!("{value:?} should be refused"));
+        assert_eq!(f.code, "requirement.syntax", "{value:?}: {f:?}");
+        assert!(f.message.contains(value), "{value:?}: {}", f.message);
+    }
+    assert_eq!(check_requirement("Requires-Dist", "demo_ >=1"), None, "packaging accepts a name ending in `_`");
+}
