@@ -1,5 +1,7 @@
-// The README's start command ends in scripts/demo.mjs: it must print a working page URL,
-// credentials and pip line, take an upload through the page's relay, and stop everything on Ctrl-C.
+// The README's start command itself (scripts/start: the demo's bootstrap, the page's build, then
+// scripts/demo.mjs) must print a working page URL, credentials and pip line, take an upload
+// through the page's relay, and stop everything on Ctrl-C. scripts/test has built the packages
+// and installed the tools, so here start only checks them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -10,12 +12,13 @@ import { join } from "node:path";
 
 import { root, venv, cli } from "./servers.mjs";
 
-test("demo: prints the page, credentials and pip line; an upload through its relay installs; Ctrl-C stops both servers", async () => {
-  const child = spawn("node", [join(root, "scripts/demo.mjs"), "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+test("demo: scripts/start prints the page, credentials and pip line; an upload through its relay installs; Ctrl-C stops both servers", async () => {
+  // `exec` in scripts/start makes this pid the demo's own, so Ctrl-C reaches it.
+  const child = spawn(join(root, "scripts/start"), ["--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (out += d));
-  for (let i = 0; i < 300 && !out.includes("Ctrl-C stops"); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 600 && !out.includes("Ctrl-C stops"); i++) await new Promise((r) => setTimeout(r, 100));
   const page = /page:\s+(\S+)/.exec(out)?.[1];
   const password = /password:\s+(\S+)/.exec(out)?.[1];
   const index = /--index-url (\S+)/.exec(out)?.[1];
