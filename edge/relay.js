@@ -4,6 +4,9 @@
 // with the multipart body and Authorization it would have sent to the registry; the relay
 // checks the page's origin (and a token, when set) and the upstream against allowlists,
 // forwards the body unbuffered, and returns the registry's reply with its own CORS headers.
+//   GET <relay>/?upstream=<URL on an upload URL's origin>
+// is forwarded the same way, without a body: the registry's simple index, which the page reads
+// to skip files already there and to check its settings before uploading.
 //
 // Environment:
 //   RELAY_ALLOWED_ORIGINS  comma-separated page origins (required; "*" is refused)
@@ -65,6 +68,16 @@ export function relayConfig(env = {}) {
   return { origins, upstreams, token };
 }
 
+/** True when both are URLs of one origin (scheme, host, port), as fetch parses them. */
+function sameOrigin(a, b) {
+  try {
+    const [x, y] = [new URL(a), new URL(b)];
+    return /^https?:$/.test(y.protocol) && !y.username && !y.password && x.origin === y.origin;
+  } catch {
+    return false;
+  }
+}
+
 /** Compares in time that depends only on the lengths, so a wrong token teaches nothing. */
 function sameText(a, b) {
   const [x, y] = [new TextEncoder().encode(a), new TextEncoder().encode(b)];
@@ -92,26 +105,29 @@ export async function relay(request, env = {}) {
     // Preflights carry no custom headers, so no token: they only say what the POST may send.
     return new Response(null, {
       status: 204,
-      headers: { ...cors, "access-control-allow-methods": "POST", "access-control-allow-headers": `authorization, content-type, accept, ${TOKEN_HEADER}`, "access-control-max-age": "600" },
+      headers: { ...cors, "access-control-allow-methods": "GET, POST", "access-control-allow-headers": `authorization, content-type, accept, ${TOKEN_HEADER}`, "access-control-max-age": "600" },
     });
   }
-  if (request.method !== "POST") return json(405, "only POST uploads are relayed", undefined, { ...cors, allow: "POST, OPTIONS" });
+  const get = request.method === "GET";
+  if (!get && request.method !== "POST") return json(405, "only uploads (POST) and index reads (GET) are relayed", undefined, { ...cors, allow: "GET, POST, OPTIONS" });
   if (cfg.token !== undefined && !sameText(request.headers.get(TOKEN_HEADER) ?? "", cfg.token)) {
     return json(401, "this relay needs its token", `send it in the ${TOKEN_HEADER} header`, cors);
   }
   const upstream = new URL(request.url).searchParams.get("upstream");
   if (!upstream) return json(400, "no upstream: call <relay>?upstream=<upload URL>", undefined, cors);
-  if (!cfg.upstreams.includes(upstream)) {
+  // Uploads go only to a listed upload URL; reads (no body) anywhere on a listed URL's origin,
+  // where the registry keeps its index.
+  if (get ? !cfg.upstreams.some((u) => sameOrigin(u, upstream)) : !cfg.upstreams.includes(upstream)) {
     return json(403, "this upstream is not one the relay forwards to", "the relay's operator lists the upload URLs it serves in RELAY_UPSTREAMS", cors);
   }
   const headers = new Headers();
-  for (const h of FORWARDED) {
+  for (const h of get ? ["authorization", "accept"] : FORWARDED) {
     const v = request.headers.get(h);
     if (v !== null) headers.set(h, v);
   }
   let reply;
   try {
-    reply = await fetch(upstream, { method: "POST", headers, body: request.body, redirect: "manual", duplex: "half" });
+    reply = get ? await fetch(upstream, { method: "GET", headers, redirect: "manual" }) : await fetch(upstream, { method: "POST", headers, body: request.body, redirect: "manual", duplex: "half" });
   } catch {
     // The runtime's message can name hosts, addresses and credentials in URLs: not for the page.
     return json(502, "the registry could not be reached", "try again later; if it persists, tell the relay's operator", cors);

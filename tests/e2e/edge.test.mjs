@@ -141,6 +141,16 @@ test("workerd relay: the page in Chromium uploads to pypiserver through it; othe
     assert.match((await r.json()).error, /this upstream is not one the relay forwards to/);
     r = await fetch(to(reg.url), { method: "PUT", headers: { origin: pageOrigin }, body: "x" });
     assert.equal(r.status, 405);
+    // Reads of the registry's index (skip-existing, preflight) go through on the upload URL's
+    // origin only, with the page's credentials and without a body.
+    r = await fetch(to(`${reg.url}simple/pp-flit-demo/`), { headers: { origin: pageOrigin, authorization: "Basic cmVsYXk6cmVsYXktcHctMw==" } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get("access-control-allow-origin"), pageOrigin);
+    assert.match(await r.text(), new RegExp(wheel.replace(/\./g, "\\.")));
+    r = await fetch(to("https://example.com/simple/"), { headers: { origin: pageOrigin } });
+    assert.equal(r.status, 403);
+    r = await fetch(to("http://user:pw@" + reg.url.slice("http://".length) + "simple/"), { headers: { origin: pageOrigin } });
+    assert.equal(r.status, 403, "no credentials in a relayed URL");
     assert.deepEqual(readdirSync(reg.packages), [wheel], "nothing else reached the registry");
   } finally {
     await browser.close();
