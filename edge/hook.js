@@ -151,6 +151,14 @@ export function hookConfig(env = {}, { dev = false } = {}) {
     cfg.maxBytes = parseSize(env.PYPUBLISH_MAX_ASSET_BYTES);
     if (cfg.maxBytes === null) problems.push('PYPUBLISH_MAX_ASSET_BYTES must be a size such as "2GiB", "500MB" or 1048576');
   }
+  // The stall timeout, in seconds: how long an upload or a registry request may go without
+  // progress (hints for the hook name this variable).
+  cfg.timeoutMs = 300_000;
+  if (set("PYPUBLISH_TIMEOUT")) {
+    const s = Number(env.PYPUBLISH_TIMEOUT);
+    if (!Number.isFinite(s) || s < 1 || s > 3600) problems.push("PYPUBLISH_TIMEOUT must be a number of seconds from 1 to 3600");
+    else cfg.timeoutMs = s * 1000;
+  }
   if (set("PYPUBLISH_ASSET_HOSTS")) {
     cfg.policy.hosts = list(env.PYPUBLISH_ASSET_HOSTS).map((h) => h.toLowerCase());
     if (cfg.policy.hosts.some((h) => !/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(h))) problems.push("PYPUBLISH_ASSET_HOSTS must list host names (host.example or *.example), comma-separated, without scheme or port");
@@ -270,6 +278,7 @@ export async function handle(request, env = {}, { dev = false } = {}) {
       surface: "hook",
       // One cheap request finds a wrong URL or token before any asset byte is uploaded.
       preflight: true,
+      timeoutMs: cfg.timeoutMs,
       // A client that goes away cancels the publish: nothing more is fetched or sent.
       signal: request.signal,
       files,

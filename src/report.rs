@@ -257,7 +257,7 @@ pub enum Surface {
 /// Settings a hint may point to; each surface names them its own way.
 const OPTIONS: &[(&str, [&str; 4])] = &[
     // key: [api, cli, page, hook]
-    ("skip-existing", ["`skipExisting: true`", "--skip-existing", "“Skip files the registry already has”", "`\"skip_existing\": true` in the request"]),
+    ("skip-existing", ["`skipExisting: true`", "--skip-existing", "“Skip files the registry already has”", "PYPUBLISH_CHECK_URL (the hook skips what that index lists)"]),
     ("check-url", ["`checkUrl`", "--check-url", "the index URL", "PYPUBLISH_CHECK_URL"]),
     ("token", ["`token`", "--token (or PYPUBLISH_TOKEN)", "the “Password or token” field", "PYPUBLISH_TOKEN"]),
     (
@@ -272,7 +272,6 @@ const OPTIONS: &[(&str, [&str; 4])] = &[
     ("repository-url", ["`repositoryUrl`", "--repository-url", "the upload URL", "PYPUBLISH_REPOSITORY_URL"]),
     ("trusted-never", ["`trustedPublishing: \"never\"`", "--trusted-publishing never", "a token", "PYPUBLISH_TRUSTED_PUBLISHING=never"]),
     ("timeout", ["`timeoutMs`", "--timeout", "a steadier connection", "PYPUBLISH_TIMEOUT"]),
-    ("preflight-off", ["`preflight: false`", "--no-preflight", "“Check before upload” off", "PYPUBLISH_PREFLIGHT=0"]),
 ];
 
 impl Surface {

@@ -449,7 +449,8 @@ fn hints_name_the_surface_s_own_controls() {
     assert!(conflict("cli").contains("--skip-existing"));
     let page = conflict("page");
     assert!(page.contains("Skip files the registry already has") && !page.contains("--"), "{page}");
-    assert!(conflict("hook").contains("skip_existing"));
+    let hook = conflict("hook");
+    assert!(hook.contains("PYPUBLISH_CHECK_URL") && !hook.contains("skip_existing"), "{hook}");
 }
 
 #[test]

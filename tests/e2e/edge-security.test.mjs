@@ -430,11 +430,12 @@ test("workerd, deno and bun: bad settings are refused at startup with errors tha
     PYPUBLISH_PASSWORD: "a-password-only",
     PYPUBLISH_HOOK_SECRET: "tiny-secret",
     PYPUBLISH_MAX_ASSET_BYTES: "2 gigs",
+    PYPUBLISH_TIMEOUT: "in-a-while-x9",
     PYPUBLISH_DEV_ALLOW_PRIVATE: "1",
     GITHUB_TOKEN: "ghs_token_without_repositories",
   };
-  const expected = [/PYPUBLISH_REPOSITORY_URL must not carry credentials/, /PYPUBLISH_CHECK_URL is not set/, /no registry credentials/, /PYPUBLISH_HOOK_SECRET is shorter than 16/, /PYPUBLISH_MAX_ASSET_BYTES must be a size/, /PYPUBLISH_DEV_ALLOW_PRIVATE is a development setting/, /GITHUB_TOKEN is set but GITHUB_REPOSITORIES is empty/];
-  const values = ["registry-pw-in-url", "a-password-only", "ghs_token_without_repositories", "2 gigs"];
+  const expected = [/PYPUBLISH_REPOSITORY_URL must not carry credentials/, /PYPUBLISH_CHECK_URL is not set/, /no registry credentials/, /PYPUBLISH_HOOK_SECRET is shorter than 16/, /PYPUBLISH_MAX_ASSET_BYTES must be a size/, /PYPUBLISH_TIMEOUT must be a number of seconds/, /PYPUBLISH_DEV_ALLOW_PRIVATE is a development setting/, /GITHUB_TOKEN is set but GITHUB_REPOSITORIES is empty/];
+  const values = ["registry-pw-in-url", "a-password-only", "ghs_token_without_repositories", "2 gigs", "in-a-while-x9"];
   const wd = await startWorkerd(env, { dev: false });
   try {
     const r = await callHook(wd.hook, { files: [] });
