@@ -486,13 +486,24 @@ impl Batch {
             }
             Pending::Preflight => match why {
                 NoReply::Cancelled => self.cancel(),
-                why => {
+                // A check that sends nothing else (`check --online`) has only this to report.
+                why if self.cfg.dry_run => {
                     let url = self.cfg.creds.url.to_string();
                     self.preflight_blocked(
+                        Kind::Network,
                         None,
-                        format!("not sent: the registry at {url} could not be reached before the upload ({})", detail(&why)),
-                        "check the URL, the network and any proxy: nothing was sent".into(),
+                        format!("the registry at {url} could not be reached ({})", detail(&why)),
+                        "check the URL, the network and any proxy".into(),
                     );
+                }
+                // No reply is no finding: the uploads go ahead with their own retries, and a
+                // registry that stays unreachable (or a page's CORS-less one) is told apart there.
+                why => {
+                    let note = format!("the check before the upload got no reply ({}); the upload went ahead", detail(&why));
+                    for e in &mut self.files {
+                        e.warnings.push(note.clone());
+                    }
+                    self.after_preflight();
                 }
             },
             Pending::Index(file) => {
@@ -723,7 +734,7 @@ impl Batch {
         let reg = registry::detect(&url);
         if matches!(reg, Registry::Pypi | Registry::TestPypi) {
             return match self.pypi_credentials_finding(reg) {
-                Some((error, hint)) => self.preflight_blocked(None, error, hint),
+                Some((error, hint)) => self.preflight_blocked(Kind::Preflight, None, error, hint),
                 None => self.after_preflight(),
             };
         }
@@ -787,12 +798,12 @@ impl Batch {
         }
         let hint = d.hint.clone().unwrap_or_else(|| "check the repository URL and the credentials".into());
         let error = format!("not sent: before the upload, the registry answered HTTP {} to a check with the same credentials", reply.status);
-        self.preflight_blocked(Some((reply.status, d.server_message)), error, hint);
+        self.preflight_blocked(Kind::Preflight, Some((reply.status, d.server_message)), error, hint);
     }
 
-    fn preflight_blocked(&mut self, reply: Option<(u16, Option<String>)>, error: String, hint: String) {
+    fn preflight_blocked(&mut self, kind: Kind, reply: Option<(u16, Option<String>)>, error: String, hint: String) {
         for i in 0..self.files.len() {
-            let mut r = Report::failed(&self.files[i].spec.name, Kind::Preflight, error.clone());
+            let mut r = Report::failed(&self.files[i].spec.name, kind, error.clone());
             r.hint = Some(hint.clone());
             if let Some((status, words)) = &reply {
                 r.http_status = Some(*status);

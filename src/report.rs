@@ -257,7 +257,10 @@ pub enum Surface {
 /// Settings a hint may point to; each surface names them its own way.
 const OPTIONS: &[(&str, [&str; 4])] = &[
     // key: [api, cli, page, hook]
-    ("skip-existing", ["`skipExisting: true`", "--skip-existing", "“Skip files the registry already has”", "PYPUBLISH_CHECK_URL (the hook skips what that index lists)"]),
+    (
+        "skip-existing",
+        ["`skipExisting: true`", "--skip-existing", "“Skip files the registry already has”", "PYPUBLISH_CHECK_URL (the hook skips what that index lists)"],
+    ),
     ("check-url", ["`checkUrl`", "--check-url", "the index URL", "PYPUBLISH_CHECK_URL"]),
     ("token", ["`token`", "--token (or PYPUBLISH_TOKEN)", "the “Password or token” field", "PYPUBLISH_TOKEN"]),
     (

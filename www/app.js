@@ -593,6 +593,9 @@ async function upload() {
       skipExisting,
       checkUrl: skipExisting ? checkUrlFor(preset, repositoryUrlAbs) : undefined,
       surface: "page",
+      // One cheap request with the same credentials finds a wrong URL, password or permission
+      // (GitLab's job-token 404 among them) before any file is sent.
+      preflight: true,
       retries: 2,
       verbose: true,
       signal: controller.signal,

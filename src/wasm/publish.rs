@@ -84,7 +84,8 @@ export interface PublishOptions {
    * Before the first byte, check the URL, the credentials and the permission with the cheapest
    * request (GitLab: the project's simple index; others: their index or upload URL; PyPI: none,
    * the token is read locally). A blocking finding fails every file with `kind: "preflight"`
-   * and sends nothing. Default false here; the CLI and the hook turn it on.
+   * and sends nothing; no reply is no finding (the upload goes ahead, with a warning), except in a
+   * dry run. Default false here; the CLI, the page and the hook turn it on.
    */
   preflight?: boolean;
   /** Retries after network errors, stalls, 5xx, 408 and 429. Default 3. */

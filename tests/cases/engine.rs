@@ -555,7 +555,7 @@ fn a_good_configuration_passes_preflight_with_one_extra_request() {
 }
 
 #[test]
-fn preflight_for_pypi_reads_the_credentials_locally_and_an_unreachable_registry_sends_nothing() {
+fn preflight_for_pypi_reads_the_credentials_locally() {
     let mut o = options("https://upload.pypi.org/legacy/");
     o.username = Some("alice".into());
     o.password = Some("hunter22".into());
@@ -566,12 +566,42 @@ fn preflight_for_pypi_reads_the_credentials_locally_and_an_unreachable_registry_
     let r = &pypi.reports[0];
     assert_eq!(r.kind, Some(Kind::Preflight));
     assert!(r.hint.as_deref().unwrap().contains("__token__"));
+}
+
+#[test]
+fn a_preflight_without_reply_lets_the_upload_decide_and_fails_only_a_check() {
+    // No reply is no finding: a blip must not cost the release, and the upload's own retries
+    // and diagnosis (the page's CORS explanation among them) take over, with a warning.
+    let mut reg = ok_registry();
+    let net = Net::new().serve(REG, move |seen, store| {
+        if seen.method == "GET" {
+            return Answer::NoReply(NoReply::Network("connection reset".into()));
+        }
+        reg(seen, store)
+    });
+    let mut o = opts();
+    o.preflight = true;
+    let up = run(o, vec![], &[wheel("demo", "1.0")], net);
+    let r = &up.reports[0];
+    assert_eq!(r.status, Status::Uploaded, "{r:?}");
+    assert!(r.warnings.iter().any(|w| w.contains("got no reply (connection reset)")), "{:?}", r.warnings);
+    assert_eq!(up.net.posts().len(), 1);
+
+    // Unreachable: the upload is tried (with its retries) and fails as a network error.
     let mut o = opts();
     o.preflight = true;
     o.repository_url = Some("http://127.0.0.1:9/".into());
-    let run = run(o, vec![], &[wheel("demo", "1.0")], Net::new());
-    assert_eq!(run.net.seen.len(), 1, "only the probe");
-    assert!(run.reports[0].error.as_deref().unwrap().contains("could not be reached"));
+    let down = run(o.clone(), vec![], &[wheel("demo", "1.0")], Net::new());
+    assert_eq!(down.reports[0].kind, Some(Kind::Network), "{:?}", down.reports[0]);
+    assert!(down.net.seen.len() > 1, "the probe, then the upload's attempts");
+
+    // A check that sends nothing else (`check --online`: a dry run) fails on it.
+    o.dry_run = true;
+    let check = run(o, vec![], &[wheel("demo", "1.0")], Net::new());
+    assert_eq!(check.net.seen.len(), 1, "only the probe");
+    let r = &check.reports[0];
+    assert_eq!((r.status, r.kind), (Status::Failed, Some(Kind::Network)));
+    assert!(r.error.as_deref().unwrap().contains("could not be reached"), "{r:?}");
 }
 
 #[test]

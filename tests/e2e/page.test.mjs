@@ -192,7 +192,8 @@ test("page: bars show only for the running step, and finished rows have none", a
   let release;
   const held = new Promise((r) => (release = r));
   const registry = await startServer(async (req, res) => {
-    await held;
+    // The check before the upload (a GET of the index) is answered at once; the upload is held.
+    if (req.method === "POST") await held;
     res.writeHead(200).end("OK");
   });
   const www = await serveWww({ registry: registry.url, config: demoConfig({ simpleUrl: `${registry.url}simple/` }) });
@@ -561,10 +562,14 @@ test("page: an upload right after an uncommitted URL edit sends no credentials t
     }, `${other.url}legacy/`);
     await waitStatus(page, WHEEL, ["uploaded", "failed"]);
     assert.equal(await page.inputValue("#password"), "");
-    const posts = other.requests.filter((r) => r.method === "POST");
-    assert.equal(posts.length, 1);
-    const auth = posts[0].headers.authorization ?? "";
-    assert.ok(!Buffer.from(auth.replace(/^Basic /, ""), "base64").toString().includes("for-the-demo-only"), "the demo's password went to another origin");
+    // The check before the upload (a GET) is refused there, so nothing is POSTed; whatever
+    // reached that origin carried no password of the demo's.
+    const sent = other.requests.filter((r) => r.method !== "OPTIONS");
+    assert.ok(sent.length >= 1, "the new origin was asked");
+    for (const q of sent) {
+      const auth = q.headers.authorization ?? "";
+      assert.ok(!Buffer.from(auth.replace(/^Basic /, ""), "base64").toString().includes("for-the-demo-only"), "the demo's password went to another origin");
+    }
   } finally {
     await page.close();
     await www.stop();
@@ -572,7 +577,7 @@ test("page: an upload right after an uncommitted URL edit sends no credentials t
   }
 });
 
-test("page: GitLab's 404 to gitlab-ci-token shows the job-token allowlist hint", async () => {
+test("page: GitLab's 404 to gitlab-ci-token is found by the check before the upload: the job-token allowlist hint, and no file sent", async () => {
   // Replays GitLab's reply to a CI_JOB_TOKEN whose project is not allow-listed, with the CORS
   // headers GitLab's /api/* sends (source: tests/fixtures/replies.json, "gitlab job token not allow-listed").
   const replies = JSON.parse(readFileSync(join(root, "tests/fixtures/replies.json"), "utf8"));
@@ -602,8 +607,10 @@ test("page: GitLab's 404 to gitlab-ci-token shows the job-token allowlist hint",
     const hint = await row(page, WHEEL).locator(".hint").textContent();
     assert.match(hint, /allow-list/);
     assert.match(hint, /Job token permissions/);
-    const post = gitlab.requests.find((r) => r.method === "POST");
-    assert.equal(post.url, "/api/v4/projects/acme%2Ftools/packages/pypi");
+    // The preflight read the project's simple index with the same token, and stopped there.
+    const probe = gitlab.requests.find((r) => r.method === "GET");
+    assert.equal(probe?.url, "/api/v4/projects/acme%2Ftools/packages/pypi/simple/");
+    assert.deepEqual(gitlab.requests.filter((r) => r.method === "POST"), [], "no file was sent");
     await capture(page, "gitlab-404");
   } finally {
     await page.close();
