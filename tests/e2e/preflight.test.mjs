@@ -55,6 +55,21 @@ test("preflight: --no-preflight skips it, and check --online runs it without sen
   }
 });
 
+test("preflight: a registry that does not answer fails check --online; an upload goes on to its own retries and says the check got no reply", async () => {
+  // A port that was free a moment ago: nothing listens there.
+  const closed = await startServer((req, res) => res.end());
+  const url = `${closed.url}legacy/`;
+  await closed.stop();
+  const online = await cli(["check", "--online", "--json", "--repository-url", url, "-u", "u", "-p", "pw-offline-1", wheel]);
+  assert.equal(online.code, 1, online.stderr);
+  assert.match(online.stdout + online.stderr, /could not be reached/);
+  const up = await cli(["upload", "--json", "--retries", "1", "--repository-url", url, "-u", "u", "-p", "pw-offline-1", wheel]);
+  assert.equal(up.code, 1);
+  assert.equal(up.json[0].kind, "network", JSON.stringify(up.json[0]));
+  assert.equal(up.json[0].attempts, 2, "the upload was tried, with its retry");
+  assert.ok(up.json[0].warnings.some((w) => /check before the upload got no reply/.test(w)), JSON.stringify(up.json[0].warnings));
+});
+
 test("preflight: a good configuration passes with one extra request, against pypiserver and devpi", async () => {
   const reg = await startPypiserver();
   const devpi = await startDevpi();
