@@ -12,7 +12,7 @@ const args = process.argv.slice(2);
 const wanted = args[0] === "--port" ? Number(args[1]) : Number(process.env.PORT ?? 8000);
 const user = "demo";
 const password = randomBytes(12).toString("base64url");
-const reg = await startPypiserver({ user, password });
+const reg = await startPypiserver({ user, password, keep: true });
 const config = demoConfig({ username: user, simpleUrl: reg.simple });
 let page;
 try {

@@ -2,7 +2,7 @@
 // outside tests/ so the demo, which a fresh machine runs before any test tool is installed,
 // imports nothing that needs Playwright or the test venv's other packages.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,8 +47,12 @@ export function stopper(child) {
   };
 }
 
-/** pypiserver with one htpasswd user; uploads need that user. */
-export async function startPypiserver({ user = "alice", password = "s3cret-pw" } = {}) {
+/**
+ * pypiserver with one htpasswd user; uploads need that user. `stop()` removes what it stored
+ * (tests and benchmarks upload up to a GiB each), unless `keep` (the demo tells its user where
+ * the uploads are).
+ */
+export async function startPypiserver({ user = "alice", password = "s3cret-pw", keep = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "pypiserver-"));
   const pkgs = join(dir, "packages");
   mkdirSync(pkgs);
@@ -59,5 +63,10 @@ export async function startPypiserver({ user = "alice", password = "s3cret-pw" }
   const child = spawn(venv("pypi-server"), ["run", "-i", "127.0.0.1", "-p", String(port), "-P", htpasswd, "-a", "update", pkgs], { stdio: "ignore" });
   const url = `http://127.0.0.1:${port}/`;
   await waitFor(url, child, "pypiserver");
-  return { url, simple: `${url}simple/`, user, password, packages: pkgs, stop: stopper(child) };
+  const halt = stopper(child);
+  const stop = async () => {
+    await halt();
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+  };
+  return { url, simple: `${url}simple/`, user, password, packages: pkgs, stop };
 }
