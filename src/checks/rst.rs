@@ -1743,59 +1743,32 @@ impl Parser {
                     continue;
                 }
             }
-            if c == '*' && chars.get(i + 1) == Some(&'*') {
-                if self.quoted(&chars, i, 2) || chars.get(i + 2).is_some_and(|c| c.is_whitespace()) {
-                    i += 2;
+            // Strong, emphasis and inline literals: a start-string, its end-string, and the text
+            // between kept. `**` is tried before `*`.
+            let simple = if c == '*' && chars.get(i + 1) == Some(&'*') {
+                Some((2, "**", false, &mut c_strong, "strong"))
+            } else if c == '*' {
+                Some((1, "*", false, &mut c_emph, "emphasis"))
+            } else if c == '`' && chars.get(i + 1) == Some(&'`') {
+                Some((2, "``", true, &mut c_lit, "literal"))
+            } else {
+                None
+            };
+            if let Some((open, close, literal, cache, what)) = simple {
+                if self.quoted(&chars, i, open) || chars.get(i + open).is_some_and(|c| c.is_whitespace()) {
+                    i += open;
                     continue;
                 }
-                match c_strong.get(i + 2, |f| find_end(&chars, f, "**", false)) {
+                match cache.get(i + open, |f| find_end(&chars, f, close, literal)) {
                     Some(e) => {
                         out.extend(&chars[seg_start..i]);
-                        out.extend(&chars[i + 2..e]);
-                        i = e + 2;
+                        out.extend(&chars[i + open..e]);
+                        i = e + close.chars().count();
                         seg_start = i;
                     }
                     None => {
-                        self.msg(Level::Warning, "rst.inline-unterminated", line_at(i), "Inline strong start-string without end-string.");
-                        i += 2;
-                    }
-                }
-                continue;
-            }
-            if c == '*' {
-                if self.quoted(&chars, i, 1) || chars.get(i + 1).is_some_and(|c| c.is_whitespace()) {
-                    i += 1;
-                    continue;
-                }
-                match c_emph.get(i + 1, |f| find_end(&chars, f, "*", false)) {
-                    Some(e) => {
-                        out.extend(&chars[seg_start..i]);
-                        out.extend(&chars[i + 1..e]);
-                        i = e + 1;
-                        seg_start = i;
-                    }
-                    None => {
-                        self.msg(Level::Warning, "rst.inline-unterminated", line_at(i), "Inline emphasis start-string without end-string.");
-                        i += 1;
-                    }
-                }
-                continue;
-            }
-            if c == '`' && chars.get(i + 1) == Some(&'`') {
-                if self.quoted(&chars, i, 2) || chars.get(i + 2).is_some_and(|c| c.is_whitespace()) {
-                    i += 2;
-                    continue;
-                }
-                match c_lit.get(i + 2, |f| find_end(&chars, f, "``", true)) {
-                    Some(e) => {
-                        out.extend(&chars[seg_start..i]);
-                        out.extend(&chars[i + 2..e]);
-                        i = e + 2;
-                        seg_start = i;
-                    }
-                    None => {
-                        self.msg(Level::Warning, "rst.inline-unterminated", line_at(i), "Inline literal start-string without end-string.");
-                        i += 2;
+                        self.msg(Level::Warning, "rst.inline-unterminated", line_at(i), format!("Inline {what} start-string without end-string."));
+                        i += open;
                     }
                 }
                 continue;
