@@ -225,35 +225,12 @@ pub fn diagnose(claims: &[(String, String)]) -> String {
 /// The claims a person compares with the publisher settings on PyPI; never the signature.
 pub fn claims(jwt: &str) -> Vec<(String, String)> {
     let Some(payload) = jwt.split('.').nth(1) else { return Vec::new() };
-    let Some(bytes) = base64url_decode(payload) else { return Vec::new() };
+    let Some(bytes) = crate::mask::base64_decode(payload) else { return Vec::new() };
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return Vec::new() };
     ["sub", "repository", "repository_owner", "workflow_ref", "job_workflow_ref", "ref", "environment", "project_path", "ci_config_ref_uri"]
         .iter()
         .filter_map(|k| v.get(*k).and_then(|x| x.as_str()).map(|x| (k.to_string(), x.to_string())))
         .collect()
-}
-
-fn base64url_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.bytes().filter(|&c| c != b'=') {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            _ => return None,
-        } as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
 }
 
 fn unexpected(what: &str, e: impl std::fmt::Display) -> OidcError {

@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 use serde::Serialize;
 
+use crate::checks::rst::split_lines;
 use crate::checks::{self, Finding};
 use crate::digest::DigestSet;
 use crate::filename::{normalize_name, DistFilename};
@@ -565,44 +566,6 @@ fn differences(files: &[PreviewFile<'_>]) -> Vec<String> {
                 first.filename.raw
             )));
         }
-    }
-    out
-}
-
-/// docutils' `string2lines` (what the RST check numbers): Python's line breaks, tabs to 8
-/// columns, trailing whitespace removed.
-fn split_lines(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut col = 0usize;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' | '\n' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
-                if c == '\r' && chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push(cur.trim_end().to_string());
-                cur.clear();
-                col = 0;
-            }
-            '\t' => {
-                let n = 8 - col % 8;
-                cur.extend(std::iter::repeat_n(' ', n));
-                col += n;
-            }
-            '\u{b}' | '\u{c}' => {
-                cur.push(' ');
-                col += 1;
-            }
-            _ => {
-                cur.push(c);
-                col += 1;
-            }
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur.trim_end().to_string());
     }
     out
 }

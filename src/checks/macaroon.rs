@@ -72,7 +72,7 @@ pub fn decode(token: &str) -> Result<TokenInfo, TokenError> {
         Some(("pypi", rest)) if !rest.is_empty() => rest,
         _ => return Err(TokenError::NotPypi),
     };
-    let bytes = b64decode(raw).ok_or(TokenError::Malformed("its base64 is malformed"))?;
+    let bytes = crate::mask::base64_decode(raw).ok_or(TokenError::Malformed("its base64 is malformed"))?;
     let mac = match bytes.first() {
         Some(2) => parse_v2(&bytes[1..])?,
         Some(b'0'..=b'9' | b'a'..=b'f') => parse_v1(&bytes)?,
@@ -311,32 +311,6 @@ struct Macaroon<'a> {
     format: u8,
     location: &'a [u8],
     caveats: Vec<Caveat<'a>>,
-}
-
-/// base64 in either alphabet, padding optional, as pymacaroons accepts it.
-pub fn b64decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    // One leftover character (6 bits) cannot encode a byte.
-    (bits < 6).then_some(out)
 }
 
 const MALFORMED: TokenError = TokenError::Malformed("its macaroon is truncated or malformed");

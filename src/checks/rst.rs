@@ -79,7 +79,7 @@ fn level_name(l: Level) -> &'static str {
 
 /// docutils' `string2lines`: `\v`/`\f` become spaces, Python's `splitlines`, tabs to 8,
 /// trailing whitespace removed.
-fn split_lines(text: &str) -> Vec<String> {
+pub(crate) fn split_lines(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut col = 0usize;
