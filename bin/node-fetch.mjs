@@ -11,6 +11,12 @@
 import http from "node:http";
 import https from "node:https";
 
+/**
+ * Request body chunks whose memory the producer reuses (bin/file-source.mjs): their buffer →
+ * the function that takes it back, called once the socket is done with the chunk.
+ */
+export const recycle = new WeakMap();
+
 /** Reply bodies keep this much; the rest is dropped (a plain reply says `truncated: true`). */
 export const MAX_REPLY_BODY = 1 << 20;
 // Enough for a status line and Node's 16 KiB header limit, for replies Node's parser refuses.
@@ -255,7 +261,8 @@ async function pump(req, body, current) {
       const { done, value } = await body.read();
       if (current() !== body) return;
       if (done) return void req.end();
-      req.write(value);
+      const giveBack = value?.buffer && recycle.get(value.buffer);
+      req.write(value, giveBack ? () => giveBack(value.buffer) : undefined);
       await new Promise((r) => setImmediate(r));
       // Not write()'s answer: 'drain' may have come and gone during that turn.
       if (req.writableNeedDrain && current() === body) await drained(req);

@@ -11,6 +11,7 @@ import { setFlagsFromString } from "node:v8";
 
 import * as core from "../pkg/pypublish.js";
 import { nodeFetch } from "./node-fetch.mjs";
+import { openFile } from "./file-source.mjs";
 import { nodeHasher, workerHasher } from "./hash-worker.mjs";
 
 const { default: init, inspect, planUpload, publish } = core;
@@ -382,7 +383,7 @@ async function upload(opts) {
     const att = `${p}.publish.attestation`;
     const attestations = existsSync(att) ? [readFileSync(att, "utf8")] : [];
     // The path lets the hashing thread read the file itself.
-    files.push({ file: await openAsBlob(p), filename: basename(p), attestations, path: p });
+    files.push({ file: await openFile(p), filename: basename(p), attestations, path: p });
   }
   const sizes = new Map(files.map((f) => [f.filename, f.file.size]));
   const out = { stream: process.stdout, c: palette(process.stdout) };
@@ -521,11 +522,12 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-// Every chunk of a file streamed to the socket is a fresh 64 KiB buffer, freed only when V8
-// next collects its young generation; letting that generation grow (V8's default) kept ~60 MiB
-// of sent chunks alive during a 1000 MiB upload. Kept at its starting size, it is collected
-// every few MiB of JS garbage: +34 MiB over Node's baseline instead of +61, at the same speed
-// (BENCHMARKS.md (c)). A growth factor, unlike the semi-space size, takes effect at run time.
+// Garbage is freed only when V8 next collects its young generation, and letting that generation
+// grow (V8's default) keeps tens of MiB of it alive: files over 1 MiB are sent through reused
+// buffers (bin/file-source.mjs), but smaller ones stream as fresh 64 KiB Blob chunks, and each
+// file leaves its plan and reports. Kept at its starting size, the generation is collected every
+// few MiB: a batch of 500 small wheels peaked at ~98 MiB instead of ~114, at the same speed
+// (BENCHMARKS.md (c), (f)). A growth factor, unlike the semi-space size, takes effect at run time.
 setFlagsFromString("--semi-space-growth-factor=1");
 
 // Loaded first: even a usage error's text goes through the core's escaping.

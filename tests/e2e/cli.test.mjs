@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { openAsBlob, readFileSync, readdirSync, writeFileSync, mkdtempSync } from "node:fs";
+import { openAsBlob, readFileSync, readdirSync, rmSync, writeFileSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -256,4 +256,39 @@ test("CLI options through node:util parseArgs: every option, alias and environme
   const help = await cli(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--quiet/);
+});
+
+test("CLI: a file rewritten after it was opened (same size, other bytes) is not sent: that upload fails with the reason and no request reaches its end", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cli-changed-"));
+  const wheel = makeWheel(dir, "changed_demo", 3, { random: true });
+  const seen = { gets: 0, completed: 0 };
+  const server = createServer((req, res) => {
+    if (req.method !== "POST") {
+      // The check before the first byte: the file was opened and inspected by now; it is
+      // rewritten before the answer lets the upload start.
+      seen.gets++;
+      const bytes = readFileSync(wheel);
+      bytes[bytes.length >> 1] ^= 0xff;
+      writeFileSync(wheel, bytes);
+      return res.writeHead(405, { allow: "POST" }).end();
+    }
+    req.on("data", () => {});
+    req.on("end", () => {
+      seen.completed++;
+      res.writeHead(200).end("OK");
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const url = `http://127.0.0.1:${server.address().port}/`;
+    const r = await cli(["upload", "--json", "--repository-url", url, "-u", "u", "-p", "p", wheel]);
+    assert.equal(seen.gets, 1, "the preflight ran once, before the body");
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(r.json[0].status, "failed", r.stdout);
+    assert.match(r.json[0].error, /changed after it was opened/);
+    assert.equal(seen.completed, 0, "no upload reached its end");
+  } finally {
+    await new Promise((r) => (server.closeAllConnections(), server.close(r)));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -52,17 +52,23 @@ export function testCertificate() {
 /** A recording HTTP server on 127.0.0.1 (HTTPS with `{ tls: true }`, see testCertificate). */
 export async function startServer(handler, { tls = false } = {}) {
   const requests = [];
+  // Requests the client cut before their end, with what had arrived: never handled.
+  const cut = [];
   const make = tls ? (h) => createHttpsServer({ key: testCertificate().key, cert: testCertificate().cert }, h) : createServer;
   const server = make(async (req, res) => {
     const chunks = [];
-    for await (const c of req) chunks.push(c);
+    try {
+      for await (const c of req) chunks.push(c);
+    } catch {
+      return cut.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) });
+    }
     const rec = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) };
     requests.push(rec);
     handler(rec, res, requests.length);
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address();
-  return { url: `${tls ? "https" : "http"}://127.0.0.1:${port}/`, port, requests, stop: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }) };
+  return { url: `${tls ? "https" : "http"}://127.0.0.1:${port}/`, port, requests, cut, stop: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }) };
 }
 
 /** Runs the CLI without blocking this process (servers here must keep answering). */
@@ -93,9 +99,10 @@ with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
     z.writestr(f"{name}-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nGenerator: pypublish-tests\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
     z.writestr(f"{name}-1.0.dist-info/RECORD", "")
     with z.open(f"{name}/payload.bin", "w", force_zip64=True) as f:
-        block = os.urandom(1 << 20) if rand else bytes(range(256)) * 4096
+        # Random: every MiB its own, so no two chunks of the file are alike.
+        block = bytes(range(256)) * 4096
         for _ in range(mib):
-            f.write(block)
+            f.write(os.urandom(1 << 20) if rand else block)
 `, path, project, String(mib), random ? "1" : "0"], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`making ${path}: ${r.stderr}`);
   return path;
