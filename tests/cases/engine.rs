@@ -589,6 +589,24 @@ fn the_index_is_asked_before_any_hashing_and_only_a_listed_file_is_hashed() {
     assert_eq!((run.reports[0].kind, run.hashed), (Some(Kind::Conflict), 1));
 }
 
+#[test]
+fn in_a_batch_a_listed_lead_is_read_once_and_skipped_and_the_rest_go_on() {
+    let dists = [sdist("demo", "1.0"), wheel("demo", "1.0")];
+    let page = format!("{{\"files\": [{{\"filename\": \"{}\", \"hashes\": {{\"sha256\": \"{}\"}}}}]}}", dists[1].name, digest_bytes(&dists[1].bytes).sha256);
+    let mut store = ok_registry();
+    let net = Net::new().serve(REG, move |seen, st| match seen.method {
+        "GET" => reply(200, &[("Content-Type", "application/vnd.pypi.simple.v1+json")], &page),
+        _ => store(seen, st),
+    });
+    let mut o = opts();
+    o.check_url = Some(format!("{REG}/simple/"));
+    let run = run_over(Trailing::All, o, vec![], &dists, net, CancelAt::Never, from_urls(&dists));
+    let (sd, wh) = (run.report(&dists[0].name), run.report(&dists[1].name));
+    assert_eq!((wh.status, wh.verified, sd.status), (Status::Skipped, Some(true), Status::Uploaded), "{:?}", run.reports);
+    assert_eq!(run.whole_reads, [2, 1], "the listed wheel read once, to compare; the sdist hashed first, then sent");
+    assert_eq!(run.net.posts().len(), 1);
+}
+
 fn gitlab_job(project_id: &str, project_path: &str) -> Vec<(String, String)> {
     [("GITLAB_CI", "true"), ("CI_PROJECT_ID", project_id), ("CI_PROJECT_PATH", project_path), ("CI_SERVER_URL", "https://gitlab.example.com")]
         .iter()
