@@ -11,9 +11,11 @@
 //                  release's dist assets, fetched from their API URLs only
 //
 // The threat model and every setting are in edge/README.md. Every asset is probed (allowed,
-// sized) before publish() runs; publish() reads every file's metadata and checks hashes before
-// it sends; files already on the registry are reported as skipped (the index check), so a
-// request received twice never uploads twice. The reply is the array of per-file reports.
+// sized) before publish() runs; publish() reads every file's metadata before it sends and
+// checks each file's sha256 before its upload's closing boundary (all or nothing for a batch;
+// a single asset is fetched once, hashed as it is sent); files already on the registry are
+// reported as skipped (the index check), so a request received twice never uploads twice. The
+// reply is the array of per-file reports.
 import * as core from "../pkg/pypublish.js";
 import { checkUrl, classifyHost, list, parseSize } from "./policy.js";
 import { AssetError, HOST_HINT, assetSource, refusal } from "./assets.js";

@@ -10,8 +10,9 @@
 //!
 //! What it decides: every file's metadata is read and checked before anything is sent (a batch
 //! with a broken file sends nothing); trusted publishing; wheels before sdists; whether and
-//! where to look a file up in the simple index; when to hash (ahead of the upload, or every
-//! file first when sources may change between reads); retries, redirects and conflicts (per
+//! where to look a file up in the simple index; when to hash (as the file is sent, ahead of
+//! the upload, or every file but the first one sent first when sources may change between
+//! reads; a file the index lists, only then); retries, redirects and conflicts (per
 //! file, by [`crate::publish::Upload`]); which origin gets credentials; the dry run; cancelling.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -84,8 +85,6 @@ pub enum Trailing {
     Off,
     /// sha256, blake2b-256 and md5.
     All,
-    /// sha256 and md5 only (workerd's native digest streams have no BLAKE2).
-    Sha256Md5,
 }
 
 /// Why options cannot be used.
@@ -284,6 +283,8 @@ struct Entry {
     digests: Option<DigestSet>,
     plan: Option<MultipartPlan>,
     last_reply: Option<RawResponse>,
+    /// The index listed the file before it was hashed: the verdict waits for its digests.
+    found: Option<Existing>,
     state: St,
 }
 
@@ -323,6 +324,11 @@ pub struct Batch {
     job: Option<GitLabJob>,
     seed: [u8; 32],
     draws: u64,
+    /// All or nothing (a batch of sources that may change): every file but the lead was hashed
+    /// and checked first, and nothing else starts before the lead's own body pass checked it.
+    prehashed: bool,
+    /// The lead file failed for its bytes (`Kind::Source`).
+    lead_failed: bool,
 }
 
 impl Batch {
@@ -349,6 +355,8 @@ impl Batch {
             job,
             seed,
             draws: 0,
+            prehashed: false,
+            lead_failed: false,
         };
         for (i, spec) in files.into_iter().enumerate() {
             let state = match DistFilename::parse(&spec.name) {
@@ -362,6 +370,7 @@ impl Batch {
                         digests: None,
                         plan: None,
                         last_reply: None,
+                        found: None,
                         state: St::Reading(Box::new(reader)),
                     });
                     b.step_reader(i);
@@ -369,7 +378,7 @@ impl Batch {
                 }
                 Err(e) => St::Invalid(refused(&spec.name, Kind::Filename, &e.to_string())),
             };
-            b.files.push(Entry { spec, warnings: Vec::new(), dist: None, metadata: None, digests: None, plan: None, last_reply: None, state });
+            b.files.push(Entry { spec, warnings: Vec::new(), dist: None, metadata: None, digests: None, plan: None, last_reply: None, found: None, state });
         }
         b.advance();
         Ok(b)
@@ -435,8 +444,11 @@ impl Batch {
             },
             Err(why) => Some(refused(&name, Kind::Source, &format!("{name} could not be read: {why}"))),
         };
-        if let Some(r) = failure {
-            self.finish(file, r);
+        let found = self.files[file].found.take();
+        match (failure, found) {
+            (Some(r), _) => self.finish(file, r),
+            (None, Some(existing)) => self.decide_existing(file, &existing),
+            (None, None) => {}
         }
         self.advance();
     }
@@ -817,13 +829,17 @@ impl Batch {
     fn after_preflight(&mut self) {
         // Sources that are read anew each time may change: with more than one file, every file
         // is hashed and checked before the first byte goes out, so a release is all or nothing.
+        // The lead (the first file sent), where it is hashed as it is sent, is checked by its own
+        // body pass instead, before its closing boundary; the others wait for that
+        // (`lead_unverified`), and are not sent if it fails (`lead_cut`).
         let prehash = self.files.len() > 1 && self.files.iter().any(|e| e.spec.changeable);
         if self.cfg.dry_run {
             self.phase = Phase::Upload;
         } else if prehash {
             self.phase = Phase::Prehash;
+            self.prehashed = true;
             for i in self.order.clone() {
-                if matches!(self.files[i].state, St::Valid) {
+                if matches!(self.files[i].state, St::Valid) && self.digests_first(i) {
                     self.files[i].state = St::Hashing;
                     self.out.push_back(Action::Hash { file: i });
                 }
@@ -853,12 +869,24 @@ impl Batch {
 
     /// Starts what the concurrency allows: hashing one file ahead, uploads in order.
     fn schedule(&mut self) {
+        if let Some(lead) = self.lead_cut() {
+            let why = format!("not sent: {} could not be verified; nothing of this release was uploaded", self.files[lead].spec.name);
+            for i in 0..self.files.len() {
+                if matches!(self.files[i].state, St::Valid | St::Ready) {
+                    self.finish(i, Report::failed(&self.files[i].spec.name, Kind::NotSent, why.clone()));
+                }
+            }
+        }
+        let held = self.lead_unverified();
         let active = self.files.iter().filter(|e| matches!(e.state, St::Index { .. } | St::Sending(_) | St::Verifying(_))).count();
         let hashing = self.files.iter().filter(|e| matches!(e.state, St::Hashing)).count();
         let ready = self.files.iter().filter(|e| matches!(e.state, St::Ready)).count();
         let mut slots = self.cfg.concurrency.saturating_sub(active);
         let mut hash_budget = (self.cfg.concurrency + 1).saturating_sub(ready + hashing + active).min(1usize.saturating_sub(hashing));
         for i in self.order.clone() {
+            if held.is_some_and(|lead| lead != i) {
+                continue;
+            }
             match self.files[i].state {
                 St::Ready if slots > 0 => {
                     slots -= 1;
@@ -892,16 +920,33 @@ impl Batch {
         }
     }
 
-    /// True when file `file` must be hashed before its body goes: the index lookup and the dry
-    /// run need the sha256 first, some transports cannot hash while sending, and a source read
-    /// anew each time (a URL) is checked whole, against its expected sha256 too, before its
-    /// first byte is uploaded (so it costs a second read).
+    /// True when file `file` must be hashed before its body goes: the dry run reports the
+    /// sha256, some transports cannot hash while sending and some registries need the digests
+    /// first. A source read anew each time (a URL) is read once, hashed as it is sent and
+    /// checked before its closing boundary, when it is the batch's lead (alone, or the first
+    /// of an all-or-nothing batch); the others are hashed and checked whole before the lead's
+    /// first byte, which costs them a second read. The index lookup needs no digests first:
+    /// only a file it lists is hashed, to compare (`found`).
     fn digests_first(&self, file: usize) -> bool {
         self.cfg.trailing == Trailing::Off
             || self.cfg.dry_run
-            || self.lookup_index().is_some()
-            || self.files[file].spec.changeable
+            || (self.files[file].spec.changeable && self.order.first() != Some(&file))
             || !registry::accepts_trailing_digests(registry::detect(&self.cfg.creds.url))
+    }
+
+    /// The lead of an all-or-nothing batch while its body pass has not yet checked it: the
+    /// others must not start before.
+    fn lead_unverified(&self) -> Option<usize> {
+        let lead = *self.order.first()?;
+        let e = &self.files[lead];
+        (self.prehashed && e.digests.is_none() && !matches!(e.state, St::Finished)).then_some(lead)
+    }
+
+    /// The lead of an all-or-nothing batch when its bytes turned out not to be what they should
+    /// (cut before its closing boundary, or hashed for the index and found wrong).
+    fn lead_cut(&self) -> Option<usize> {
+        let lead = *self.order.first()?;
+        (self.prehashed && self.lead_failed).then_some(lead)
     }
 
     /// The digests of the bytes a body sent, reported by the shell before the reply (when they
@@ -1046,6 +1091,14 @@ impl Batch {
         let e = &self.files[file];
         let ours = e.digests.as_ref().map(|d| d.sha256.clone()).unwrap_or_default();
         let name = e.spec.name.clone();
+        if e.digests.is_none() && !matches!(existing, Existing::Absent) {
+            // Listed: only now is the file read whole, to tell a skip from a conflict.
+            let e = &mut self.files[file];
+            e.found = Some(existing.clone());
+            e.state = St::Hashing;
+            self.out.push_back(Action::Hash { file });
+            return;
+        }
         let r = match existing {
             Existing::Absent => return self.send(file),
             Existing::Present { sha256: Some(h) } if *h == ours => {
@@ -1078,7 +1131,6 @@ impl Batch {
         let (trailing, placeholder): (&[&str], DigestSet) = match (&e.digests, self.cfg.trailing) {
             (Some(_), _) | (None, Trailing::Off) => (&[], DigestSet::default()),
             (None, Trailing::All) => (&TRAILING_FIELDS, DigestSet::placeholder()),
-            (None, Trailing::Sha256Md5) => (&["sha256_digest", "md5_digest"], DigestSet::placeholder()),
         };
         let d = e.digests.as_ref().unwrap_or(&placeholder);
         let mut form = Form::new(dist, md, d);
@@ -1164,6 +1216,9 @@ impl Batch {
 
     /// Completes a file's report, masks and escapes it, and queues it.
     fn finish(&mut self, file: usize, mut r: Report) {
+        if self.order.first() == Some(&file) && r.kind == Some(Kind::Source) {
+            self.lead_failed = true;
+        }
         let e = &mut self.files[file];
         e.state = St::Finished;
         if r.sha256.is_none() {

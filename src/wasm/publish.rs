@@ -14,7 +14,7 @@ use web_sys::{AbortController, AbortSignal};
 
 use super::source::{describe, name_of, Source};
 use super::stream::StreamSource;
-use super::transport::{get, sleep, stream_bodies, Link, Transport};
+use super::transport::{fixed_length_streams, get, sleep, stream_bodies, Link, Transport};
 use super::{get_random_values, input_error, js_error, progress, to_js};
 use crate::batch::{Action, Batch, Config, FileSpec, Options, Trailing};
 use crate::digest::DigestSet;
@@ -28,9 +28,12 @@ export type PublishFile = File | { file: Blob; filename: string; attestations?: 
 /** sha256, md5 and blake2b-256 in lowercase hex, and the length hashed. */
 export interface Digests { sha256: string; md5: string; blake2_256: string; len: number }
 /**
- * A file that is not a Blob (say, behind a URL in an edge function), read twice: once to hash
- * it, once into the request body. `size` must be exact; the body stream stops before the end
- * of the request if the bytes differ from what was hashed. `read(offset, length)` (for example
+ * A file that is not a Blob (say, behind a URL in an edge function). Where the runtime can hash
+ * a body as it sends it (Node, Bun, workerd), a single file, or the first one sent of a batch, is
+ * read once, its digests after it; the others of a batch are read twice: once to hash them
+ * before any upload (all or nothing), once into the request body. `size` must be exact; the
+ * body stream stops before the end of the request if the bytes differ from `sha256` or from
+ * what was hashed. `read(offset, length)` (for example
  * an HTTP Range request) lets the metadata be read without streaming the file; without it the
  * stream is opened again and skipped through.
  */
@@ -77,7 +80,8 @@ export interface PublishOptions {
   dryRun?: boolean;
   /**
    * Send the digest fields before the file. By default, where the runtime streams the body
-   * (Node, Bun), the file is hashed as it is sent and the digests follow it: one read.
+   * (Node, Bun; workerd for stream files), the file is hashed as it is sent and the digests
+   * follow it: one read.
    */
   digestsFirst?: boolean;
   /**
@@ -141,14 +145,7 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
         return Err(js_error(Kind::Input, "publish() takes an options object", None));
     }
     let core: Options = serde_wasm_bindgen::from_value(options.clone()).map_err(|e| js_error(Kind::Input, &format!("options: {e}"), None))?;
-    // Node and Bun send our own body stream, which can hash the file as it goes: the digest
-    // fields follow it and the file is read once. Browsers and Deno send Blob bodies
-    // themselves, and workerd pipes natively: digests first there.
-    let trailing = if stream_bodies() { Trailing::All } else { Trailing::Off };
-    let cfg = Config::from_options(&core, env(&get(&options, "env")))
-        .map_err(|e| input_error(&e))?
-        .with_trailing(trailing, core.digests_first)
-        .at(js_sys::Date::now() as u64);
+    let cfg = Config::from_options(&core, env(&get(&options, "env"))).map_err(|e| input_error(&e))?.at(js_sys::Date::now() as u64);
     let secrets = cfg.creds.secrets();
     let stall_ms = match get(&options, "timeoutMs").as_f64() {
         None => 300_000.0,
@@ -168,6 +165,14 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
         sources.push(source);
         specs.push(spec);
     }
+    // Node and Bun send our own body stream, which can hash the file as it goes: the digest
+    // fields follow it and the file is read once. workerd can too for stream sources (its
+    // FixedLengthStream body, with the wasm digests), not for Blobs, which it sends itself, as
+    // browsers do. Deno sends a stream body chunked, without the Content-Length a body whose
+    // digests follow must plan (measured, Deno 2.9): digests first there.
+    let trailing =
+        if stream_bodies() || (fixed_length_streams() && sources.iter().all(|s| matches!(s, Source::Stream(_)))) { Trailing::All } else { Trailing::Off };
+    let cfg = cfg.with_trailing(trailing, core.digests_first);
     let mut seed = [0u8; 32];
     get_random_values(&mut seed);
     let batch = Batch::new(cfg, specs, seed).map_err(|e| input_error(&e))?;

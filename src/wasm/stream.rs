@@ -1,10 +1,11 @@
 //! Sources that are not Blobs — `{ filename, size, stream(), read?() }`, as an edge function has
 //! for a file behind a URL — and the fixed-length request body built around a file.
 //!
-//! A stream source is read twice: once to hash it, once into the body. The body stream counts
-//! the bytes and, for stream sources, hashes them again, and errors *before the closing
-//! boundary* when the source gave more or fewer bytes, or other bytes, than were hashed: the
-//! registry then sees a broken request, never a wrong file.
+//! A stream source is read once where its digests may follow the file part (hashed as it is
+//! sent), else twice: once to hash it, once into the body. The body stream counts the bytes
+//! and hashes them, and errors *before the closing boundary* when the source gave more or
+//! fewer bytes than its size, or bytes whose sha256 is not the one hashed before or given by
+//! the caller: the registry then sees a broken request, never a wrong file.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -288,7 +289,7 @@ pub(crate) fn fixed_length_body(
     let total = plan.content_length();
     let digests = Rc::new(RefCell::new(None));
     if let (BodySource::Stream(s), Ok(ctor)) = (&source, get(&js_sys::global(), "FixedLengthStream").dyn_into::<Function>()) {
-        let (stream, failure) = native_pipe_body(&ctor, &plan.head, s.clone(), total, &plan.tail, verify, on_sent)?;
+        let (stream, failure) = native_pipe_body(&ctor, plan, s.clone(), verify, digests.clone(), on_sent)?;
         return Ok(BodyStream { stream, failure, digests, _callbacks: None });
     }
     let hashing = match (verify, create_hasher) {
@@ -348,36 +349,41 @@ pub(crate) fn fixed_length_body(
 
 /// workerd: head, the file and tail written into a `FixedLengthStream` (so the request has a
 /// Content-Length), each file chunk also fed to a digest, and the digest compared with the
-/// sha256 hashed before the tail (the closing boundary) is written. On any difference the
-/// writable is aborted: the registry sees a cut request, never a changed file.
+/// sha256 it must have before the tail (the closing boundary) is written. On any difference the
+/// writable is aborted: the registry sees a cut request, never a changed file. With trailing
+/// digest fields (the file read once), the chunks go to the wasm `Digester`, whose three
+/// digests fill the tail (workerd's `DigestStream` has no BLAKE2); otherwise to the native
+/// `crypto.DigestStream`, which checks the bytes against the sha256 hashed before.
 ///
 /// Measured with a 300 MiB asset (scripts/bench-edge.mjs): chunks go through one reused BYOB
-/// buffer, written to the body and to workerd's native `crypto.DigestStream`, and the next read
-/// waits for both writes, so memory stays flat. Rejected: `pipeTo` alone (checks only the
-/// length); `tee()` into a DigestStream (workerd buffers for the slower branch: +430 MiB);
-/// copying chunks from a default reader (+170 MiB of garbage the collector reclaims late).
+/// buffer, written to the body and to the digest, and the next read waits for both writes, so
+/// memory stays flat; the wasm digests copy each chunk into one reused wasm buffer before the
+/// write. Rejected: `pipeTo` alone (checks only the length); `tee()` into a DigestStream
+/// (workerd buffers for the slower branch: +430 MiB); copying chunks from a default reader
+/// (+170 MiB of garbage the collector reclaims late).
 fn native_pipe_body(
     ctor: &Function,
-    head: &[u8],
+    plan: &MultipartPlan,
     source: Rc<StreamSource>,
-    total: u64,
-    tail: &[u8],
     verify: Option<String>,
+    digests: Rc<RefCell<Option<DigestSet>>>,
     on_sent: Box<dyn Fn(u64)>,
 ) -> Result<(ReadableStream, BodyFailure), String> {
-    let fixed = Reflect::construct(ctor, &js_sys::Array::of1(&(total as f64).into())).map_err(|e| describe(&e))?;
+    let fixed = Reflect::construct(ctor, &js_sys::Array::of1(&(plan.content_length() as f64).into())).map_err(|e| describe(&e))?;
     let writable = get(&fixed, "writable");
     // The lock is held for the whole body, so an abort goes through this writer.
     let writer = call(&writable, "getWriter", &JsValue::UNDEFINED).map_err(|e| describe(&e))?;
     let failure: BodyFailure = Rc::new(RefCell::new(None));
-    let (head, tail, fail) = (Uint8Array::from(head), Uint8Array::from(tail), failure.clone());
+    let (head, plan, fail) = (Uint8Array::from(plan.head.as_slice()), plan.clone(), failure.clone());
     wasm_bindgen_futures::spawn_local(async move {
         let reader: RefCell<Option<Rc<SendReader>>> = RefCell::new(None);
         let run = async {
             let js = |e: JsValue| describe(&e);
+            // The wasm digests and their one reused buffer, when the digests follow the file.
+            let mut all = (!plan.trailing.is_empty()).then(|| (Digester::new(), Vec::<u8>::new()));
             let mut digest = match &verify {
-                Some(_) => Some(SendDigest::new()?),
-                None => None,
+                Some(_) if all.is_none() => Some(SendDigest::new()?),
+                _ => None,
             };
             settle(call(&writer, "write", &head).map_err(js)?).await?;
             let r = Rc::new(SendReader::open(&source).await.map_err(|e| format!("the file could not be opened for sending: {e}"))?);
@@ -387,7 +393,12 @@ fn native_pipe_body(
                 let Some(chunk) = r.next(source.size - sent).await.map_err(|e| format!("the file could not be read while sending: {e}"))? else { break };
                 sent += chunk.length() as u64;
                 if sent > source.size {
-                    return Err(format!("the source gave more than its {} bytes while sending: it changed after it was hashed", source.size));
+                    return Err(format!("the source gave more than its {} bytes while sending", source.size));
+                }
+                if let Some((d, buf)) = &mut all {
+                    buf.resize(chunk.length() as usize, 0);
+                    chunk.copy_to(buf);
+                    d.update(buf);
                 }
                 let written = call(&writer, "write", &chunk).map_err(js)?;
                 // One wait for both writes; the chunk's buffer is read into again only after it.
@@ -401,13 +412,27 @@ fn native_pipe_body(
             if sent != source.size {
                 return Err(format!("the source ended after {sent} of its {} bytes while sending", source.size));
             }
-            if let (Some(d), Some(want)) = (digest, &verify) {
-                let got = d.finish().await?;
-                if got != *want {
-                    return Err(format!("the bytes sent have sha256 {got}, not the {want} that was hashed: the source changed"));
+            let tail = match all {
+                Some((d, _)) => {
+                    let d = d.finish();
+                    if let Some(want) = verify.as_ref().filter(|w| **w != d.sha256) {
+                        return Err(format!("the bytes sent have sha256 {}, not the expected {want}", d.sha256));
+                    }
+                    let tail = plan.tail_for(&d);
+                    *digests.borrow_mut() = Some(d);
+                    tail
                 }
-            }
-            settle(call(&writer, "write", &tail).map_err(js)?).await?;
+                None => {
+                    if let (Some(d), Some(want)) = (digest, &verify) {
+                        let got = d.finish().await?;
+                        if got != *want {
+                            return Err(format!("the bytes sent have sha256 {got}, not the {want} that was hashed: the source changed"));
+                        }
+                    }
+                    plan.tail.clone()
+                }
+            };
+            settle(call(&writer, "write", &Uint8Array::from(tail.as_slice())).map_err(js)?).await?;
             settle(call(&writer, "close", &JsValue::UNDEFINED).map_err(js)?).await.map_err(|e| format!("the body could not be finished: {e}"))
         };
         if let Err(msg) = run.await {
@@ -593,7 +618,7 @@ async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), St
             let n = chunk.length() as u64;
             s.sent += n;
             if s.sent > s.size {
-                return Err(format!("the source gave more than its {} bytes while sending: it changed after it was hashed", s.size));
+                return Err(format!("the source gave more than its {} bytes while sending", s.size));
             }
             if let Hashing::TrailingJs(h, _) = &s.hashing {
                 call(h, "update", &chunk).map_err(|e| format!("the hasher failed: {}", describe(&e)))?;
@@ -630,7 +655,11 @@ async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), St
             };
             if let (Some(got), Some(want)) = (&got, &want) {
                 if got != want {
-                    return Err(format!("the bytes sent have sha256 {got}, not the {want} that was hashed: the source changed"));
+                    // Read once, the digests after it: the file was never hashed before.
+                    return Err(match digests {
+                        Some(_) => format!("the bytes sent have sha256 {got}, not the expected {want}"),
+                        None => format!("the bytes sent have sha256 {got}, not the {want} that was hashed: the source changed"),
+                    });
                 }
             }
             s.reader = None;

@@ -120,6 +120,12 @@ pub(crate) fn stream_bodies() -> bool {
     get(&global, "Deno").is_undefined() && get(&get(&get(&global, "process"), "versions"), "node").is_string()
 }
 
+/// True in workerd (and Cloudflare Workers), which sends a stream body with a Content-Length
+/// only as a `FixedLengthStream`'s readable side.
+pub(crate) fn fixed_length_streams() -> bool {
+    get(&js_sys::global(), "FixedLengthStream").is_function()
+}
+
 fn has_xhr() -> bool {
     !get(&js_sys::global(), "XMLHttpRequest").is_undefined()
 }

@@ -3,6 +3,7 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+use pypublish::batch::Trailing;
 use pypublish::digest::digest_bytes;
 use pypublish::http::NoReply;
 use pypublish::report::{Kind, Status};
@@ -356,13 +357,18 @@ fn changeable_sources_are_all_verified_before_the_first_upload() {
     assert_eq!(run.report(&good.name).kind, Some(Kind::NotSent));
 }
 
+/// The same bytes with one bit flipped inside the archive's data (still a readable archive).
+fn flipped(bytes: &[u8]) -> Vec<u8> {
+    let mut other = bytes.to_vec();
+    let at = other.len() - 30;
+    other[at] ^= 1;
+    other
+}
+
 #[test]
 fn a_source_that_changes_after_hashing_is_cut_and_not_retried() {
     let mut w = wheel("demo", "1.0");
-    let mut other = w.bytes.clone();
-    let last = other.len() - 30;
-    other[last] ^= 1;
-    w.second_read = Some(other);
+    w.second_read = Some(flipped(&w.bytes));
     let run = run_with(opts(), vec![], std::slice::from_ref(&w), Net::new().serve(REG, ok_registry()), CancelAt::Never, |s| s[0].changeable = true);
     assert!(run.net.seen.is_empty() && run.net.store.files.is_empty());
     let r = &run.reports[0];
@@ -456,7 +462,7 @@ fn hints_name_the_surface_s_own_controls() {
 #[test]
 fn a_streaming_transport_reads_each_file_once_with_the_digests_after_it() {
     let dists = [wheel("demo", "1.0"), sdist("demo", "1.0")];
-    let run = run_over(pypublish::batch::Trailing::All, opts(), vec![], &dists, Net::new().serve(REG, ok_registry()), CancelAt::Never, |_| {});
+    let run = run_over(Trailing::All, opts(), vec![], &dists, Net::new().serve(REG, ok_registry()), CancelAt::Never, |_| {});
     assert_eq!(run.hashed, 0, "no separate hashing pass");
     assert_eq!(run.trailing_sends, 2);
     for (d, post) in dists.iter().zip(run.net.posts()) {
@@ -473,33 +479,132 @@ fn a_streaming_transport_reads_each_file_once_with_the_digests_after_it() {
 }
 
 #[test]
-fn digests_come_first_when_asked_or_when_the_index_needs_them() {
+fn digests_come_first_when_asked_or_when_the_registry_needs_them() {
     let mut o = opts();
     o.digests_first = true;
-    let run = run_over(pypublish::batch::Trailing::All, o, vec![], &[wheel("demo", "1.0")], Net::new().serve(REG, ok_registry()), CancelAt::Never, |_| {});
+    let run = run_over(Trailing::All, o, vec![], &[wheel("demo", "1.0")], Net::new().serve(REG, ok_registry()), CancelAt::Never, |_| {});
     assert_eq!((run.hashed, run.trailing_sends), (1, 0));
-    let mut o = opts();
-    o.check_url = Some(format!("{REG}/simple/"));
-    let net = Net::new().serve(REG, ok_registry());
-    let run = run_over(pypublish::batch::Trailing::All, o, vec![], &[wheel("demo", "1.0")], net, CancelAt::Never, |_| {});
-    assert_eq!((run.hashed, run.trailing_sends), (1, 0), "the index is compared by sha256 before sending");
     // Closed registries whose form parsing nobody could check get twine's order.
     let mut o = options("https://acme.jfrog.io/artifactory/api/pypi/local");
     o.token = Some("tok".into());
     let net = Net::new().serve("https://acme.jfrog.io", |_, _| reply(201, &[], ""));
-    let run = run_over(pypublish::batch::Trailing::All, o, vec![], &[wheel("demo", "1.0")], net, CancelAt::Never, |_| {});
-    assert_eq!((run.hashed, run.trailing_sends), (1, 0), "Artifactory: digests first");
+    let run = run_over(Trailing::All, o, vec![], &[wheel("demo", "1.0")], net, CancelAt::Never, |s| s[0].changeable = true);
+    assert_eq!((run.hashed, run.trailing_sends, run.whole_reads[0]), (1, 0, 2), "Artifactory: digests first, so a URL is read twice");
+}
+
+/// Every file of `dists` read anew each time (a URL), with the sha256 the caller expects.
+fn from_urls(dists: &[Dist]) -> impl Fn(&mut Vec<pypublish::batch::FileSpec>) + '_ {
+    move |specs| {
+        for (s, d) in specs.iter_mut().zip(dists) {
+            s.changeable = true;
+            s.expected_sha256 = Some(digest_bytes(&d.bytes).sha256);
+        }
+    }
 }
 
 #[test]
-fn a_single_stream_source_is_checked_whole_before_its_first_byte_is_sent() {
+fn a_single_stream_source_is_read_once_its_digests_after_it() {
+    let w = [wheel("demo", "1.0")];
+    let run = run_over(Trailing::All, opts(), vec![], &w, Net::new().serve(REG, ok_registry()), CancelAt::Never, from_urls(&w));
+    let w = &w[0];
+    assert_eq!((run.hashed, run.trailing_sends, run.whole_reads[0]), (0, 1, 1), "no hashing pass: one read");
+    let want = digest_bytes(&w.bytes);
+    let post = run.net.posts()[0];
+    assert_eq!((post.field("sha256_digest").unwrap(), post.field("blake2_256_digest").unwrap()), (want.sha256.clone(), want.blake2_256));
+    assert_eq!(run.net.store.files[&w.name], w.bytes);
+    assert_eq!((run.reports[0].status, run.reports[0].sha256.as_deref()), (Status::Uploaded, Some(want.sha256.as_str())));
+}
+
+#[test]
+fn a_single_stream_source_that_is_not_the_expected_file_is_cut_before_its_closing_boundary() {
     let w = wheel("demo", "1.0");
-    let run = run_over(pypublish::batch::Trailing::All, opts(), vec![], &[w], Net::new().serve(REG, ok_registry()), CancelAt::Never, |s| {
+    let run = run_over(Trailing::All, opts(), vec![], std::slice::from_ref(&w), Net::new().serve(REG, ok_registry()), CancelAt::Never, |s| {
         s[0].changeable = true;
         s[0].expected_sha256 = Some("0".repeat(64));
     });
-    assert!(run.net.seen.is_empty(), "refused before anything is sent");
-    assert_eq!((run.reports[0].kind, run.hashed, run.trailing_sends), (Some(Kind::Source), 1, 0));
+    assert!(run.net.store.files.is_empty() && run.net.seen.is_empty(), "the registry never got a whole request");
+    let r = &run.reports[0];
+    assert_eq!((r.status, r.kind, r.attempts), (Status::Failed, Some(Kind::Source), 1), "never retried: {r:?}");
+    assert_eq!((run.hashed, run.whole_reads[0]), (0, 1));
+}
+
+#[test]
+fn an_all_or_nothing_batch_reads_its_lead_once_and_the_others_twice() {
+    let dists = [sdist("demo", "1.0"), wheel("demo", "1.0"), wheel("extra", "1.0")];
+    let run = run_over(Trailing::All, opts(), vec![], &dists, Net::new().serve(REG, ok_registry()), CancelAt::Never, from_urls(&dists));
+    assert!(run.reports.iter().all(|r| r.status == Status::Uploaded), "{:?}", run.reports);
+    assert_eq!(filename_of(run.net.posts()[0]), dists[1].name, "the lead is the first upload");
+    assert_eq!(run.whole_reads, [2, 1, 2], "2N-1 whole reads: the others hashed first, then sent");
+    assert_eq!((run.hashed, run.trailing_sends), (2, 1));
+    for d in &dists {
+        assert_eq!(run.net.store.files[&d.name], d.bytes);
+    }
+}
+
+#[test]
+fn when_the_lead_of_a_batch_is_cut_nothing_else_is_uploaded() {
+    let mut lead = wheel("demo", "1.0");
+    lead.bytes = flipped(&lead.bytes); // the host serves other bytes than the sha256 the request gave
+    let dists = [sdist("demo", "1.0"), lead, wheel("extra", "1.0")];
+    let mut o = opts();
+    o.concurrency = Some(3.0);
+    let run = run_over(Trailing::All, o, vec![], &dists, Net::new().serve(REG, ok_registry()), CancelAt::Never, |specs| {
+        for (s, d) in specs.iter_mut().zip(&dists) {
+            s.changeable = true;
+            s.expected_sha256 = Some(digest_bytes(&d.bytes).sha256);
+        }
+        specs[1].expected_sha256 = Some(digest_bytes(&wheel("demo", "1.0").bytes).sha256);
+    });
+    assert!(run.net.posts().is_empty() && run.net.store.files.is_empty(), "nothing of the release reached the registry");
+    assert_eq!(run.report(&dists[1].name).kind, Some(Kind::Source));
+    for d in [&dists[0], &dists[2]] {
+        let r = run.report(&d.name);
+        assert_eq!((r.status, r.kind), (Status::Failed, Some(Kind::NotSent)), "{r:?}");
+        assert!(r.error.as_deref().unwrap().contains(&dists[1].name), "{r:?}");
+    }
+}
+
+#[test]
+fn the_index_is_asked_before_any_hashing_and_only_a_listed_file_is_hashed() {
+    let w = wheel("demo", "1.0");
+    let index = |sha: String| {
+        let page = format!("{{\"files\": [{{\"filename\": \"demo-1.0-py3-none-any.whl\", \"hashes\": {{\"sha256\": \"{sha}\"}}}}]}}");
+        Net::new().serve(REG, move |seen, _| {
+            assert_eq!(seen.method, "GET", "nothing is uploaded over a listed file");
+            reply(200, &[("Content-Type", "application/vnd.pypi.simple.v1+json")], &page)
+        })
+    };
+    let mut o = opts();
+    o.check_url = Some(format!("{REG}/simple/"));
+    let one = std::slice::from_ref(&w);
+    // Absent (404): sent at once, hashed as it goes.
+    let run = run_over(Trailing::All, o.clone(), vec![], one, Net::new().serve(REG, ok_registry()), CancelAt::Never, from_urls(one));
+    assert_eq!((run.reports[0].status, run.hashed, run.trailing_sends, run.whole_reads[0]), (Status::Uploaded, 0, 1, 1));
+    // Listed with our sha256: hashed (one read) to know, then skipped.
+    let run = run_over(Trailing::All, o.clone(), vec![], one, index(digest_bytes(&w.bytes).sha256), CancelAt::Never, from_urls(one));
+    let r = &run.reports[0];
+    assert_eq!((r.status, r.verified, run.hashed, run.whole_reads[0]), (Status::Skipped, Some(true), 1, 1), "{r:?}");
+    // Listed with another: a conflict, never a skip.
+    let run = run_over(Trailing::All, o, vec![], one, index("1".repeat(64)), CancelAt::Never, from_urls(one));
+    assert_eq!((run.reports[0].kind, run.hashed), (Some(Kind::Conflict), 1));
+}
+
+#[test]
+fn in_a_batch_a_listed_lead_is_read_once_and_skipped_and_the_rest_go_on() {
+    let dists = [sdist("demo", "1.0"), wheel("demo", "1.0")];
+    let page = format!("{{\"files\": [{{\"filename\": \"{}\", \"hashes\": {{\"sha256\": \"{}\"}}}}]}}", dists[1].name, digest_bytes(&dists[1].bytes).sha256);
+    let mut store = ok_registry();
+    let net = Net::new().serve(REG, move |seen, st| match seen.method {
+        "GET" => reply(200, &[("Content-Type", "application/vnd.pypi.simple.v1+json")], &page),
+        _ => store(seen, st),
+    });
+    let mut o = opts();
+    o.check_url = Some(format!("{REG}/simple/"));
+    let run = run_over(Trailing::All, o, vec![], &dists, net, CancelAt::Never, from_urls(&dists));
+    let (sd, wh) = (run.report(&dists[0].name), run.report(&dists[1].name));
+    assert_eq!((wh.status, wh.verified, sd.status), (Status::Skipped, Some(true), Status::Uploaded), "{:?}", run.reports);
+    assert_eq!(run.whole_reads, [2, 1], "the listed wheel read once, to compare; the sdist hashed first, then sent");
+    assert_eq!(run.net.posts().len(), 1);
 }
 
 fn gitlab_job(project_id: &str, project_path: &str) -> Vec<(String, String)> {

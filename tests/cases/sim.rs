@@ -18,7 +18,7 @@ pub const NOW_MS: u64 = 1_795_651_200_000;
 pub struct Dist {
     pub name: String,
     pub bytes: Vec<u8>,
-    /// What a second read gives (a source that changed), if it differs.
+    /// What every whole read after the first gives (a source that changed), if it differs.
     pub second_read: Option<Vec<u8>>,
 }
 
@@ -154,6 +154,8 @@ pub struct Run {
     pub hashed: usize,
     /// Uploads whose digests followed the file part.
     pub trailing_sends: usize,
+    /// Whole reads of each file (hashing passes and bodies sent), as an asset host counts GETs.
+    pub whole_reads: Vec<usize>,
 }
 
 impl Run {
@@ -201,7 +203,16 @@ pub fn run_over(
     let mut batch = Batch::new(cfg, files, [7; 32]).expect("batch");
     let mut reports = Vec::new();
     let mut hashed = 0;
-    let mut hashes_done = vec![0usize; dists.len()];
+    let mut whole_reads = vec![0usize; dists.len()];
+    // A source that is read anew each time gives `second_read` from its second whole read on.
+    let mut read_whole = |file: usize| {
+        whole_reads[file] += 1;
+        let d = &dists[file];
+        match &d.second_read {
+            Some(other) if changeable[file] && whole_reads[file] > 1 => other.clone(),
+            _ => d.bytes.clone(),
+        }
+    };
     let mut steps = 0;
     let mut trailing_sends = 0;
     loop {
@@ -217,16 +228,14 @@ pub fn run_over(
             }
             Action::Hash { file } => {
                 hashed += 1;
-                hashes_done[file] += 1;
-                batch.on_hashed(file, Ok(digest_bytes(&dists[file].bytes)));
+                batch.on_hashed(file, Ok(digest_bytes(&read_whole(file))));
             }
             Action::Request { id, request, .. } => {
                 let body = match &request.body {
                     Body::Empty => Vec::new(),
                     Body::Text(t) => t.as_bytes().to_vec(),
                     Body::Upload { file, plan, verify_sha256 } => {
-                        let d = &dists[*file];
-                        let bytes = if changeable[*file] { d.second_read.clone().unwrap_or_else(|| d.bytes.clone()) } else { d.bytes.clone() };
+                        let bytes = read_whole(*file);
                         let sent = digest_bytes(&bytes);
                         if let Some(want) = verify_sha256 {
                             if sent.sha256 != *want {
@@ -271,7 +280,7 @@ pub fn run_over(
     }
     assert!(batch.poll().is_none(), "actions after Done");
     assert_eq!(reports.len(), dists.len(), "one report per file: {reports:?}");
-    Run { reports, net, hashed, trailing_sends }
+    Run { reports, net, hashed, trailing_sends, whole_reads }
 }
 
 fn answer(batch: &mut Batch, net: &mut Net, id: u64, request: &Request, seen: Seen) {

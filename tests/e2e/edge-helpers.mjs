@@ -1,7 +1,7 @@
 // Running the edge workers (edge/) for the tests: workerd from npm, Deno and Bun, each in its own
 // process group, with the hook's signing done the way a client does it.
 import { spawn } from "node:child_process";
-import { createServer } from "node:http";
+import { createServer, request as httpRequest } from "node:http";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -114,12 +114,13 @@ export async function post(hook, text, headers) {
 /**
  * Release assets as a host serves them (exact Content-Length, Range requests), recording every
  * request with its headers. `files` maps a name to bytes. Misbehaviour for the attack tests:
- * `secondRead(name, bytes)` gives the bytes of full reads after the first (a host that changes
+ * `changed(name, bytes)` gives the bytes of the full reads from the `changedFrom`-th on (1: a
+ * host that serves other bytes than the range reads and the sha256 given; 2: one that changes
  * a file between the hash pass and the body pass); `rangePadding` bytes of junk follow every
  * range reply (a host that ignores the range's end), and `rangeBytesSent` records how many
  * bytes each range reply got into the socket before the client stopped reading.
  */
-export async function assetHost(files, { secondRead, rangePadding = 0 } = {}) {
+export async function assetHost(files, { changed, changedFrom = 2, rangePadding = 0 } = {}) {
   const requests = [];
   const rangeBytesSent = [];
   const fullReads = {};
@@ -131,7 +132,7 @@ export async function assetHost(files, { secondRead, rangePadding = 0 } = {}) {
     const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
     if (!m) {
       if (req.method === "GET") fullReads[name] = (fullReads[name] ?? 0) + 1;
-      if (fullReads[name] > 1 && secondRead) bytes = secondRead(name, bytes);
+      if (fullReads[name] >= changedFrom && changed) bytes = changed(name, bytes);
       res.writeHead(200, { "content-length": bytes.length, "accept-ranges": "bytes" });
       return res.end(req.method === "HEAD" ? undefined : bytes);
     }
@@ -172,4 +173,35 @@ export async function fakeGithubApi(assets) {
     if (!to || req.headers.accept !== "application/octet-stream") return res.writeHead(404, { "content-type": "application/json" }).end('{"message": "Not Found"}');
     res.writeHead(302, { location: to }).end();
   });
+}
+
+/** In front of `upstream`: forwards each request, recording what arrived and whether it ended. */
+export async function recordingProxy(upstream) {
+  const seen = [];
+  const target = new URL(upstream);
+  const server = createServer((req, res) => {
+    const rec = { method: req.method, contentType: req.headers["content-type"] ?? "", chunks: [], complete: false };
+    seen.push(rec);
+    const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on("error", () => res.destroy());
+    req.on("data", (c) => rec.chunks.push(c));
+    req.on("end", () => (rec.complete = true));
+    // A cut request is cut upstream too, as it would be without the proxy.
+    req.on("close", () => rec.complete || up.destroy());
+    req.pipe(up);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${server.address().port}/`, seen, stop: () => new Promise((r) => (server.closeAllConnections(), server.close(r))) };
+}
+
+/** A multipart field's value in a recorded upload (`rec` from `recordingProxy`), and whether it follows the file part. */
+export function formField(rec, name) {
+  const body = Buffer.concat(rec.chunks).toString("latin1");
+  const at = body.indexOf(`name="${name}"`);
+  if (at < 0) return undefined;
+  const start = body.indexOf("\r\n\r\n", at) + 4;
+  return { value: body.slice(start, body.indexOf("\r\n--", start)), afterFile: at > body.indexOf('name="content"') };
 }

@@ -8,10 +8,9 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer, request as httpRequest } from "node:http";
 
 import { root, freePort, startPypiserver, startServer, makeWheel } from "./servers.mjs";
-import { SECRET, WEBHOOK_SECRET, DEV_LOCAL, startWorkerd, startHook, callHook, post, assetHost, fakeGithubApi, spawnLogged } from "./edge-helpers.mjs";
+import { SECRET, WEBHOOK_SECRET, DEV_LOCAL, startWorkerd, startHook, callHook, post, assetHost, fakeGithubApi, spawnLogged, recordingProxy } from "./edge-helpers.mjs";
 import { serveWww } from "../../scripts/serve-www.mjs";
 import { workerdConfig } from "../../edge/workerd-config.mjs";
 import { sign, signRequest } from "../../edge/hook.js";
@@ -299,6 +298,9 @@ test("workerd: a replayed request, a stale or future timestamp and a body-only s
     const again = await callHook(wd.hook, body, { timestamp: Number(first.headers["x-pypublish-timestamp"]) - 2 });
     assert.equal(again.status, 200, again.text);
     assert.equal(again.json[0].status, "skipped");
+    const wholeGets = (reqs) => reqs.filter((q) => q.method === "GET" && !q.headers.range).length;
+    assert.equal(wholeGets(assets.requests.slice(0, fetched)), 1, "not in the index: read once, hashed as it was sent");
+    assert.equal(wholeGets(assets.requests.slice(fetched)), 1, "in the index: read once, to compare its sha256");
     assert.match(again.json[0].hint, new RegExp(`already in ${reg.simple.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} with the same sha256`));
     assert.deepEqual(readdirSync(reg.packages), [WHEEL]);
   } finally {
@@ -311,30 +313,13 @@ test("workerd: a replayed request, a stale or future timestamp and a body-only s
 // ---------------------------------------------------------------------------------------------
 // Finding 4: the bytes sent must be the bytes hashed, in every runtime.
 
-/** In front of `upstream`: forwards each request, recording what arrived and whether it ended. */
-async function recordingProxy(upstream) {
-  const seen = [];
-  const target = new URL(upstream);
-  const server = createServer((req, res) => {
-    const rec = { method: req.method, contentType: req.headers["content-type"] ?? "", chunks: [], complete: false };
-    seen.push(rec);
-    const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (r) => {
-      res.writeHead(r.statusCode, r.headers);
-      r.pipe(res);
-    });
-    up.on("error", () => res.destroy());
-    req.on("data", (c) => rec.chunks.push(c));
-    req.on("end", () => (rec.complete = true));
-    // A cut request is cut upstream too, as it would be without the proxy.
-    req.on("close", () => rec.complete || up.destroy());
-    req.pipe(up);
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${server.address().port}/`, seen, stop: () => new Promise((r) => (server.closeAllConnections(), server.close(r))) };
-}
-
 for (const runtime of ["workerd", "deno", "bun"]) {
-  test(`${runtime}: an asset whose second read gives other bytes of the same length is cut before the closing boundary; the registry stores nothing`, async () => {
+  // workerd and Bun read a single asset once, hashing it as it is sent: its bytes are checked
+  // against the request's sha256. Deno hashes first (its fetch sends a stream body without a
+  // Content-Length, so the digests cannot follow the file), then checks the body pass against
+  // that hash. Either way the body is what differs, and it is cut.
+  const once = runtime !== "deno";
+  test(`${runtime}: an asset whose ${once ? "only read gives other bytes than its sha256 (of the same length)" : "second read gives other bytes of the same length"} is cut before the closing boundary; the registry stores nothing`, async () => {
     const wheel = readFileSync(makeWheel(mkdtempSync(join(tmpdir(), "edge-swap-")), `edge_swap_${runtime}`, 4));
     const name = `edge_swap_${runtime}-1.0-py3-none-any.whl`;
     const swapped = (n, b) => {
@@ -342,7 +327,7 @@ for (const runtime of ["workerd", "deno", "bun"]) {
       c[c.length >> 1] ^= 0xff; // inside the stored payload: still a valid zip to a reader that does not check CRCs
       return c;
     };
-    const assets = await assetHost({ [name]: wheel }, { secondRead: swapped });
+    const assets = await assetHost({ [name]: wheel }, { changed: swapped, changedFrom: once ? 1 : 2 });
     const reg = await startPypiserver({ user: "sw", password: "sw-pw-4" });
     const proxy = await recordingProxy(reg.url);
     const h = await startHook(runtime, hookEnv({ url: proxy.url, simple: reg.simple, user: "sw", password: "sw-pw-4" }, DEV_LOCAL));
@@ -351,7 +336,9 @@ for (const runtime of ["workerd", "deno", "bun"]) {
       assert.equal(r.status, 502, r.text);
       assert.equal(r.json[0].status, "failed");
       assert.equal(r.json[0].kind, "source");
-      assert.match(r.json[0].error, /the source changed/);
+      assert.match(r.json[0].error, once ? new RegExp(`the bytes sent have sha256 ${sha256(swapped(name, wheel))}, not the expected ${sha256(wheel)}`) : /the source changed/);
+      const whole = assets.requests.filter((q) => q.method === "GET" && !q.headers.range);
+      assert.equal(whole.length, once ? 1 : 2, once ? "read once: hashed as it was sent" : "hashed, then sent");
       const uploads = proxy.seen.filter((q) => q.method === "POST");
       // workerd sends as it reads; Bun may hold a stream body back, and send none of a failed one.
       if (runtime !== "bun") assert.equal(uploads.length, 1, "the upload started");
@@ -376,17 +363,32 @@ for (const runtime of ["workerd", "deno", "bun"]) {
 // ---------------------------------------------------------------------------------------------
 // Finding 5: all or nothing.
 
-test("workerd: a good sdist and a wheel with a wrong sha256: every file is checked before the first byte is sent, and the registry stores nothing", async () => {
+test("workerd: all or nothing: a wrong sha256 on the file sent first cuts it before its closing boundary and nothing else is sent; on another file, nothing is sent at all", async () => {
   const assets = await assetHost({ [WHEEL]: bytesOf(WHEEL), [SDIST]: bytesOf(SDIST) });
   const reg = await startPypiserver({ user: "an", password: "an-pw-5" });
-  const wd = await startWorkerd(hookEnv(reg, { ...DEV_LOCAL, PYPUBLISH_USERNAME: "an", PYPUBLISH_PASSWORD: "an-pw-5" }));
+  const proxy = await recordingProxy(reg.url);
+  const wd = await startWorkerd(hookEnv({ url: proxy.url, simple: reg.simple }, { ...DEV_LOCAL, PYPUBLISH_USERNAME: "an", PYPUBLISH_PASSWORD: "an-pw-5" }));
   try {
-    const r = await callHook(wd.hook, { files: [{ url: assets.base + SDIST, sha256: sha256(bytesOf(SDIST)) }, { url: assets.base + WHEEL, sha256: "0".repeat(64) }] });
+    // The wheel goes first (wheels before sdists) and is read once, checked as it is sent; the
+    // sdist was hashed and checked before the wheel's first byte, and waits for the wheel's check.
+    let r = await callHook(wd.hook, { files: [{ url: assets.base + SDIST, sha256: sha256(bytesOf(SDIST)) }, { url: assets.base + WHEEL, sha256: "0".repeat(64) }] });
     assert.equal(r.status, 502, r.text);
-    assert.ok(r.json.every((x) => x.status === "failed"), r.text);
+    const kinds = (reports) => Object.fromEntries(reports.map((x) => [x.filename, x.kind]));
+    assert.deepEqual(kinds(r.json), { [SDIST]: "notSent", [WHEEL]: "source" }, r.text);
+    let uploads = proxy.seen.filter((q) => q.method === "POST");
+    assert.equal(uploads.length, 1, "only the wheel's upload started");
+    assert.equal(uploads[0].complete, false, "and it was cut");
     assert.deepEqual(readdirSync(reg.packages), [], "nothing uploaded: a release is never half published");
+
+    r = await callHook(wd.hook, { files: [{ url: assets.base + SDIST, sha256: "0".repeat(64) }, { url: assets.base + WHEEL, sha256: sha256(bytesOf(WHEEL)) }] });
+    assert.equal(r.status, 502, r.text);
+    assert.deepEqual(kinds(r.json), { [SDIST]: "source", [WHEEL]: "notSent" }, r.text);
+    uploads = proxy.seen.filter((q) => q.method === "POST");
+    assert.equal(uploads.length, 1, "no upload at all this time: the sdist was found wrong before the wheel's first byte");
+    assert.deepEqual(readdirSync(reg.packages), []);
   } finally {
     await wd.stop();
+    await proxy.stop();
     await reg.stop();
     await assets.stop();
   }

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { root, venv, freePort, startPypiserver, startServer, startAssetServer, makeWheel, launchChromium } from "./servers.mjs";
-import { SECRET, WEBHOOK_SECRET, DEV_LOCAL, startWorkerd, startHook, rss, callHook, assetHost, fakeGithubApi } from "./edge-helpers.mjs";
+import { SECRET, WEBHOOK_SECRET, DEV_LOCAL, startWorkerd, startHook, rss, callHook, assetHost, fakeGithubApi, recordingProxy, formField } from "./edge-helpers.mjs";
 import { serveWww } from "../../scripts/serve-www.mjs";
 import { sign } from "../../edge/hook.js";
 
@@ -57,11 +57,54 @@ for (const runtime of ["workerd", "deno", "bun"]) {
       p = pipDownload(reg, dl, "--no-binary", ":all:", "--no-build-isolation", "six==1.9.0");
       assert.equal(p.status, 0, p.stderr);
       for (const [name, path] of Object.entries(assets)) assert.equal(sha256File(join(dl, name)), sha256File(path), name);
-      // Metadata by range requests; the whole asset fetched exactly twice: hashed, then sent.
-      const bigGets = srv.requests.filter((q) => q.url === "/edge_big-1.0-py3-none-any.whl" && q.method === "GET");
-      assert.equal(bigGets.filter((q) => !q.range).length, 2, "streamed twice: once hashed, once sent");
+      // Metadata by range requests. All or nothing: every file but the one sent first (the
+      // first wheel) is hashed and checked before its first byte, then sent: 2N-1 whole reads.
+      // Deno hashes every file first (digests cannot follow the file there): 2N.
+      const whole = (name) => srv.requests.filter((q) => q.url === `/${name}` && q.method === "GET" && !q.range).length;
+      const once = runtime === "deno" ? 2 : 1;
+      assert.deepEqual(Object.keys(assets).map(whole), [once, 2, 2], "the lead read once (hashed as it was sent), the others hashed first, then sent");
+      assert.ok(srv.requests.some((q) => q.url === "/edge_big-1.0-py3-none-any.whl" && q.range), "its metadata by range reads");
     } finally {
       await h.stop();
+      await reg.stop();
+      await srv.stop();
+    }
+  });
+}
+
+for (const runtime of ["workerd", "deno", "bun"]) {
+  test(`${runtime}: a single asset is fetched ${runtime === "deno" ? "twice (hashed, then sent)" : "once, hashed as it is sent with its digests after it"}; the registry gets the right digests and pip the same bytes`, async () => {
+    const path = makeWheel(work, `edge_once_${runtime}`, 8, { random: true });
+    const name = `edge_once_${runtime}-1.0-py3-none-any.whl`;
+    const srv = await startAssetServer({ [name]: path });
+    const reg = await startPypiserver({ user: "one", password: "one-pw-6" });
+    const proxy = await recordingProxy(reg.url);
+    const h = await startHook(runtime, { PYPUBLISH_REPOSITORY_URL: proxy.url, PYPUBLISH_CHECK_URL: reg.simple, PYPUBLISH_USERNAME: "one", PYPUBLISH_PASSWORD: "one-pw-6", PYPUBLISH_HOOK_SECRET: SECRET, ...DEV_LOCAL });
+    try {
+      const r = await callHook(h.hook, { files: [{ url: srv.base + name, sha256: sha256File(path) }] });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json[0].status, "uploaded", r.text);
+      const gets = srv.requests.filter((q) => q.method === "GET");
+      assert.equal(gets.filter((q) => !q.range).length, runtime === "deno" ? 2 : 1, "whole GETs of the asset");
+      assert.ok(gets.some((q) => q.range), "the metadata by range reads");
+
+      const [upload] = proxy.seen.filter((q) => q.method === "POST");
+      assert.ok(upload.complete);
+      const bytes = readFileSync(path);
+      const blake2 = spawnSync(venv("python"), ["-c", "import hashlib, sys; print(hashlib.blake2b(open(sys.argv[1], 'rb').read(), digest_size=32).hexdigest())", path], { encoding: "utf8" }).stdout.trim();
+      const want = { sha256_digest: sha256File(path), md5_digest: createHash("md5").update(bytes).digest("hex"), blake2_256_digest: blake2 };
+      for (const [field, value] of Object.entries(want)) {
+        const got = formField(upload, field);
+        assert.equal(got?.value, value, field);
+        assert.equal(got.afterFile, runtime !== "deno", `${field} ${runtime === "deno" ? "before" : "after"} the file`);
+      }
+      const dl = mkdtempSync(join(tmpdir(), "pip-once-"));
+      const p = pipDownload(reg, dl, "--only-binary", ":all:", `edge_once_${runtime}==1.0`);
+      assert.equal(p.status, 0, p.stderr);
+      assert.equal(sha256File(join(dl, name)), sha256File(path));
+    } finally {
+      await h.stop();
+      await proxy.stop();
       await reg.stop();
       await srv.stop();
     }

@@ -145,14 +145,18 @@ export function launchChromium(extraArgs = []) {
   });
 }
 
-/** Replaces (or appends) the section of BENCHMARKS.md that starts with `heading`. */
+/**
+ * Replaces the section of BENCHMARKS.md that starts with `heading` where it stands (a script
+ * run alone keeps the file's order), or appends it.
+ */
 export function writeBenchSection(heading, text) {
   const path = join(root, "BENCHMARKS.md");
-  let doc = readFileSync(path, "utf8");
+  const doc = readFileSync(path, "utf8");
   const at = doc.indexOf(heading);
   if (at >= 0) {
     const next = doc.indexOf("\n## ", at + heading.length);
-    doc = doc.slice(0, at) + (next >= 0 ? doc.slice(next + 1) : "");
+    const body = text.endsWith("\n") ? text : `${text}\n`;
+    return writeFileSync(path, doc.slice(0, at) + body + (next >= 0 ? `\n${doc.slice(next + 1)}` : ""));
   }
   writeFileSync(path, (doc.endsWith("\n\n") || doc === "" ? doc : doc.endsWith("\n") ? `${doc}\n` : `${doc}\n\n`) + text);
 }

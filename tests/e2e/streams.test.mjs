@@ -61,7 +61,7 @@ test("stream sources publish to pypiserver: pip gets the same bytes back, and up
   }
 });
 
-test("a stream source that changes between hashing and sending is cut off before the request ends: nothing is stored", async () => {
+test("with the digests first, a stream source that changes between hashing and sending is cut off before the request ends: nothing is stored", async () => {
   const name = "six-1.16.0-py2.py3-none-any.whl";
   const good = readFileSync(join(corpus, name));
   const evil = Buffer.from(good);
@@ -73,7 +73,8 @@ test("a stream source that changes between hashing and sending is cut off before
   try {
     const file = urlFile(assets.base, name, good.length);
     file.stream = async () => (++full === 1 ? fetch(assets.base + name) : new Response(evil));
-    const [r] = await publish({ repositoryUrl: reg.url, username: reg.user, password: reg.password, files: [file], retries: 2 });
+    // Digests first (a registry that needs them so): hashed in one read, sent in another.
+    const [r] = await publish({ repositoryUrl: reg.url, username: reg.user, password: reg.password, files: [file], retries: 2, digestsFirst: true });
     assert.equal(r.status, "failed", JSON.stringify(r));
     assert.equal(r.kind, "source");
     assert.match(r.error, /not the [0-9a-f]{64} that was hashed/);
@@ -85,11 +86,12 @@ test("a stream source that changes between hashing and sending is cut off before
   }
 });
 
-test("a stream source shorter than its size, or with another sha256 than given, is refused before anything is sent", async () => {
+test("a stream source shorter than its size, or with another sha256 than given, is refused before anything is sent when hashed first, and cut before its closing boundary when read once", async () => {
   const name = "six-1.16.0-py2.py3-none-any.whl";
   const good = readFileSync(join(corpus, name));
   const assets = await startAssetServer({ [name]: good });
   const srv = await startServer((req, res) => res.writeHead(200).end());
+  const reg = await startPypiserver();
   try {
     const short = urlFile(assets.base, name, good.length + 10);
     delete short.read; // the stream is shorter than stated: the metadata read itself finds the end
@@ -98,13 +100,22 @@ test("a stream source shorter than its size, or with another sha256 than given, 
     assert.match(r.error, /could not be read|shorter|ended after/, r.error);
 
     const wrongSha = urlFile(assets.base, name, good.length, { sha256: "0".repeat(64) });
-    [r] = await publish({ repositoryUrl: srv.url, username: "u", password: "pw-stream", files: [wrongSha] });
+    [r] = await publish({ repositoryUrl: srv.url, username: "u", password: "pw-stream", files: [wrongSha], digestsFirst: true });
     assert.equal(r.status, "failed");
     assert.equal(r.kind, "source");
     assert.match(r.error, new RegExp(`its sha256 is ${sha256(good)}, not the 0{64}`));
     assert.equal(srv.requests.length, 0, "the registry heard nothing");
+
+    // Read once, hashed as it is sent: the mismatch is found at the end of the file part.
+    const before = assets.requests.filter((q) => !q.range).length;
+    [r] = await publish({ repositoryUrl: reg.url, username: reg.user, password: reg.password, files: [wrongSha], retries: 2 });
+    assert.equal(r.kind, "source", JSON.stringify(r));
+    assert.match(r.error, new RegExp(`the bytes sent have sha256 ${sha256(good)}, not the expected 0{64}`));
+    assert.equal(assets.requests.filter((q) => !q.range).length - before, 1, "one read, not retried");
+    assert.deepEqual(readdirSync(reg.packages), [], "pypiserver stored nothing");
   } finally {
     await srv.stop();
+    await reg.stop();
     await assets.stop();
   }
 });
