@@ -143,13 +143,35 @@ test("CLI: with --digests-first every file is hashed in the worker thread (-vv s
   for (const s of sent) assert.ok(s.order.indexOf("sha256_digest") < s.order.indexOf("content"), `${s.name}: digests first`);
 });
 
-test("CLI: with --skip-existing and --check-url the index lookup needs the sha256 first, and the worker thread computes it", async () => {
+test("CLI: with --skip-existing and --check-url a file the index does not list is hashed while it is sent (one read); one it lists is hashed in the worker thread, then skipped", async () => {
   const reg = await registry();
   try {
     const { out } = await upload(["--skip-existing", "--check-url", `${reg.url}simple/`]);
-    assert.deepEqual(hashedLines(out), Array(2).fill("hashed: in a worker thread, before the upload"), out);
+    assert.deepEqual(hashedLines(out), Array(2).fill("hashed: while it was sent (the digest fields follow the file)"), out);
   } finally {
     await reg.stop();
+  }
+  const [alpha, beta] = wheels();
+  const listed = createHash("sha256").update(readFileSync(alpha)).digest("hex");
+  const index = await startServer((req, res) => {
+    if (req.method === "POST") return res.writeHead(200, { "content-type": "text/plain" }).end("OK");
+    if (req.url === "/simple/hw-alpha/") return res.writeHead(200, { "content-type": "text/html" }).end(`<a href="../../f/${basename(alpha)}#sha256=${listed}">${basename(alpha)}</a>`);
+    res.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
+  });
+  try {
+    const r = await cli(["upload", "-vv", "--no-progress", "--repository-url", index.url, "-u", "u", "-p", "p", "--skip-existing", "--check-url", `${index.url}simple/`, alpha, beta]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const out = r.stdout + r.stderr;
+    assert.match(out, /skipped\s+hw_alpha-1\.0-py3-none-any\.whl/, out);
+    // Each outcome line is followed by its file's details, "hashed:" among them.
+    const hashedOf = (name) => out.slice(out.indexOf(name)).split("\n").find((l) => l.includes("hashed:"))?.trim();
+    assert.equal(hashedOf(basename(alpha)), "hashed: in a worker thread, before the upload", out);
+    assert.equal(hashedOf(basename(beta)), "hashed: while it was sent (the digest fields follow the file)", out);
+    const posts = index.requests.filter((q) => q.method === "POST");
+    assert.equal(posts.length, 1, "only the file the index does not list is sent");
+    assert.equal((await fields(posts[0])).find(([k]) => k === "content")[1].name, basename(beta));
+  } finally {
+    await index.stop();
   }
 });
 
