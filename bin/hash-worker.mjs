@@ -1,19 +1,24 @@
 // Hashing beside the upload, for the Node CLI. Imported on the main thread, this module gives
-// `workerHasher()`, the `hasher` option of publish(): the engine asks for a file's digests
-// before its body (an index lookup, a dry run, --digests-first, a registry that wants them
-// first) and the file is hashed in a worker thread, so the main thread keeps feeding the socket
-// while the next file is read and hashed. Run as that worker thread, it loads the wasm package
-// and hashes files by path through one reused buffer: one read per file, no garbage per chunk.
+// `workerHasher()`, the `hasher` option of publish(): where the engine asks for a file's digests
+// before its body (a file the index lists, a dry run, --digests-first, a registry that wants
+// them first) the file is hashed in a worker thread, so the main thread keeps feeding the
+// socket while the next file is read and hashed; and its `streaming()`, the `createHasher`
+// option: a body whose digests follow the file is hashed chunk by chunk as it is sent, sha256
+// and md5 in that thread. Run as that thread, it hashes files by path through one reused buffer
+// (one read per file, no garbage per chunk) and body chunks in place, in shared memory.
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { hold, release } from "./buffer-pool.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // 1 MiB reads: large enough that a read costs little beside hashing it, small enough for
 // frequent progress and a flat memory.
 const CHUNK = 1 << 20;
+// Chunks of a body the thread may be behind on before the sender waits (MiB held in the pool).
+const AHEAD = 2;
 
 /**
  * The three digests with Node's native sha256 and md5 (OpenSSL: sha256 on the CPU's SHA
@@ -40,10 +45,41 @@ export function nodeHasher(core) {
 }
 
 if (!isMainThread && workerData?.role === "pypublish-hash") {
-  const core = await import("../pkg/pypublish.js");
-  await core.default({ module_or_path: readFileSync(join(here, "../pkg/pypublish_bg.wasm")) });
-  const buf = Buffer.allocUnsafe(CHUNK);
-  parentPort.on("message", ({ id, path, size }) => {
+  // The wasm package (for BLAKE2b) and a read buffer only once a whole file is asked for: the
+  // thread's part of a body hashed as it is sent is Node's own sha256 and md5.
+  let core;
+  let buf;
+  const ready = async () => {
+    core ??= await import("../pkg/pypublish.js").then(async (m) => (await m.default({ module_or_path: readFileSync(join(here, "../pkg/pypublish_bg.wasm")) }), m));
+    buf ??= Buffer.allocUnsafe(CHUNK);
+  };
+  // Bodies hashed as they are sent: their chunks arrive in order, shared with the main thread.
+  const bodies = new Map();
+  parentPort.on("message", async ({ id, path, size, body, chunk, finish }) => {
+    if (body !== undefined) {
+      try {
+        let h = bodies.get(body);
+        if (!h) bodies.set(body, (h = { sha256: createHash("sha256"), md5: createHash("md5") }));
+        if (chunk) {
+          h.sha256.update(chunk);
+          h.md5.update(chunk);
+          parentPort.postMessage({ body, hashed: true });
+        }
+        if (finish) {
+          bodies.delete(body);
+          parentPort.postMessage({ body, digests: { sha256: h.sha256.digest("hex"), md5: h.md5.digest("hex") } });
+        }
+      } catch (e) {
+        bodies.delete(body);
+        parentPort.postMessage({ body, error: String(e?.message ?? e) });
+      }
+      return;
+    }
+    try {
+      await ready();
+    } catch (e) {
+      return parentPort.postMessage({ id, error: `the hashing thread could not load the package: ${e?.message ?? e}` });
+    }
     let fd;
     try {
       fd = openSync(path, "r");
@@ -76,27 +112,41 @@ if (!isMainThread && workerData?.role === "pypublish-hash") {
  * A `hasher` for publish(): hashes `entry.path` in one worker thread (started on first use,
  * ended by `close()`), one file at a time in the order asked. An entry without a path (not a
  * file on disk) is hashed on this thread from its Blob. `onHashed(filename, where)` hears
- * where each file was hashed ("worker" or "inline").
+ * where each file was hashed ("worker" or "inline"); `core`, the initialised package, gives
+ * `streaming()` its BLAKE2b.
  */
-export function workerHasher({ onHashed } = {}) {
+export function workerHasher({ onHashed, core } = {}) {
   let worker = null;
   let nextId = 1;
   const waiting = new Map();
+  // Bodies being hashed as they are sent (`streaming()`), by number.
+  const bodies = new Map();
+  // An idle worker must not keep the CLI alive; a busy one must (the upload may be waiting on it alone).
+  const idle = () => waiting.size === 0 && bodies.size === 0 && worker?.unref();
   const start = () => {
     worker = new Worker(fileURLToPath(import.meta.url), { workerData: { role: "pypublish-hash" } });
-    worker.on("message", ({ id, progress, digests, error }) => {
+    worker.on("message", ({ id, body, hashed, progress, digests, error }) => {
+      if (body !== undefined) {
+        const b = bodies.get(body);
+        if (!b) return;
+        if (hashed) return b.hashed();
+        bodies.delete(body);
+        idle();
+        return error !== undefined ? b.fail(new Error(error)) : b.done(digests);
+      }
       const w = waiting.get(id);
       if (!w) return;
       if (progress !== undefined) return w.onProgress?.(progress, w.size);
       waiting.delete(id);
-      // An idle worker must not keep the CLI alive; a busy one must (the upload may be waiting on it alone).
-      if (waiting.size === 0) worker.unref();
+      idle();
       if (error !== undefined) w.reject(new Error(error));
       else w.resolve(digests);
     });
     const fail = (e) => {
       for (const w of waiting.values()) w.reject(e);
       waiting.clear();
+      for (const b of bodies.values()) b.fail(e);
+      bodies.clear();
       worker = null;
     };
     worker.on("error", fail);
@@ -120,6 +170,67 @@ export function workerHasher({ onHashed } = {}) {
     onProgress?.(size, size);
     onHashed?.(filename, "worker");
     return digests;
+  };
+  /**
+   * A `createHasher` hasher for publish(): sha256 and md5 of the body's chunks in the worker
+   * thread while this one sends them, BLAKE2b-256 (Node has none) here with the package's wasm
+   * `Blake2b256` (`core`, initialised). A chunk in one of the pool's shared buffers is read there
+   * in place (held until hashed); any other is copied. `update()` answers with a promise when the
+   * thread is AHEAD chunks behind.
+   */
+  hasher.streaming = () => {
+    if (typeof core?.Blake2b256 !== "function") return nodeHasher(core);
+    if (!worker) start();
+    worker.ref();
+    const body = nextId++;
+    const blake2 = new core.Blake2b256();
+    let len = 0;
+    const held = []; // each chunk's pooled buffer, or null, in the order sent
+    let behind = 0;
+    let wake = null;
+    let failed = null;
+    let finished = null;
+    const resume = () => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    bodies.set(body, {
+      hashed() {
+        behind--;
+        const b = held.shift();
+        if (b) release(b);
+        if (behind <= AHEAD) resume();
+      },
+      done: (d) => finished?.resolve(d),
+      fail(e) {
+        failed = e;
+        for (const b of held.splice(0)) if (b) release(b);
+        resume();
+        finished?.reject(e);
+      },
+    });
+    return {
+      update(chunk) {
+        if (failed) throw failed;
+        const shared = chunk.buffer instanceof SharedArrayBuffer;
+        const inPlace = shared && hold(chunk.buffer);
+        held.push(inPlace ? chunk.buffer : null);
+        // A shared buffer that is not the pool's could change under the thread: copy it.
+        worker.postMessage({ body, chunk: shared && !inPlace ? chunk.slice() : chunk });
+        blake2.update(chunk);
+        len += chunk.length;
+        if (++behind > AHEAD) return new Promise((resolve) => (wake = resolve));
+      },
+      finish() {
+        if (failed) return Promise.reject(failed);
+        const blake2_256 = blake2.finish();
+        return new Promise((resolve, reject) => {
+          finished = { resolve: ({ sha256, md5 }) => resolve({ sha256, md5, blake2_256, len }), reject };
+          worker.postMessage({ body, finish: true });
+        });
+      },
+    };
   };
   hasher.close = () => {
     worker?.terminate();

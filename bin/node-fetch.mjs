@@ -10,12 +10,7 @@
 // arrives while the body is still being sent is the outcome of the request.
 import http from "node:http";
 import https from "node:https";
-
-/**
- * Request body chunks whose memory the producer reuses (bin/file-source.mjs): their buffer →
- * the function that takes it back, called once the socket is done with the chunk.
- */
-export const recycle = new WeakMap();
+import { release } from "./buffer-pool.mjs";
 
 /** Reply bodies keep this much; the rest is dropped (a plain reply says `truncated: true`). */
 export const MAX_REPLY_BODY = 1 << 20;
@@ -261,8 +256,8 @@ async function pump(req, body, current) {
       const { done, value } = await body.read();
       if (current() !== body) return;
       if (done) return void req.end();
-      const giveBack = value?.buffer && recycle.get(value.buffer);
-      req.write(value, giveBack ? () => giveBack(value.buffer) : undefined);
+      // A pooled buffer (bin/buffer-pool.mjs) is read into again once the socket has taken it.
+      req.write(value, () => release(value.buffer));
       await new Promise((r) => setImmediate(r));
       // Not write()'s answer: 'drain' may have come and gone during that turn.
       if (req.writableNeedDrain && current() === body) await drained(req);

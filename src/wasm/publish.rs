@@ -71,11 +71,14 @@ export interface PublishOptions {
   /** Hash a file elsewhere (a worker); called with the entry of `files` as given. */
   hasher?: (file: PublishFile, onProgress: (done: number, total: number) => void) => Promise<Digests>;
   /**
-   * Where a body is hashed as it is sent (Node, Bun), the hasher to use instead of the wasm one:
-   * say, the runtime's native sha256 and md5 with this package's `Blake2b256`. `finish()` must
-   * give lowercase hex digests and the length fed.
+   * Where a body is hashed as it is sent (Node, Bun), the hasher to use instead of the wasm one,
+   * given the file's size: say, the runtime's native sha256 and md5 with this package's
+   * `Blake2b256`, or a worker thread. `finish()` must give lowercase hex digests and the length
+   * fed. A hasher elsewhere may answer `update()` with a promise when it is behind (the next
+   * chunk is read once it settles) and `finish()` with one. publish() never changes a chunk; a
+   * source that reuses its buffers must not read into one before such a hasher is done with it.
    */
-  createHasher?: () => { update(chunk: Uint8Array): void; finish(): Digests };
+  createHasher?: (size: number) => { update(chunk: Uint8Array): void | Promise<void>; finish(): Digests | Promise<Digests> };
   /** Prepare and report, send nothing. */
   dryRun?: boolean;
   /**

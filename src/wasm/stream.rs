@@ -293,9 +293,10 @@ pub(crate) fn fixed_length_body(
         return Ok(BodyStream { stream, failure, digests, _callbacks: None });
     }
     let hashing = match (verify, create_hasher) {
-        (verify, Some(make)) if !plan.trailing.is_empty() => {
-            Hashing::TrailingJs(make.call0(&JsValue::NULL).map_err(|e| format!("createHasher failed: {}", describe(&e)))?, verify)
-        }
+        (verify, Some(make)) if !plan.trailing.is_empty() => Hashing::TrailingJs(
+            make.call1(&JsValue::NULL, &(plan.file_len as f64).into()).map_err(|e| format!("createHasher failed: {}", describe(&e)))?,
+            verify,
+        ),
         (verify, _) if !plan.trailing.is_empty() => Hashing::Trailing(Box::default(), verify),
         (Some(want), _) => Hashing::Verify(Sha256::new(), want),
         (None, _) => Hashing::Off,
@@ -582,9 +583,9 @@ pub(crate) fn observe(p: JsValue) {
     }
 }
 
-/// The caller's hasher's digests, checked: they are written into a tail of planned length.
-fn js_digests(hasher: &JsValue, size: u64) -> Result<DigestSet, String> {
-    let v = call(hasher, "finish", &JsValue::UNDEFINED).map_err(|e| format!("the hasher failed: {}", describe(&e)))?;
+/// The caller's hasher's digests (what its `finish()` gave), checked: they are written into a
+/// tail of planned length.
+fn js_digests(v: JsValue, size: u64) -> Result<DigestSet, String> {
     let d: DigestSet = serde_wasm_bindgen::from_value(v).map_err(|e| format!("the hasher gave no digests ({e})"))?;
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if !hex(&d.sha256, 64) || !hex(&d.md5, 32) || !hex(&d.blake2_256, 64) || d.len != size {
@@ -601,6 +602,31 @@ fn enqueue(ctrl: &JsValue, bytes: &[u8]) -> Result<(), String> {
     call(ctrl, "enqueue", &Uint8Array::from(bytes).into()).map(|_| ()).map_err(|e| describe(&e))
 }
 
+/// Counts and hashes a chunk read for the body; what the caller's hasher answered.
+fn took_chunk(st: &Rc<RefCell<BodyState>>, chunk: &Uint8Array) -> Result<JsValue, String> {
+    let mut s = st.borrow_mut();
+    let n = chunk.length() as u64;
+    s.sent += n;
+    if s.sent > s.size {
+        return Err(format!("the source gave more than its {} bytes while sending", s.size));
+    }
+    let mut answer = JsValue::UNDEFINED;
+    if let Hashing::TrailingJs(h, _) = &s.hashing {
+        answer = call(h, "update", chunk).map_err(|e| format!("the hasher failed: {}", describe(&e)))?;
+    } else if !matches!(s.hashing, Hashing::Off) {
+        let s = &mut *s;
+        s.buf.resize(n as usize, 0);
+        chunk.copy_to(&mut s.buf);
+        match &mut s.hashing {
+            Hashing::Verify(h, _) => h.update(&s.buf),
+            Hashing::Trailing(d, _) => d.update(&s.buf),
+            Hashing::Off | Hashing::TrailingJs(..) => {}
+        }
+    }
+    (s.on_sent)(s.sent);
+    Ok(answer)
+}
+
 async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), String> {
     let head = st.borrow_mut().head.take();
     if let Some(head) = head {
@@ -614,42 +640,39 @@ async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), St
     };
     match reader.next().await.map_err(|e| format!("the file could not be read while sending: {e}"))? {
         Some(chunk) => {
-            let mut s = st.borrow_mut();
-            let n = chunk.length() as u64;
-            s.sent += n;
-            if s.sent > s.size {
-                return Err(format!("the source gave more than its {} bytes while sending", s.size));
-            }
-            if let Hashing::TrailingJs(h, _) = &s.hashing {
-                call(h, "update", &chunk).map_err(|e| format!("the hasher failed: {}", describe(&e)))?;
-            } else if !matches!(s.hashing, Hashing::Off) {
-                let s = &mut *s;
-                s.buf.resize(n as usize, 0);
-                chunk.copy_to(&mut s.buf);
-                match &mut s.hashing {
-                    Hashing::Verify(h, _) => h.update(&s.buf),
-                    Hashing::Trailing(d, _) => d.update(&s.buf),
-                    Hashing::Off | Hashing::TrailingJs(..) => {}
-                }
-            }
-            (s.on_sent)(s.sent);
-            drop(s);
-            call(ctrl, "enqueue", &chunk).map(|_| ()).map_err(|e| describe(&e))
+            // A hasher in another thread may ask for a pause (a promise) when it is behind: the
+            // chunk still goes, the next read waits.
+            let behind = took_chunk(st, &chunk)?;
+            call(ctrl, "enqueue", &chunk).map_err(|e| describe(&e))?;
+            settle(behind).await.map(|_| ()).map_err(|e| format!("the hasher failed: {e}"))
         }
         None => {
+            let (hashing, size) = {
+                let mut s = st.borrow_mut();
+                if s.sent != s.size {
+                    return Err(format!("the source ended after {} of its {} bytes while sending", s.sent, s.size));
+                }
+                (std::mem::replace(&mut s.hashing, Hashing::Off), s.size)
+            };
+            // A hasher in another thread answers `finish()` with a promise.
+            let finished = match &hashing {
+                Hashing::TrailingJs(h, _) => Some(
+                    settle(call(h, "finish", &JsValue::UNDEFINED).map_err(|e| format!("the hasher failed: {}", describe(&e)))?)
+                        .await
+                        .map_err(|e| format!("the hasher failed: {e}"))?,
+                ),
+                _ => None,
+            };
             let mut s = st.borrow_mut();
-            if s.sent != s.size {
-                return Err(format!("the source ended after {} of its {} bytes while sending", s.sent, s.size));
-            }
-            let (got, want, digests) = match std::mem::replace(&mut s.hashing, Hashing::Off) {
+            let (got, want, digests) = match hashing {
                 Hashing::Off => (None, None, None),
                 Hashing::Verify(h, want) => (Some(crate::digest::hex(&h.finalize())), Some(want), None),
                 Hashing::Trailing(d, want) => {
                     let d = d.finish();
                     (Some(d.sha256.clone()), want, Some(d))
                 }
-                Hashing::TrailingJs(h, want) => {
-                    let d = js_digests(&h, s.size)?;
+                Hashing::TrailingJs(_, want) => {
+                    let d = js_digests(finished.unwrap_or_default(), size)?;
                     (Some(d.sha256.clone()), want, Some(d))
                 }
             };

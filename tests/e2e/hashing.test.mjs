@@ -13,6 +13,7 @@ import { basename, join } from "node:path";
 import { cli, makeWheel, startServer, launchChromium } from "./servers.mjs";
 import { demoConfig, serveWww } from "../../scripts/serve-www.mjs";
 import { workerHasher } from "../../bin/hash-worker.mjs";
+import { CHUNK, lend, putBack, release, take } from "../../bin/buffer-pool.mjs";
 import init, { inspect } from "../../pkg/pypublish.js";
 
 const work = mkdtempSync(join(tmpdir(), "pypublish-hashing-"));
@@ -99,6 +100,43 @@ test("hash worker: a file that cannot be read fails that file's hashing with the
     const path = join(work, "after.bin");
     writeFileSync(path, bytes);
     assert.equal((await hasher({ file: new Blob([bytes]), filename: "after.bin", path })).sha256, independent(bytes).sha256);
+  } finally {
+    hasher.close();
+  }
+});
+
+test("hash worker: streaming() hashes a body's chunks as they are sent (sha256 and md5 in the thread, shared pool buffers read in place, others copied), with the bytes' digests; a held buffer is not reused, and a sender ahead of the thread is asked to wait", async () => {
+  const core = await import("../../pkg/pypublish.js");
+  const hasher = workerHasher({ core });
+  try {
+    const bytes = randomBytes(5 * CHUNK + 12345);
+    const h = hasher.streaming();
+    let waits = 0;
+    for (let off = 0, i = 0; off < bytes.length; off += CHUNK, i++) {
+      const part = bytes.subarray(off, off + CHUNK);
+      let pending;
+      if (i % 2 === 0) {
+        // As bin/file-source.mjs sends a chunk: read into a pooled buffer, lent to the socket.
+        const ab = take();
+        new Uint8Array(ab).set(part);
+        lend(ab);
+        pending = h.update(new Uint8Array(ab, 0, part.length));
+        release(ab); // the socket has taken it; the thread has not hashed it yet
+        const next = take();
+        assert.notEqual(next, ab, "a buffer the thread still reads is not read into again");
+        putBack(next);
+      } else {
+        pending = h.update(new Uint8Array(part));
+      }
+      if (pending) {
+        waits++;
+        await pending;
+      }
+    }
+    const d = await h.finish();
+    assert.deepEqual({ sha256: d.sha256, md5: d.md5, blake2_256: d.blake2_256 }, independent(bytes));
+    assert.equal(d.len, bytes.length);
+    assert.ok(waits >= 1, "the sender waited for the thread at least once");
   } finally {
     hasher.close();
   }
