@@ -71,9 +71,15 @@ pub fn deprecated(classifier: &str) -> Option<Vec<&'static str>> {
 /// Checks `Classifier` values as warehouse does on upload: each must be in the list, and not
 /// deprecated. `Private ::` classifiers are never in it: PyPI refuses them on purpose.
 pub fn check(classifiers: &[&str]) -> Vec<Finding> {
-    // One sorted list per call: many classifiers cost O(n log n), not n scans of the outline.
-    let known = all();
-    let squashed: std::collections::BTreeMap<String, &String> = known.iter().map(|k| (squash(k), k)).collect();
+    if classifiers.is_empty() {
+        return Vec::new();
+    }
+    // One sorted list for the whole run, made at the first file with classifiers: many
+    // classifiers cost O(n log n), not n scans of the outline, and a batch sorts it once.
+    static KNOWN: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let known = KNOWN.get_or_init(all);
+    // Only an unknown classifier needs the list without case and spacing, for a suggestion.
+    let mut squashed: Option<std::collections::BTreeMap<String, &String>> = None;
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     for &c in classifiers {
@@ -93,6 +99,7 @@ pub fn check(classifiers: &[&str]) -> Vec<Finding> {
                 format!("the classifier {c:?} marks the project as private: PyPI refuses every `Private ::` classifier so that such projects are never published; remove it only if this project is meant to be public"),
             )
         } else {
+            let squashed = squashed.get_or_insert_with(|| known.iter().map(|k| (squash(k), k)).collect());
             let hint = squashed.get(&squash(c)).map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default();
             (
                 "classifier.unknown",
