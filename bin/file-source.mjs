@@ -26,38 +26,32 @@ export async function openFile(path) {
  * when the file changed since it was opened: a body must be the file that was inspected.
  */
 function pooledStream(path, size, mtimeMs) {
-  let fh;
   let pos = 0;
-  const close = () => {
-    const f = fh;
-    fh = undefined;
-    return f?.close().catch(() => {});
-  };
   return new ReadableStream(
     {
-      async start() {
-        fh = await open(path, "r");
-        const now = await fh.stat();
-        if (now.size !== size || now.mtimeMs !== mtimeMs) {
-          await close();
-          throw new Error(`${path} changed after it was opened (it was ${size} bytes); nothing of the new content was sent`);
-        }
-      },
+      // Each read opens the file anew and checks it is still the one inspected: a body let go
+      // (an abort, a retry) leaves nothing open, and a file rewritten while it is sent fails at
+      // the next read, before the closing boundary (a Blob's stream does the same).
       async pull(ctrl) {
-        // At the end, one byte more shows a file that grew.
-        const want = Math.min(CHUNK, Math.max(0, size - pos)) || 1;
+        const fh = await open(path, "r");
         const ab = take();
-        const { bytesRead } = await fh.read(new Uint8Array(ab), 0, want, pos);
-        if (bytesRead === 0) {
-          putBack(ab);
-          await close();
-          return ctrl.close();
+        let bytesRead = 0;
+        try {
+          const now = await fh.stat();
+          if (now.size !== size || now.mtimeMs !== mtimeMs) {
+            throw new Error(`${path} changed after it was opened (it was ${size} bytes); the upload stops before its end, so the registry keeps nothing of it`);
+          }
+          // At the end, one byte more shows a file that grew.
+          ({ bytesRead } = await fh.read(new Uint8Array(ab), 0, Math.min(CHUNK, Math.max(0, size - pos)) || 1, pos));
+        } finally {
+          await fh.close().catch(() => {});
+          if (bytesRead === 0) putBack(ab);
         }
+        if (bytesRead === 0) return ctrl.close();
         pos += bytesRead;
         lend(ab);
         ctrl.enqueue(new Uint8Array(ab, 0, bytesRead));
       },
-      cancel: close,
     },
     // Read only on demand: the body stream above keeps its own chunk ahead.
     { highWaterMark: 0 },

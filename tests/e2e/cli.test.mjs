@@ -292,3 +292,43 @@ test("CLI: a file rewritten after it was opened (same size, other bytes) is not 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("CLI: a file rewritten while it is being sent stops its upload before the end: the registry never gets a whole request of mixed bytes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cli-torn-"));
+  const wheel = makeWheel(dir, "torn_demo", 16, { random: true });
+  const seen = { completed: 0, rewritten: false };
+  const server = createServer((req, res) => {
+    if (req.method !== "POST") return res.writeHead(405, { allow: "POST" }).end();
+    let got = 0;
+    req.on("data", (c) => {
+      got += c.length;
+      if (!seen.rewritten && got >= 2 << 20) {
+        // Part of the file is on the wire: rewrite a byte near its end (same size), then go on.
+        seen.rewritten = true;
+        req.pause();
+        const bytes = readFileSync(wheel);
+        bytes[bytes.length - 4096] ^= 0xff;
+        writeFileSync(wheel, bytes);
+        setTimeout(() => req.resume(), 50);
+      }
+    });
+    req.on("end", () => {
+      seen.completed++;
+      res.writeHead(200).end("OK");
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const url = `http://127.0.0.1:${server.address().port}/`;
+    const r = await cli(["upload", "--json", "--retries", "0", "--repository-url", url, "-u", "u", "-p", "p", wheel]);
+    assert.ok(seen.rewritten, "the file was rewritten mid-upload");
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(r.json[0].status, "failed", r.stdout);
+    assert.match(r.json[0].error, /changed after it was opened/);
+    assert.equal(seen.completed, 0, "no upload reached its end");
+    assert.equal(r.stderr, "", "--json keeps stderr empty (no warning about a file left open)");
+  } finally {
+    await new Promise((r) => (server.closeAllConnections(), server.close(r)));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
