@@ -124,8 +124,9 @@ export function workerHasher({ onHashed, core } = {}) {
   // An idle worker must not keep the CLI alive; a busy one must (the upload may be waiting on it alone).
   const idle = () => waiting.size === 0 && bodies.size === 0 && worker?.unref();
   const start = () => {
-    worker = new Worker(fileURLToPath(import.meta.url), { workerData: { role: "pypublish-hash" } });
-    worker.on("message", ({ id, body, hashed, progress, digests, error }) => {
+    const self = new Worker(fileURLToPath(import.meta.url), { workerData: { role: "pypublish-hash" } });
+    worker = self;
+    self.on("message", ({ id, body, hashed, progress, digests, error }) => {
       if (body !== undefined) {
         const b = bodies.get(body);
         if (!b) return;
@@ -142,15 +143,18 @@ export function workerHasher({ onHashed, core } = {}) {
       if (error !== undefined) w.reject(new Error(error));
       else w.resolve(digests);
     });
+    // Whatever ends this thread fails all it was doing, once; a thread started after it is not
+    // touched by its late events.
     const fail = (e) => {
+      if (worker !== self) return;
+      worker = null;
       for (const w of waiting.values()) w.reject(e);
       waiting.clear();
       for (const b of bodies.values()) b.fail(e);
       bodies.clear();
-      worker = null;
     };
-    worker.on("error", fail);
-    worker.on("exit", (code) => waiting.size && fail(new Error(`the hashing thread ended (exit code ${code})`)));
+    self.on("error", fail);
+    self.on("exit", (code) => fail(new Error(`the hashing thread ended (exit code ${code})`)));
   };
   const hasher = async (entry, onProgress) => {
     const filename = entry?.filename ?? entry?.name ?? "";

@@ -472,8 +472,10 @@ impl Batch {
                 self.upload_action(file, action);
             }
             Pending::Verify(file) => {
+                // Without our digests (a body whose digest fields were to follow it, refused
+                // before its end) whether the file there is ours is unknown, not "no".
                 let identical = self.index_verdict(file, &reply).ok().and_then(|existing| match existing {
-                    Existing::Present { sha256: Some(h) } => Some(Some(h) == self.files[file].digests.as_ref().map(|d| d.sha256.clone())),
+                    Existing::Present { sha256: Some(h) } => self.files[file].digests.as_ref().map(|d| d.sha256 == h),
                     _ => None,
                 });
                 let St::Verifying(machine) = &mut self.files[file].state else { return };
