@@ -35,14 +35,16 @@ function pooledStream(path, size, mtimeMs) {
       async pull(ctrl) {
         const fh = await open(path, "r");
         const ab = take();
+        const changed = () => new Error(`${path} changed after it was opened (it was ${size} bytes); the upload stops before its end, so the registry keeps nothing of it`);
         let bytesRead = 0;
         try {
           const now = await fh.stat();
-          if (now.size !== size || now.mtimeMs !== mtimeMs) {
-            throw new Error(`${path} changed after it was opened (it was ${size} bytes); the upload stops before its end, so the registry keeps nothing of it`);
-          }
+          if (now.size !== size || now.mtimeMs !== mtimeMs) throw changed();
           // At the end, one byte more shows a file that grew.
-          ({ bytesRead } = await fh.read(new Uint8Array(ab), 0, Math.min(CHUNK, Math.max(0, size - pos)) || 1, pos));
+          const want = Math.min(CHUNK, Math.max(0, size - pos)) || 1;
+          ({ bytesRead } = await fh.read(new Uint8Array(ab), 0, want, pos));
+          // Fewer bytes before the end: cut short while being rewritten.
+          if (bytesRead < want && pos + bytesRead < size) throw changed();
         } finally {
           await fh.close().catch(() => {});
           if (bytesRead === 0) putBack(ab);

@@ -258,62 +258,26 @@ test("CLI options through node:util parseArgs: every option, alias and environme
   assert.match(help.stdout, /--quiet/);
 });
 
-test("CLI: a file rewritten after it was opened (same size, other bytes) is not sent: that upload fails with the reason and no request reaches its end", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "cli-changed-"));
-  const wheel = makeWheel(dir, "changed_demo", 3, { random: true });
-  const seen = { gets: 0, completed: 0 };
+/** Flips one byte of `path` in place: the same size, other bytes, a new mtime. */
+function flipByte(path, at) {
+  const bytes = readFileSync(path);
+  bytes[at < 0 ? bytes.length + at : at] ^= 0xff;
+  writeFileSync(path, bytes);
+}
+
+/**
+ * `upload --json` of `wheel` to a registry whose uploads complete unless cut; `onRequest(req,
+ * res)` sees each request first and may answer it (true). Asserts the upload failed because
+ * the file changed, and that no request reached its end.
+ */
+async function uploadOfAChangingFile(wheel, onRequest) {
+  let completed = 0;
   const server = createServer((req, res) => {
-    if (req.method !== "POST") {
-      // The check before the first byte: the file was opened and inspected by now; it is
-      // rewritten before the answer lets the upload start.
-      seen.gets++;
-      const bytes = readFileSync(wheel);
-      bytes[bytes.length >> 1] ^= 0xff;
-      writeFileSync(wheel, bytes);
-      return res.writeHead(405, { allow: "POST" }).end();
-    }
+    if (onRequest(req, res)) return;
+    if (req.method !== "POST") return res.writeHead(405, { allow: "POST" }).end();
     req.on("data", () => {});
     req.on("end", () => {
-      seen.completed++;
-      res.writeHead(200).end("OK");
-    });
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  try {
-    const url = `http://127.0.0.1:${server.address().port}/`;
-    const r = await cli(["upload", "--json", "--repository-url", url, "-u", "u", "-p", "p", wheel]);
-    assert.equal(seen.gets, 1, "the preflight ran once, before the body");
-    assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.equal(r.json[0].status, "failed", r.stdout);
-    assert.match(r.json[0].error, /changed after it was opened/);
-    assert.equal(seen.completed, 0, "no upload reached its end");
-  } finally {
-    await new Promise((r) => (server.closeAllConnections(), server.close(r)));
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test("CLI: a file rewritten while it is being sent stops its upload before the end: the registry never gets a whole request of mixed bytes", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "cli-torn-"));
-  const wheel = makeWheel(dir, "torn_demo", 16, { random: true });
-  const seen = { completed: 0, rewritten: false };
-  const server = createServer((req, res) => {
-    if (req.method !== "POST") return res.writeHead(405, { allow: "POST" }).end();
-    let got = 0;
-    req.on("data", (c) => {
-      got += c.length;
-      if (!seen.rewritten && got >= 2 << 20) {
-        // Part of the file is on the wire: rewrite a byte near its end (same size), then go on.
-        seen.rewritten = true;
-        req.pause();
-        const bytes = readFileSync(wheel);
-        bytes[bytes.length - 4096] ^= 0xff;
-        writeFileSync(wheel, bytes);
-        setTimeout(() => req.resume(), 50);
-      }
-    });
-    req.on("end", () => {
-      seen.completed++;
+      completed++;
       res.writeHead(200).end("OK");
     });
   });
@@ -321,14 +285,57 @@ test("CLI: a file rewritten while it is being sent stops its upload before the e
   try {
     const url = `http://127.0.0.1:${server.address().port}/`;
     const r = await cli(["upload", "--json", "--retries", "0", "--repository-url", url, "-u", "u", "-p", "p", wheel]);
-    assert.ok(seen.rewritten, "the file was rewritten mid-upload");
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(r.json[0].status, "failed", r.stdout);
     assert.match(r.json[0].error, /changed after it was opened/);
-    assert.equal(seen.completed, 0, "no upload reached its end");
-    assert.equal(r.stderr, "", "--json keeps stderr empty (no warning about a file left open)");
+    assert.equal(completed, 0, "no upload reached its end");
+    return r;
   } finally {
     await new Promise((r) => (server.closeAllConnections(), server.close(r)));
+  }
+}
+
+test("CLI: a file rewritten after it was opened (same size, other bytes) is not sent: that upload fails with the reason and no request reaches its end", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cli-changed-"));
+  const wheel = makeWheel(dir, "changed_demo", 3, { random: true });
+  let gets = 0;
+  try {
+    await uploadOfAChangingFile(wheel, (req, res) => {
+      if (req.method === "POST") return false;
+      // The check before the first byte: the file was opened and inspected by now; it is
+      // rewritten before the answer lets the upload start.
+      gets++;
+      flipByte(wheel, 1 << 20);
+      return res.writeHead(405, { allow: "POST" }).end();
+    });
+    assert.equal(gets, 1, "the preflight ran once, before the body");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("CLI: a file rewritten while it is being sent stops its upload before the end: the registry never gets a whole request of mixed bytes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cli-torn-"));
+  const wheel = makeWheel(dir, "torn_demo", 32, { random: true });
+  let rewritten = false;
+  try {
+    const r = await uploadOfAChangingFile(wheel, (req) => {
+      if (req.method !== "POST") return false;
+      req.on("data", () => {
+        if (!rewritten) {
+          // The upload has begun: rewrite a byte near the end of the file (far more than the
+          // socket buffers hold, so not yet read), then go on reading.
+          rewritten = true;
+          req.pause();
+          flipByte(wheel, -4096);
+          setTimeout(() => req.resume(), 50);
+        }
+      });
+      return false;
+    });
+    assert.ok(rewritten, "the file was rewritten mid-upload");
+    assert.equal(r.stderr, "", "--json keeps stderr empty (no warning about a file left open)");
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
