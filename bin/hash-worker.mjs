@@ -55,8 +55,10 @@ if (!isMainThread && workerData?.role === "pypublish-hash") {
   };
   // Bodies hashed as they are sent: their chunks arrive in order, shared with the main thread.
   const bodies = new Map();
-  parentPort.on("message", async ({ id, path, size, body, chunk, finish }) => {
+  parentPort.on("message", ({ id, path, size, body, chunk, finish, drop }) => {
     if (body !== undefined) {
+      // A body the engine let go (the registry answered before its end, an abort).
+      if (drop) return void bodies.delete(body);
       try {
         let h = bodies.get(body);
         if (!h) bodies.set(body, (h = { sha256: createHash("sha256"), md5: createHash("md5") }));
@@ -75,6 +77,12 @@ if (!isMainThread && workerData?.role === "pypublish-hash") {
       }
       return;
     }
+    // One file at a time (they share the read buffer), each yielding between chunks so that a
+    // body being sent meanwhile is not held up behind a whole file.
+    files = files.then(() => hashFile(id, path, size));
+  });
+  let files = Promise.resolve();
+  async function hashFile(id, path, size) {
     try {
       await ready();
     } catch (e) {
@@ -96,6 +104,7 @@ if (!isMainThread && workerData?.role === "pypublish-hash") {
           parentPort.postMessage({ id, progress: done });
           last = done;
         }
+        await new Promise((r) => setImmediate(r));
       }
       const digests = h.finish();
       // The engine compares len with the size it was given; a file that changed size is caught there.
@@ -105,7 +114,7 @@ if (!isMainThread && workerData?.role === "pypublish-hash") {
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
-  });
+  }
 }
 
 /**
@@ -226,6 +235,14 @@ export function workerHasher({ onHashed, core } = {}) {
         len += chunk.length;
         if (++behind > AHEAD) return new Promise((resolve) => (wake = resolve));
       },
+      // The engine lets the body go unfinished: its buffers and the thread's state go too.
+      cancel() {
+        if (!bodies.delete(body)) return;
+        for (const b of held.splice(0)) if (b) release(b);
+        worker?.postMessage({ body, drop: true });
+        idle();
+        resume();
+      },
       finish() {
         if (failed) return Promise.reject(failed);
         const blake2_256 = blake2.finish();
@@ -235,6 +252,12 @@ export function workerHasher({ onHashed, core } = {}) {
         });
       },
     };
+  };
+  /** Starts the thread now, idle: a thread takes tens of milliseconds to start, better spent while files are inspected than by the first upload. */
+  hasher.warm = () => {
+    if (worker) return;
+    start();
+    idle();
   };
   hasher.close = () => {
     worker?.terminate();

@@ -402,6 +402,7 @@ async function upload(opts) {
   const hashedIn = new Map();
   const hashPhase = new Set();
   const hasher = /^(0|off|false|no)$/i.test(process.env.PYPUBLISH_HASH_WORKER ?? "") ? undefined : workerHasher({ core, onHashed: (name, where) => hashedIn.set(name, where) });
+  if (files.some((f) => f.file.size >= CHUNK)) hasher?.warm();
   const started = performance.now();
   let reports;
   try {

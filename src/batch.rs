@@ -490,7 +490,7 @@ impl Batch {
     pub fn on_no_reply(&mut self, id: u64, why: NoReply) {
         let Some(p) = self.pending.remove(&id) else { return };
         let detail = |w: &NoReply| match w {
-            NoReply::Network(d) | NoReply::Stalled(d) | NoReply::Source(d) => d.clone(),
+            NoReply::Network(d) | NoReply::Stalled(d) | NoReply::Source(d) | NoReply::Hasher(d) => d.clone(),
             NoReply::Cancelled => "cancelled".into(),
         };
         match p {

@@ -99,6 +99,9 @@ pub enum NoReply {
     Stalled(String),
     /// The source gave other bytes than were hashed; the body was cut before its end.
     Source(String),
+    /// The hasher beside the body (a caller's, in another thread) failed; the body was cut
+    /// before its end. Unlike a source that changed, another attempt may do.
+    Hasher(String),
     /// The caller cancelled.
     Cancelled,
 }

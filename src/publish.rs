@@ -176,6 +176,7 @@ impl Upload {
             NoReply::Source(d) => return Action::Done(self.no_reply_report(Kind::Source, &format!("not sent whole: {d}"), false)),
             NoReply::Network(d) => (Kind::Network, d),
             NoReply::Stalled(d) => (Kind::Timeout, d),
+            NoReply::Hasher(d) => (Kind::Other, d),
         };
         if self.attempt < self.policy.max_attempts {
             return Action::Wait { ms: self.backoff(jitter), reason: format!("{detail}; attempt {} of {}", self.attempt + 1, self.policy.max_attempts) };
@@ -186,6 +187,7 @@ impl Upload {
                 "no progress from {} for the stall timeout, {} times: a slow or stuck registry or proxy; try later or raise {{timeout}}",
                 self.url, self.attempt
             ),
+            Kind::Other => format!("the hashing beside the upload failed {} times, so the file was never sent whole; nothing of it was kept", self.attempt),
             _ => format!("no reply from {} after {} attempts: check the URL, the network and any proxy", self.url, self.attempt),
         });
         Action::Done(r)

@@ -75,10 +75,13 @@ export interface PublishOptions {
    * given the file's size: say, the runtime's native sha256 and md5 with this package's
    * `Blake2b256`, or a worker thread. `finish()` must give lowercase hex digests and the length
    * fed. A hasher elsewhere may answer `update()` with a promise when it is behind (the next
-   * chunk is read once it settles) and `finish()` with one. publish() never changes a chunk; a
-   * source that reuses its buffers must not read into one before such a hasher is done with it.
+   * chunk is read once it settles) and `finish()` with one; a failure there (a thread that
+   * ended) cuts that attempt, which is tried again. `cancel()`, where given, hears that the body
+   * will not be finished (an early reply, an abort, a failed read). publish() never changes a
+   * chunk; a source that reuses its buffers must not read into one before such a hasher is done
+   * with it.
    */
-  createHasher?: (size: number) => { update(chunk: Uint8Array): void | Promise<void>; finish(): Digests | Promise<Digests> };
+  createHasher?: (size: number) => { update(chunk: Uint8Array): void | Promise<void>; finish(): Digests | Promise<Digests>; cancel?(): void };
   /** Prepare and report, send nothing. */
   dryRun?: boolean;
   /**

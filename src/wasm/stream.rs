@@ -14,6 +14,7 @@ use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use sha2::{Digest, Sha256};
 
 use crate::digest::{DigestSet, Digester};
+use crate::http::NoReply;
 use crate::multipart::MultipartPlan;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -243,6 +244,18 @@ enum Hashing {
     TrailingJs(JsValue, Option<String>),
 }
 
+impl Hashing {
+    /// Ends the hashing of a body that will not be finished: a caller's hasher hears it
+    /// (`cancel()`, where it has one) and lets go of what it holds for this body.
+    fn let_go(&mut self) {
+        if let Hashing::TrailingJs(h, _) = std::mem::replace(self, Hashing::Off) {
+            if get(&h, "cancel").is_function() {
+                let _ = call(&h, "cancel", &JsValue::UNDEFINED);
+            }
+        }
+    }
+}
+
 struct BodyState {
     source: BodySource,
     size: u64,
@@ -258,7 +271,7 @@ struct BodyState {
 }
 
 /// Why a body stream stopped itself: a source that is not what was hashed. Never worth a retry.
-pub(crate) type BodyFailure = Rc<RefCell<Option<String>>>;
+pub(crate) type BodyFailure = Rc<RefCell<Option<NoReply>>>;
 
 /// The `pull` and `cancel` callbacks of a body stream's underlying source.
 type SourceCallbacks = (Closure<dyn FnMut(JsValue) -> Promise>, Closure<dyn FnMut(JsValue)>);
@@ -320,14 +333,19 @@ pub(crate) fn fixed_length_body(
         let (st, fail) = (st.clone(), fail.clone());
         future_to_promise(async move {
             if let Err(msg) = pull_once(&st, &ctrl).await {
-                if let Some(r) = st.borrow_mut().reader.take() {
+                let reader = {
+                    let mut s = st.borrow_mut();
+                    s.hashing.let_go();
+                    s.reader.take()
+                };
+                if let Some(r) = reader {
                     r.cancel();
                 }
                 // After the fetch cancelled the body (a reset, an abort), a failing read is the
                 // cancel's echo, not a source that changed: the attempt may still be retried.
                 if !st.borrow().cancelled {
-                    let _ = call(&ctrl, "error", &js_sys::Error::new(&msg).into());
-                    *fail.borrow_mut() = Some(msg);
+                    let _ = call(&ctrl, "error", &js_sys::Error::new(msg.text()).into());
+                    *fail.borrow_mut() = Some(msg.into());
                 }
             }
             Ok(JsValue::UNDEFINED)
@@ -337,6 +355,7 @@ pub(crate) fn fixed_length_body(
     let cancel = Closure::<dyn FnMut(JsValue)>::new(move |_reason: JsValue| {
         let mut s = st.borrow_mut();
         s.cancelled = true;
+        s.hashing.let_go();
         if let Some(r) = s.reader.take() {
             r.cancel();
         }
@@ -441,7 +460,7 @@ fn native_pipe_body(
                 r.cancel();
             }
             ignore_rejection(call(&writer, "abort", &js_sys::Error::new(&msg).into()));
-            *fail.borrow_mut() = Some(msg);
+            *fail.borrow_mut() = Some(NoReply::Source(msg));
         }
     });
     let readable = get(&fixed, "readable").dyn_into::<ReadableStream>().map_err(|_| "FixedLengthStream gave no readable side".to_string())?;
@@ -603,16 +622,16 @@ fn enqueue(ctrl: &JsValue, bytes: &[u8]) -> Result<(), String> {
 }
 
 /// Counts and hashes a chunk read for the body; what the caller's hasher answered.
-fn took_chunk(st: &Rc<RefCell<BodyState>>, chunk: &Uint8Array) -> Result<JsValue, String> {
+fn took_chunk(st: &Rc<RefCell<BodyState>>, chunk: &Uint8Array) -> Result<JsValue, Stop> {
     let mut s = st.borrow_mut();
     let n = chunk.length() as u64;
     s.sent += n;
     if s.sent > s.size {
-        return Err(format!("the source gave more than its {} bytes while sending", s.size));
+        return Err(format!("the source gave more than its {} bytes while sending", s.size).into());
     }
     let mut answer = JsValue::UNDEFINED;
     if let Hashing::TrailingJs(h, _) = &s.hashing {
-        answer = call(h, "update", chunk).map_err(|e| format!("the hasher failed: {}", describe(&e)))?;
+        answer = call(h, "update", chunk).map_err(|e| Stop::hasher(describe(&e)))?;
     } else if !matches!(s.hashing, Hashing::Off) {
         let s = &mut *s;
         s.buf.resize(n as usize, 0);
@@ -627,13 +646,47 @@ fn took_chunk(st: &Rc<RefCell<BodyState>>, chunk: &Uint8Array) -> Result<JsValue
     Ok(answer)
 }
 
-async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), String> {
+/// Why a body stopped before its end: its source (sending it again would not help), or the
+/// caller's hasher beside it (a thread that ended: another attempt may do).
+enum Stop {
+    Source(String),
+    Hasher(String),
+}
+
+impl Stop {
+    fn text(&self) -> &str {
+        match self {
+            Stop::Source(why) | Stop::Hasher(why) => why,
+        }
+    }
+
+    fn hasher(why: String) -> Stop {
+        Stop::Hasher(format!("the hashing beside the upload failed: {why}"))
+    }
+}
+
+impl From<String> for Stop {
+    fn from(why: String) -> Stop {
+        Stop::Source(why)
+    }
+}
+
+impl From<Stop> for NoReply {
+    fn from(s: Stop) -> NoReply {
+        match s {
+            Stop::Source(why) => NoReply::Source(why),
+            Stop::Hasher(why) => NoReply::Hasher(why),
+        }
+    }
+}
+
+async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), Stop> {
     let head = st.borrow_mut().head.take();
     if let Some(head) = head {
         let source = st.borrow().source.clone();
         let reader = source.open().await.map_err(|e| format!("the file could not be opened for sending: {e}"))?;
         st.borrow_mut().reader = Some(Rc::new(reader));
-        return enqueue(ctrl, &head);
+        return Ok(enqueue(ctrl, &head)?);
     }
     let Some(reader) = st.borrow().reader.clone() else {
         return Ok(());
@@ -644,23 +697,21 @@ async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), St
             // chunk still goes, the next read waits.
             let behind = took_chunk(st, &chunk)?;
             call(ctrl, "enqueue", &chunk).map_err(|e| describe(&e))?;
-            settle(behind).await.map(|_| ()).map_err(|e| format!("the hasher failed: {e}"))
+            settle(behind).await.map(|_| ()).map_err(Stop::hasher)
         }
         None => {
             let (hashing, size) = {
                 let mut s = st.borrow_mut();
                 if s.sent != s.size {
-                    return Err(format!("the source ended after {} of its {} bytes while sending", s.sent, s.size));
+                    return Err(format!("the source ended after {} of its {} bytes while sending", s.sent, s.size).into());
                 }
                 (std::mem::replace(&mut s.hashing, Hashing::Off), s.size)
             };
             // A hasher in another thread answers `finish()` with a promise.
             let finished = match &hashing {
-                Hashing::TrailingJs(h, _) => Some(
-                    settle(call(h, "finish", &JsValue::UNDEFINED).map_err(|e| format!("the hasher failed: {}", describe(&e)))?)
-                        .await
-                        .map_err(|e| format!("the hasher failed: {e}"))?,
-                ),
+                Hashing::TrailingJs(h, _) => {
+                    Some(settle(call(h, "finish", &JsValue::UNDEFINED).map_err(|e| Stop::hasher(describe(&e)))?).await.map_err(Stop::hasher)?)
+                }
                 _ => None,
             };
             let mut s = st.borrow_mut();
@@ -682,7 +733,8 @@ async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), St
                     return Err(match digests {
                         Some(_) => format!("the bytes sent have sha256 {got}, not the expected {want}"),
                         None => format!("the bytes sent have sha256 {got}, not the {want} that was hashed: the source changed"),
-                    });
+                    }
+                    .into());
                 }
             }
             s.reader = None;
@@ -693,7 +745,7 @@ async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), St
             *s.digests.borrow_mut() = digests;
             drop(s);
             enqueue(ctrl, &tail)?;
-            call(ctrl, "close", &JsValue::UNDEFINED).map(|_| ()).map_err(|e| describe(&e))
+            Ok(call(ctrl, "close", &JsValue::UNDEFINED).map(|_| ()).map_err(|e| describe(&e))?)
         }
     }
 }

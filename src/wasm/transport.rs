@@ -218,7 +218,7 @@ impl Transport {
         touch();
         let failure = body_stream.as_ref().and_then(|b| b.failure.borrow_mut().take());
         let value = match (result, failure) {
-            (Err(_), Some(why)) => return Err(NoReply::Source(why)),
+            (Err(_), Some(why)) => return Err(why),
             (Err(e), None) => return Err(NoReply::Network(describe_error(&e))),
             (Ok(v), _) => v,
         };

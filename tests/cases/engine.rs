@@ -181,6 +181,31 @@ fn pypi_conflicts_are_told_apart_by_the_blake2_hash() {
 }
 
 #[test]
+fn a_hasher_that_failed_beside_the_body_is_retried_unlike_a_changed_source() {
+    let w = wheel("demo", "1.0");
+    let failing = |times: u32| {
+        let mut n = 0;
+        Net::new().serve(REG, move |_: &Seen, _: &mut Store| {
+            n += 1;
+            if n <= times {
+                Answer::NoReply(NoReply::Hasher("the hashing beside the upload failed: the hashing thread ended (exit code 1)".into()))
+            } else {
+                reply(200, &[], "OK")
+            }
+        })
+    };
+    let r = run(opts(), vec![], std::slice::from_ref(&w), failing(1)).reports.remove(0);
+    assert_eq!((r.status, r.attempts), (Status::Uploaded, 2), "{r:?}");
+    let r = run(opts(), vec![], std::slice::from_ref(&w), failing(99)).reports.remove(0);
+    assert_eq!((r.status, r.kind), (Status::Failed, Some(Kind::Other)), "{r:?}");
+    assert!(r.error.as_deref().unwrap().contains("the hashing thread ended"), "{r:?}");
+    assert!(r.hint.as_deref().unwrap().contains("the hashing beside the upload failed 4 times"), "{r:?}");
+    let changed = Net::new().serve(REG, |_: &Seen, _: &mut Store| Answer::NoReply(NoReply::Source("the bytes sent differ from those hashed".into())));
+    let r = run(opts(), vec![], &[w], changed).reports.remove(0);
+    assert_eq!((r.status, r.kind, r.attempts), (Status::Failed, Some(Kind::Source), 1), "{r:?}");
+}
+
+#[test]
 fn an_unverifiable_conflict_is_never_a_plain_skip() {
     // pypiserver's 409 does not say which bytes it has; pypiserver is recognised from the reply
     // and its index (/simple/) is read to compare.

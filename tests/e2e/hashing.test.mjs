@@ -142,6 +142,92 @@ test("hash worker: streaming() hashes a body's chunks as they are sent (sha256 a
   }
 });
 
+test("hash worker: a body let go unfinished (cancel()) gives its buffers back and the thread forgets it; the next body's digests are its own bytes'", async () => {
+  const core = await import("../../pkg/pypublish.js");
+  const hasher = workerHasher({ core });
+  try {
+    const first = hasher.streaming();
+    const ab = take();
+    new Uint8Array(ab).fill(7);
+    lend(ab);
+    const pending = first.update(new Uint8Array(ab));
+    release(ab); // the socket has taken it; the thread holds it until hashed
+    first.cancel();
+    await pending;
+    assert.equal(take(), ab, "the cancelled body's buffer is read into again");
+    const bytes = randomBytes(2 * CHUNK + 7);
+    const second = hasher.streaming();
+    for (let off = 0; off < bytes.length; off += CHUNK) await second.update(new Uint8Array(bytes.subarray(off, off + CHUNK)));
+    const d = await second.finish();
+    assert.deepEqual({ sha256: d.sha256, md5: d.md5, blake2_256: d.blake2_256 }, independent(bytes));
+  } finally {
+    hasher.close();
+  }
+});
+
+test("hash worker: a body hashed as it is sent is not held up behind a whole file the thread is hashing (a listed file under --check-url)", async () => {
+  const core = await import("../../pkg/pypublish.js");
+  const hasher = workerHasher({ core });
+  const path = join(work, "large.bin");
+  writeFileSync(path, randomBytes(96 * CHUNK));
+  try {
+    const order = [];
+    // The thread is in the whole file's loop once it reports progress (every 8 MiB).
+    let inLoop;
+    const looping = new Promise((ok) => (inLoop = ok));
+    const whole = hasher({ file: new Blob([]), filename: "large.bin", path }, (done) => done > 0 && inLoop()).then(() => order.push("whole file"));
+    await looping;
+    const h = hasher.streaming();
+    for (let i = 0; i < 3; i++) await h.update(new Uint8Array(CHUNK).fill(i));
+    const body = h.finish().then(() => order.push("body"));
+    await Promise.all([whole, body]);
+    assert.deepEqual(order, ["body", "whole file"]);
+  } finally {
+    hasher.close();
+  }
+});
+
+test("publish: a hasher that fails beside the body (a hashing thread that ended) cuts that attempt and the file is sent again; one that keeps failing says so, as no changed file", async () => {
+  const { publish } = await import("../../pkg/pypublish.js");
+  const { nodeHasher } = await import("../../bin/hash-worker.mjs");
+  const { nodeFetch } = await import("../../bin/node-fetch.mjs");
+  const core = await import("../../pkg/pypublish.js");
+  const [wheel] = wheels();
+  const bytes = readFileSync(wheel);
+  const run = async (failures) => {
+    const reg = await registry();
+    let made = 0;
+    let cancelled = 0;
+    const createHasher = () => {
+      const h = nodeHasher(core);
+      const broken = made++ < failures;
+      return {
+        update: (c) => (broken ? Promise.reject(new Error("the hashing thread ended (exit code 1)")) : h.update(c)),
+        finish: () => h.finish(),
+        cancel: () => void cancelled++,
+      };
+    };
+    try {
+      const [r] = await publish({ repositoryUrl: reg.url, username: "u", password: "p", fetch: nodeFetch, retries: 1, createHasher, files: [{ file: new Blob([bytes]), filename: basename(wheel) }] });
+      return { r, posts: reg.requests.filter((q) => q.method === "POST"), cancelled };
+    } finally {
+      await reg.stop();
+    }
+  };
+  const once = await run(1);
+  assert.equal(once.r.status, "uploaded", JSON.stringify(once.r));
+  assert.equal(once.r.attempts, 2);
+  assert.equal(once.posts.length, 1, "one whole request");
+  assert.ok(once.posts[0].body.includes(bytes), "the file went whole");
+  assert.equal(once.cancelled, 1, "the failed attempt's hasher was let go");
+  const always = await run(9);
+  assert.equal(always.r.status, "failed", JSON.stringify(always.r));
+  assert.equal(always.r.kind, "other");
+  assert.match(always.r.error, /hashing beside the upload failed: the hashing thread ended/);
+  assert.match(always.r.hint, /failed 2 times/);
+  assert.equal(always.posts.length, 0, "no request reached its end");
+});
+
 /** Two wheels of a few MiB, random bytes: the larger one is more chunks than the CLI keeps buffers (bin/file-source.mjs). */
 function wheels() {
   const dir = mkdtempSync(join(work, "dist-"));
