@@ -1093,8 +1093,9 @@ impl Batch {
         let e = &self.files[file];
         let ours = e.digests.as_ref().map(|d| d.sha256.clone()).unwrap_or_default();
         let name = e.spec.name.clone();
-        if e.digests.is_none() && !matches!(existing, Existing::Absent) {
-            // Listed: only now is the file read whole, to tell a skip from a conflict.
+        if e.digests.is_none() && matches!(existing, Existing::Present { sha256: Some(_) }) {
+            // Listed with a sha256: only now is the file read whole, to tell a skip from a
+            // conflict. Listed without one, reading it could tell nothing.
             let e = &mut self.files[file];
             e.found = Some(existing.clone());
             e.state = St::Hashing;

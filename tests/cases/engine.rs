@@ -610,8 +610,16 @@ fn the_index_is_asked_before_any_hashing_and_only_a_listed_file_is_hashed() {
     let r = &run.reports[0];
     assert_eq!((r.status, r.verified, run.hashed, run.whole_reads[0]), (Status::Skipped, Some(true), 1, 1), "{r:?}");
     // Listed with another: a conflict, never a skip.
-    let run = run_over(Trailing::All, o, vec![], one, index("1".repeat(64)), CancelAt::Never, from_urls(one));
+    let run = run_over(Trailing::All, o.clone(), vec![], one, index("1".repeat(64)), CancelAt::Never, from_urls(one));
     assert_eq!((run.reports[0].kind, run.hashed), (Some(Kind::Conflict), 1));
+    // Listed without a sha256: nothing to compare, so not read at all; skipped, unverified.
+    let bare = Net::new().serve(REG, |seen, _| {
+        assert_eq!(seen.method, "GET", "nothing is uploaded over a listed file");
+        reply(200, &[("Content-Type", "application/vnd.pypi.simple.v1+json")], r#"{"files": [{"filename": "demo-1.0-py3-none-any.whl", "hashes": {}}]}"#)
+    });
+    let run = run_over(Trailing::All, o, vec![], one, bare, CancelAt::Never, from_urls(one));
+    let r = &run.reports[0];
+    assert_eq!((r.status, r.verified, run.hashed, run.whole_reads[0]), (Status::Skipped, Some(false), 0, 0), "{r:?}");
 }
 
 #[test]
