@@ -936,12 +936,12 @@ impl Batch {
             || !registry::accepts_trailing_digests(registry::detect(&self.cfg.creds.url))
     }
 
-    /// The lead of an all-or-nothing batch while its body pass has not yet checked it: the
-    /// others must not start before.
+    /// The lead of an all-or-nothing batch until it is finished: the others must not start
+    /// before. Not only until its first body pass checked it: a retry reads the source anew,
+    /// and may be cut, after others would have been uploaded.
     fn lead_unverified(&self) -> Option<usize> {
         let lead = *self.order.first()?;
-        let e = &self.files[lead];
-        (self.prehashed && e.digests.is_none() && !matches!(e.state, St::Finished)).then_some(lead)
+        (self.prehashed && !matches!(self.files[lead].state, St::Finished)).then_some(lead)
     }
 
     /// The lead of an all-or-nothing batch when its bytes turned out not to be what they should

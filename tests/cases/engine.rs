@@ -590,6 +590,42 @@ fn when_the_lead_of_a_batch_is_cut_nothing_else_is_uploaded() {
 }
 
 #[test]
+fn a_lead_retried_after_a_lost_reply_holds_the_others_back_until_it_is_done() {
+    // The lead's first body pass checks out, but its reply is lost; the retry reads the source
+    // anew and gets other bytes. With the others already started, "nothing of this release was
+    // uploaded" would have been false.
+    let mut lead = wheel("demo", "1.0");
+    lead.second_read = Some(flipped(&lead.bytes));
+    let dists = [sdist("demo", "1.0"), lead, wheel("extra", "1.0")];
+    let lead_name = dists[1].name.clone();
+    let mut o = opts();
+    o.concurrency = Some(3.0);
+    let mut store = ok_registry();
+    let mut lost = false;
+    let net = Net::new().serve(REG, move |seen, st| {
+        if !lost && seen.method == "POST" && filename_of(seen) == lead_name {
+            lost = true;
+            return Answer::NoReply(NoReply::Network("connection reset".into()));
+        }
+        store(seen, st)
+    });
+    let run = run_over(Trailing::All, o, vec![], &dists, net, CancelAt::Never, |specs| {
+        for (s, d) in specs.iter_mut().zip(&dists) {
+            s.changeable = true;
+            s.expected_sha256 = Some(digest_bytes(&d.bytes).sha256);
+        }
+    });
+    assert!(run.net.store.files.is_empty(), "nothing of the release reached the registry: {:?}", run.reports);
+    let lead = run.report(&dists[1].name);
+    assert_eq!((lead.kind, lead.attempts), (Some(Kind::Source), 2), "{lead:?}");
+    for d in [&dists[0], &dists[2]] {
+        let r = run.report(&d.name);
+        assert_eq!((r.status, r.kind), (Status::Failed, Some(Kind::NotSent)), "{r:?}");
+        assert!(r.error.as_deref().unwrap().contains("nothing of this release was uploaded"), "{r:?}");
+    }
+}
+
+#[test]
 fn the_index_is_asked_before_any_hashing_and_only_a_listed_file_is_hashed() {
     let w = wheel("demo", "1.0");
     let index = |sha: String| {
