@@ -143,12 +143,18 @@ const OURS = "pypublish (digests after the file, hashed while sent)";
 const WORKER = "pypublish --digests-first (hashed in a worker thread)";
 const INLINE = "pypublish, PYPUBLISH_HASH_WORKER=0 (hashed while sent, all on the main thread)";
 
-/** Each client in turn, round after round, each upload to a fresh pypiserver; medians and per-round ratios to the limit. */
+/**
+ * Each client in turn, round after round, each upload to a fresh pypiserver; medians and per-round
+ * ratios to the limit. Every other round runs the clients in reverse order, so that no client is
+ * always the one furthest in time from the limit's run while the shared machine's load drifts.
+ */
 async function rounds(clients, paths, runs) {
   const m = Object.fromEntries(Object.keys(clients).map((k) => [k, { walls: [], rsss: [], cpus: [], ratios: [] }]));
   for (let i = 0; i < runs; i++) {
-    let limitWall;
-    for (const [name, run] of Object.entries(clients)) {
+    const order = Object.entries(clients);
+    if (i % 2) order.reverse();
+    const round = {};
+    for (const [name, run] of order) {
       const reg = await startPypiserver();
       try {
         const r = run(reg.url, reg.user, reg.password, paths);
@@ -157,12 +163,12 @@ async function rounds(clients, paths, runs) {
         m[name].walls.push(r.wall);
         m[name].rsss.push(r.rss);
         m[name].cpus.push(r.cpu);
-        if (name === LIMIT) limitWall = r.wall;
-        if (limitWall) m[name].ratios.push(r.wall / limitWall);
+        round[name] = r.wall;
       } finally {
         await reg.stop();
       }
     }
+    for (const name of Object.keys(clients)) m[name].ratios.push(round[name] / round[LIMIT]);
   }
   return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, { wall: median(v.walls), rss: median(v.rsss), cpu: median(v.cpus), ratio: median(v.ratios), walls: v.walls }]));
 }
@@ -303,9 +309,9 @@ say("| client | wall s | vs limit | CPU s (user + system) | peak RSS MiB |");
 say("|---|---:|---:|---:|---:|");
 for (const [name, r] of Object.entries(e2e)) say(`| ${name} | ${f2(r.wall)} | ${f2(r.ratio)} | ${f2(r.cpu)} | ${f0(r.rss)} |`);
 say();
-say(`Each round runs every client once, in this order, each against a new pypiserver; "vs limit" is the median of the per-round ratios. pypublish checks the registry before the first byte (one GET; uv and twine do not). By default (Node), pypublish hashes each file while sending it and puts the digest fields after the file part, so each file is read once and no hashing precedes the upload: a file of 1 MiB or more goes through reused 1 MiB shared buffers, whose chunks a worker thread hashes in place (Node's native sha256 and md5) while the main thread sends them and feeds the package's wasm blake2b-256; a smaller file is hashed on the main thread. With \`--digests-first\` (which \`--dry-run\` and registries that need the digests first also imply) the engine asks for each file's digests before its body: the CLI hashes in a worker thread, file n+1 while file n uploads, so only the first file's hashing is on the critical path. \`PYPUBLISH_HASH_WORKER=0\` keeps all hashing on the main thread.`);
+say(`Each round runs every client once, each against a new pypiserver, in this order and in reverse in every other round; "vs limit" is the median of the per-round ratios. pypublish checks the registry before the first byte (one GET; uv and twine do not). By default (Node), pypublish hashes each file while sending it and puts the digest fields after the file part, so each file is read once and no hashing precedes the upload: a file of 1 MiB or more goes through reused 1 MiB shared buffers, whose chunks a worker thread hashes in place (Node's native sha256 and md5) while the main thread sends them and feeds the package's wasm blake2b-256; a smaller file is hashed on the main thread. With \`--digests-first\` (which \`--dry-run\` and registries that need the digests first also imply) the engine asks for each file's digests before its body: the CLI hashes in a worker thread, file n+1 while file n uploads, so only the first file's hashing is on the critical path. \`PYPUBLISH_HASH_WORKER=0\` keeps all hashing on the main thread.`);
 say();
-say(`Where pypublish's time goes, measured apart (alternated runs): the registry itself needs ~2.9 s of CPU for this batch whoever sends it, so on this machine's two shared cores every CPU-second of ours is close to a second of wall time. The three digests take ~0.9 s of CPU whoever computes them natively (OpenSSL's md5 alone ~0.45 s; our wasm blake2b-256 ~0.3 s, Node has none). Since the registry uses about one core, the other is free for a thread: sha256 and md5 (two thirds of the hashing) run in the worker thread beside the sending. ${e2e[OURS].ratio < e2e[INLINE].ratio ? `In this run that made the default faster than the same on one thread (\`PYPUBLISH_HASH_WORKER=0\`: ${f2(e2e[INLINE].ratio)}×) for as much CPU.` : `In this run the same on one thread (\`PYPUBLISH_HASH_WORKER=0\`) took ${f2(e2e[INLINE].ratio)}× against the default's ${f2(e2e[OURS].ratio)}×: a third thread on two shared cores also takes time from the registry, and rounds against fresh registries are noisy.`} Alternated against one pypiserver that keeps running (8 pairs, measured apart), the thread took 0.96× the wall time of one thread, and 0.76× against a sink that keeps nothing. \`--digests-first\` with the worker took ${f2(e2e[WORKER].ratio)}× against ${f2(e2e[OURS].ratio)}× by default: it reads each file twice and loads the wasm package in the thread too. The rest of ours is Node's and the 1 MB wasm package's start (~0.25 s) and the plumbing between the file, the hasher and the socket, which is paid per chunk: files over 1 MiB are read through a few reused 1 MiB buffers (bin/file-source.mjs), each read into again once the socket has taken it, instead of Node's fresh 64 KiB Blob chunks. Against a local sink that keeps nothing (7 alternated pairs, same 14 wheels), that took pypublish's CPU time from 2.59 to 1.87 s (0.73×) and its wall time from 2.36 to 1.64 s (0.70×), peak RSS 100 → 104 MiB; twine took 1.6 s of CPU and uv 2.2–2.7 s there. Fresh 1 MiB chunks had saved as much CPU but cost +26 MiB in (c): sent chunks waited for the collector. Hashing sha256 and md5 in the worker thread as the chunks are sent then took the wall time to 0.76× (1.54 → 1.16 s, 7 alternated pairs) for 1.06× the CPU time and +4 MiB.`);
+say(`Where pypublish's time goes, measured apart (alternated runs): the registry itself needs ~2.9 s of CPU for this batch whoever sends it, so on this machine's two shared cores every CPU-second of ours is close to a second of wall time. The three digests take ~0.9 s of CPU whoever computes them natively (OpenSSL's md5 alone ~0.45 s; our wasm blake2b-256 ~0.3 s, Node has none). Since the registry uses about one core, the other is free for a thread: sha256 and md5 (two thirds of the hashing) run in the worker thread beside the sending. ${e2e[OURS].ratio < e2e[INLINE].ratio ? `In this run that made the default faster than the same on one thread (\`PYPUBLISH_HASH_WORKER=0\`: ${f2(e2e[INLINE].ratio)}×) for as much CPU.` : `In this run the same on one thread (\`PYPUBLISH_HASH_WORKER=0\`) took ${f2(e2e[INLINE].ratio)}× against the default's ${f2(e2e[OURS].ratio)}×: a third thread on two shared cores also takes time from the registry, and rounds against fresh registries are noisy.`} Alternated against one pypiserver that keeps running (8 pairs, measured apart), the thread took 0.96× the wall time of one thread, and 0.76× against a sink that keeps nothing. \`--digests-first\` with the worker took ${f2(e2e[WORKER].ratio)}× against ${f2(e2e[OURS].ratio)}× by default. It reads each file twice and loads the wasm package in the thread too, but its thread hashes file n+1 while the registry is busy with file n: after a body's end pypiserver parses and stores the upload, about half of each upload's time, while our side waits; its bodies then go out as plain reads and writes. Alternated against fresh pypiservers (5 rounds, measured apart) it took 0.96× the limit against the default's 1.09×. The default reads each file once, as issue 11 asks, and hashes on the body's way out, on the same two cores as the registry's receiving. The rest of ours is Node's and the 1 MB wasm package's start (~0.25 s) and the plumbing between the file, the hasher and the socket, which is paid per chunk: files over 1 MiB are read through a few reused 1 MiB buffers (bin/file-source.mjs), each read into again once the socket has taken it, instead of Node's fresh 64 KiB Blob chunks; they are read synchronously from one descriptor kept open (opening, stat-ing, reading and closing a FileHandle for each chunk took three times the CPU: four round trips through the thread pool). Against a local sink that keeps nothing (7 alternated pairs, same 14 wheels), that took pypublish's CPU time from 2.59 to 1.87 s (0.73×) and its wall time from 2.36 to 1.64 s (0.70×), peak RSS 100 → 104 MiB; twine took 1.6 s of CPU and uv 2.2–2.7 s there. Fresh 1 MiB chunks had saved as much CPU but cost +26 MiB in (c): sent chunks waited for the collector. Hashing sha256 and md5 in the worker thread as the chunks are sent then took the wall time to 0.76× (1.54 → 1.16 s, 7 alternated pairs) for 1.06× the CPU time and +4 MiB. Reading those buffers synchronously from one descriptor kept open, and starting the hashing thread while the files are inspected instead of at the first upload, then took the default from 1.14× to 1.08× the limit, twine 1.09× (6 rounds alternated against fresh pypiservers, measured apart).`);
 say();
 say("## (c) Peak RSS uploading one 1000 MiB wheel with the CLI (pypiserver's waitress refuses bodies over 1 GiB)");
 say();
