@@ -182,13 +182,13 @@ impl Upload {
             return Action::Wait { ms: self.backoff(jitter), reason: format!("{detail}; attempt {} of {}", self.attempt + 1, self.policy.max_attempts) };
         }
         let mut r = self.no_reply_report(kind, detail, true);
+        let times = if self.attempt == 1 { "once".to_string() } else { format!("{} times", self.attempt) };
         r.hint = Some(match kind {
-            Kind::Timeout => format!(
-                "no progress from {} for the stall timeout, {} times: a slow or stuck registry or proxy; try later or raise {{timeout}}",
-                self.url, self.attempt
-            ),
-            Kind::Other => format!("the hashing beside the upload failed {} times, so the file was never sent whole; nothing of it was kept", self.attempt),
-            _ => format!("no reply from {} after {} attempts: check the URL, the network and any proxy", self.url, self.attempt),
+            Kind::Timeout => {
+                format!("no progress from {} for the stall timeout, {times}: a slow or stuck registry or proxy; try later or raise {{timeout}}", self.url)
+            }
+            Kind::Other => format!("the hashing beside the upload failed {times}, so the file was never sent whole; nothing of it was kept"),
+            _ => format!("no reply from {} ({times}): check the URL, the network and any proxy", self.url),
         });
         Action::Done(r)
     }
