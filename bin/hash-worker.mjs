@@ -61,6 +61,7 @@ if (!isMainThread && workerData?.role === "pypublish-hash") {
       if (drop) return void bodies.delete(body);
       try {
         let h = bodies.get(body);
+        if (h === null) return;
         if (!h) bodies.set(body, (h = { sha256: createHash("sha256"), md5: createHash("md5") }));
         if (chunk) {
           h.sha256.update(chunk);
@@ -72,14 +73,15 @@ if (!isMainThread && workerData?.role === "pypublish-hash") {
           parentPort.postMessage({ body, digests: { sha256: h.sha256.digest("hex"), md5: h.md5.digest("hex") } });
         }
       } catch (e) {
-        bodies.delete(body);
+        // Its chunks already on the way are ignored until the main thread's drop.
+        bodies.set(body, null);
         parentPort.postMessage({ body, error: String(e?.message ?? e) });
       }
       return;
     }
     // One file at a time (they share the read buffer), each yielding between chunks so that a
     // body being sent meanwhile is not held up behind a whole file.
-    files = files.then(() => hashFile(id, path, size));
+    files = files.then(() => hashFile(id, path, size)).catch(() => {});
   });
   let files = Promise.resolve();
   async function hashFile(id, path, size) {
@@ -112,7 +114,9 @@ if (!isMainThread && workerData?.role === "pypublish-hash") {
     } catch (e) {
       parentPort.postMessage({ id, error: String(e?.message ?? e) });
     } finally {
-      if (fd !== undefined) closeSync(fd);
+      try {
+        if (fd !== undefined) closeSync(fd);
+      } catch {}
     }
   }
 }
@@ -133,7 +137,8 @@ export function workerHasher({ onHashed, core } = {}) {
   // An idle worker must not keep the CLI alive; a busy one must (the upload may be waiting on it alone).
   const idle = () => waiting.size === 0 && bodies.size === 0 && worker?.unref();
   const start = () => {
-    const self = new Worker(fileURLToPath(import.meta.url), { workerData: { role: "pypublish-hash" } });
+    // Not the parent's Node options: one such as --input-type stops a thread started from a file.
+    const self = new Worker(fileURLToPath(import.meta.url), { workerData: { role: "pypublish-hash" }, execArgv: [] });
     worker = self;
     self.on("message", ({ id, body, hashed, progress, digests, error }) => {
       if (body !== undefined) {
@@ -142,7 +147,10 @@ export function workerHasher({ onHashed, core } = {}) {
         if (hashed) return b.hashed();
         bodies.delete(body);
         idle();
-        return error !== undefined ? b.fail(new Error(error)) : b.done(digests);
+        if (error === undefined) return b.done(digests);
+        // The thread keeps a failed body's place until told: its chunks on the way are not new bodies.
+        self.postMessage({ body, drop: true });
+        return b.fail(new Error(error));
       }
       const w = waiting.get(id);
       if (!w) return;

@@ -7,7 +7,7 @@
 //! fewer bytes than its size, or bytes whose sha256 is not the one hashed before or given by
 //! the caller: the registry then sees a broken request, never a wrong file.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
@@ -244,15 +244,23 @@ enum Hashing {
     TrailingJs(JsValue, Option<String>),
 }
 
-impl Hashing {
-    /// Ends the hashing of a body that will not be finished: a caller's hasher hears it
-    /// (`cancel()`, where it has one) and lets go of what it holds for this body.
-    fn let_go(&mut self) {
-        if let Hashing::TrailingJs(h, _) = std::mem::replace(self, Hashing::Off) {
-            if get(&h, "cancel").is_function() {
-                let _ = call(&h, "cancel", &JsValue::UNDEFINED);
-            }
+/// Lets go of what a body that will not be finished holds: a caller's hasher hears it
+/// (`cancel()`, where it has one: its buffers, its thread's state) and the source's reader is
+/// cancelled (its file closed). Both calls are made outside the state's borrow, since either may
+/// call back; a body whose state is borrowed (a cancel from inside a pull's call) is let go when
+/// its `BodyStream` is dropped.
+fn let_go(st: &RefCell<BodyState>) {
+    let Ok(mut s) = st.try_borrow_mut() else { return };
+    let hashing = std::mem::replace(&mut s.hashing, Hashing::Off);
+    let reader = s.reader.take();
+    drop(s);
+    if let Hashing::TrailingJs(h, _) = hashing {
+        if get(&h, "cancel").is_function() {
+            let _ = call(&h, "cancel", &JsValue::UNDEFINED);
         }
+    }
+    if let Some(r) = reader {
+        r.cancel();
     }
 }
 
@@ -267,7 +275,6 @@ struct BodyState {
     buf: Vec<u8>,
     on_sent: Box<dyn Fn(u64)>,
     digests: Rc<RefCell<Option<DigestSet>>>,
-    cancelled: bool,
 }
 
 /// Why a body stream stopped itself: a source that is not what was hashed. Never worth a retry.
@@ -286,6 +293,18 @@ pub(crate) struct BodyStream {
     /// The digests of the bytes sent, when they were computed on the way (trailing fields).
     pub(crate) digests: Rc<RefCell<Option<DigestSet>>>,
     _callbacks: Option<SourceCallbacks>,
+    /// The state behind the callbacks, let go when the request is done with the body.
+    state: Option<Rc<RefCell<BodyState>>>,
+}
+
+impl Drop for BodyStream {
+    /// A fetch may drop a body without cancelling it (a reset): its hasher and file are let go
+    /// here. After a body that ended, there is nothing left to let go.
+    fn drop(&mut self) {
+        if let Some(st) = &self.state {
+            let_go(st);
+        }
+    }
 }
 
 /// The plan's head, the file and its tail as one `ReadableStream` of exactly the planned
@@ -303,7 +322,7 @@ pub(crate) fn fixed_length_body(
     let digests = Rc::new(RefCell::new(None));
     if let (BodySource::Stream(s), Ok(ctor)) = (&source, get(&js_sys::global(), "FixedLengthStream").dyn_into::<Function>()) {
         let (stream, failure) = native_pipe_body(&ctor, plan, s.clone(), verify, digests.clone(), on_sent)?;
-        return Ok(BodyStream { stream, failure, digests, _callbacks: None });
+        return Ok(BodyStream { stream, failure, digests, _callbacks: None, state: None });
     }
     let hashing = match (verify, create_hasher) {
         (verify, Some(make)) if !plan.trailing.is_empty() => Hashing::TrailingJs(
@@ -325,25 +344,19 @@ pub(crate) fn fixed_length_body(
         buf: Vec::new(),
         on_sent,
         digests: digests.clone(),
-        cancelled: false,
     }));
     let failure: BodyFailure = Rc::new(RefCell::new(None));
-    let (st, fail) = (state.clone(), failure.clone());
+    // Outside the state: a cancel may come while a pull holds it.
+    let cancelled = Rc::new(Cell::new(false));
+    let (st, fail, stopped) = (state.clone(), failure.clone(), cancelled.clone());
     let pull = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |ctrl: JsValue| {
-        let (st, fail) = (st.clone(), fail.clone());
+        let (st, fail, stopped) = (st.clone(), fail.clone(), stopped.clone());
         future_to_promise(async move {
             if let Err(msg) = pull_once(&st, &ctrl).await {
-                let reader = {
-                    let mut s = st.borrow_mut();
-                    s.hashing.let_go();
-                    s.reader.take()
-                };
-                if let Some(r) = reader {
-                    r.cancel();
-                }
+                let_go(&st);
                 // After the fetch cancelled the body (a reset, an abort), a failing read is the
                 // cancel's echo, not a source that changed: the attempt may still be retried.
-                if !st.borrow().cancelled {
+                if !stopped.get() {
                     let _ = call(&ctrl, "error", &js_sys::Error::new(msg.text()).into());
                     *fail.borrow_mut() = Some(msg.into());
                 }
@@ -353,18 +366,14 @@ pub(crate) fn fixed_length_body(
     });
     let st = state.clone();
     let cancel = Closure::<dyn FnMut(JsValue)>::new(move |_reason: JsValue| {
-        let mut s = st.borrow_mut();
-        s.cancelled = true;
-        s.hashing.let_go();
-        if let Some(r) = s.reader.take() {
-            r.cancel();
-        }
+        cancelled.set(true);
+        let_go(&st);
     });
     let underlying = Object::new();
     Reflect::set(&underlying, &"pull".into(), pull.as_ref()).map_err(|e| describe(&e))?;
     Reflect::set(&underlying, &"cancel".into(), cancel.as_ref()).map_err(|e| describe(&e))?;
     let stream = ReadableStream::new_with_underlying_source(&underlying).map_err(|e| format!("the runtime could not make a stream: {}", describe(&e)))?;
-    Ok(BodyStream { stream: with_known_length(stream, total)?, failure, digests, _callbacks: Some((pull, cancel)) })
+    Ok(BodyStream { stream: with_known_length(stream, total)?, failure, digests, _callbacks: Some((pull, cancel)), state: Some(state) })
 }
 
 /// workerd: head, the file and tail written into a `FixedLengthStream` (so the request has a
@@ -629,10 +638,11 @@ fn took_chunk(st: &Rc<RefCell<BodyState>>, chunk: &Uint8Array) -> Result<JsValue
     if s.sent > s.size {
         return Err(format!("the source gave more than its {} bytes while sending", s.size).into());
     }
-    let mut answer = JsValue::UNDEFINED;
-    if let Hashing::TrailingJs(h, _) = &s.hashing {
-        answer = call(h, "update", chunk).map_err(|e| Stop::hasher(describe(&e)))?;
-    } else if !matches!(s.hashing, Hashing::Off) {
+    let js = match &s.hashing {
+        Hashing::TrailingJs(h, _) => Some(h.clone()),
+        _ => None,
+    };
+    if js.is_none() && !matches!(s.hashing, Hashing::Off) {
         let s = &mut *s;
         s.buf.resize(n as usize, 0);
         chunk.copy_to(&mut s.buf);
@@ -642,7 +652,17 @@ fn took_chunk(st: &Rc<RefCell<BodyState>>, chunk: &Uint8Array) -> Result<JsValue
             Hashing::Off | Hashing::TrailingJs(..) => {}
         }
     }
-    (s.on_sent)(s.sent);
+    let sent = s.sent;
+    // The caller's hasher and progress callback run outside the borrow: either may call back
+    // (a progress handler that aborts, which cancels this body).
+    drop(s);
+    let answer = match js {
+        Some(h) => call(&h, "update", chunk).map_err(|e| Stop::hasher(describe(&e)))?,
+        None => JsValue::UNDEFINED,
+    };
+    let on_sent = std::mem::replace(&mut st.borrow_mut().on_sent, Box::new(|_| {}));
+    on_sent(sent);
+    st.borrow_mut().on_sent = on_sent;
     Ok(answer)
 }
 

@@ -4,7 +4,8 @@
 // from Python's hashlib, and the request bodies parsed back by undici's multipart parser.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -226,6 +227,49 @@ test("publish: a hasher that fails beside the body (a hashing thread that ended)
   assert.match(always.r.error, /hashing beside the upload failed: the hashing thread ended/);
   assert.match(always.r.hint, /failed 2 times/);
   assert.equal(always.posts.length, 0, "no request reached its end");
+});
+
+test("publish: a body a reset dropped mid-upload (no cancel) is let go: its file and the hashing thread's share of it are released, so an idle thread does not keep Node alive", async () => {
+  const [wheel] = wheels();
+  // Takes 2 MiB of the body, then resets the connection.
+  const server = createServer((req) => {
+    let got = 0;
+    req.on("data", (c) => {
+      got += c.length;
+      if (got > 2 * CHUNK) req.socket.destroy();
+    });
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const root = new URL("../../", import.meta.url).pathname;
+  // publish() with the CLI's file source and hashing thread, and no close() at the end.
+  const script = `
+    import { readFileSync } from "node:fs";
+    import init, * as core from "${root}pkg/pypublish.js";
+    import { workerHasher } from "${root}bin/hash-worker.mjs";
+    import { nodeFetch } from "${root}bin/node-fetch.mjs";
+    import { openFile } from "${root}bin/file-source.mjs";
+    await init({ module_or_path: readFileSync("${root}pkg/pypublish_bg.wasm") });
+    const hasher = workerHasher({ core });
+    const [r] = await core.publish({ repositoryUrl: process.env.URL, username: "u", password: "p", fetch: nodeFetch, retries: 0,
+      createHasher: () => hasher.streaming(), files: [{ file: await openFile(process.env.FILE), filename: "${basename(wheel)}" }] });
+    console.log(JSON.stringify(r));`;
+  try {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, URL: `http://127.0.0.1:${server.address().port}/`, FILE: wheel } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const timer = setTimeout(() => child.kill(), 20000);
+    const code = await new Promise((ok) => child.on("exit", (c, sig) => ok(c ?? sig)));
+    clearTimeout(timer);
+    assert.equal(code, 0, `the process ended by itself (a thread still holding the body keeps it alive): ${out}${err}`);
+    const r = JSON.parse(out.trim().split("\n").pop());
+    assert.equal(r.status, "failed", out);
+    assert.equal(r.kind, "network", out);
+    assert.equal(err, "", "nothing on stderr (no descriptor closed by the collector)");
+  } finally {
+    await new Promise((ok) => (server.closeAllConnections(), server.close(ok)));
+  }
 });
 
 /** Two wheels of a few MiB, random bytes: the larger one is more chunks than the CLI keeps buffers (bin/file-source.mjs). */
