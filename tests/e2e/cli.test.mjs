@@ -58,6 +58,7 @@ test("CLI check fails with the reason for a bad file and 2 for usage errors", ()
   assert.match(r.stderr, /not a valid zip archive/);
   const u = spawnSync("node", [join(root, "bin/pypublish.mjs"), "frobnicate"], { encoding: "utf8" });
   assert.equal(u.status, 2);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 // ---------- the CLI as a person sees it: a terminal, colours, levels, hostile text ----------
