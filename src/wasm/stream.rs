@@ -273,7 +273,7 @@ struct BodyState {
     sent: u64,
     hashing: Hashing,
     buf: Vec<u8>,
-    on_sent: Box<dyn Fn(u64)>,
+    on_sent: Rc<dyn Fn(u64)>,
     digests: Rc<RefCell<Option<DigestSet>>>,
 }
 
@@ -342,7 +342,7 @@ pub(crate) fn fixed_length_body(
         sent: 0,
         hashing,
         buf: Vec::new(),
-        on_sent,
+        on_sent: Rc::from(on_sent),
         digests: digests.clone(),
     }));
     let failure: BodyFailure = Rc::new(RefCell::new(None));
@@ -660,9 +660,8 @@ fn took_chunk(st: &Rc<RefCell<BodyState>>, chunk: &Uint8Array) -> Result<JsValue
         Some(h) => call(&h, "update", chunk).map_err(|e| Stop::hasher(describe(&e)))?,
         None => JsValue::UNDEFINED,
     };
-    let on_sent = std::mem::replace(&mut st.borrow_mut().on_sent, Box::new(|_| {}));
+    let on_sent = st.borrow().on_sent.clone();
     on_sent(sent);
-    st.borrow_mut().on_sent = on_sent;
     Ok(answer)
 }
 

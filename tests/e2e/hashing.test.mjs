@@ -143,7 +143,7 @@ test("hash worker: streaming() hashes a body's chunks as they are sent (sha256 a
   }
 });
 
-test("hash worker: a body let go unfinished (cancel()) gives its buffers back and the thread forgets it; the next body's digests are its own bytes'", async () => {
+test("hash worker: a body let go unfinished (cancel()) gives its buffers back; the next body's digests are its own bytes'", async () => {
   const core = await import("../../pkg/pypublish.js");
   const hasher = workerHasher({ core });
   try {
