@@ -4,7 +4,10 @@
 // chunks cut the CPU time spent between reading and the socket by a fifth (BENCHMARKS.md (b)).
 import { closeSync, fstatSync, openAsBlob, openSync, readSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { CHUNK, lend, putBack, take } from "./buffer-pool.mjs";
+import { CHUNK, lend, putBack, release, take } from "./buffer-pool.mjs";
+
+// What openFile() learnt of each file it opened, for readAhead().
+const opened = new WeakMap();
 
 /** `path` as a Blob for publish(): metadata from its slices, its body read through reused buffers. */
 export async function openFile(path) {
@@ -13,6 +16,7 @@ export async function openFile(path) {
   // FileHandle each: they keep the Blob's own stream.
   if (blob.size < CHUNK) return blob;
   const { mtimeMs } = await stat(path);
+  opened.set(blob, { path, size: blob.size, mtimeMs });
   // An own property: the engine calls stream() on the object it was given.
   Object.defineProperty(blob, "stream", { value: () => pooledStream(path, blob.size, mtimeMs) });
   return blob;
@@ -37,7 +41,15 @@ const closer = new FinalizationRegistry((fd) => {
 function pooledStream(path, size, mtimeMs) {
   let pos = 0;
   let fd = null;
+  // Chunks read ahead of this body (readAhead()), sent first; taken at the first read.
+  let pre = null;
   const shut = () => {
+    if (pre) {
+      for (const c of pre.chunks.splice(0)) release(c.buffer);
+      // Its hashing, unless this body's hasher took it over (which leaves onDrop nothing to do).
+      pre.hooks.onDrop?.();
+      pre = null;
+    }
     if (fd === null) return;
     closer.unregister(stream);
     const f = fd;
@@ -55,6 +67,13 @@ function pooledStream(path, size, mtimeMs) {
       // short read counts as a change: a file rewritten while it is sent fails at the next
       // read, before the closing boundary (a Blob's stream does the same).
       pull(ctrl) {
+        if (pos === 0 && !pre) pre = claim(path, size, mtimeMs);
+        if (pre?.chunks.length) {
+          const c = pre.chunks.shift();
+          pos += c.length;
+          // The socket is its reader now, as for a chunk read here.
+          return ctrl.enqueue(c);
+        }
         const ab = take();
         let bytesRead = 0;
         try {
@@ -77,7 +96,8 @@ function pooledStream(path, size, mtimeMs) {
         if (bytesRead === 0) {
           shut();
           putBack(ab);
-          return ctrl.close();
+          ctrl.close();
+          return onEnd?.(path);
         }
         pos += bytesRead;
         lend(ab);
@@ -89,4 +109,90 @@ function pooledStream(path, size, mtimeMs) {
     { highWaterMark: 0 },
   );
   return stream;
+}
+
+// ---------- reading the next file ahead ----------
+// After a body's end the registry takes about as long again to store the upload, while the CLI
+// waits with a core to spare. The next file's first chunks are read then, and hashed
+// (bin/hash-worker.mjs, readAhead()); its body, once the engine opens it, sends them first and
+// reads on from where they end. The file is still read once, and less of its hashing is left
+// for while it is sent, on the cores the registry's receiving shares.
+
+// The one file being read ahead: { path, size, mtimeMs, chunks, hooks }.
+let ahead = null;
+let onEnd = null;
+
+/** `fn(path)` hears each body stream of a file read to its end (the CLI starts a read-ahead there). */
+export const onBodyEnd = (fn) => void (onEnd = fn);
+
+/**
+ * Reads the first chunks of `blob` (an openFile() Blob; up to `max` bytes) into pooled buffers,
+ * one per turn of the event loop, each handed to `hooks.onChunk` as it is read (which may answer
+ * with a promise: the next read waits for it). The file's body stream, opened later and the file
+ * unchanged, starts with them. `hooks.onDrop()` is called when
+ * they are let go: unsent (another read-ahead, dropAhead()), or once their body ends or is
+ * cancelled (its hasher may have taken their hashing over by then).
+ * Replaces any read-ahead before it.
+ */
+export function readAhead(blob, max, hooks) {
+  const f = opened.get(blob);
+  dropAhead();
+  if (!f) return;
+  const rec = { ...f, chunks: [], hooks };
+  ahead = rec;
+  (async () => {
+    // After the turn that ended the last body: its tail and reply come first.
+    await new Promise((r) => setImmediate(r));
+    let fd;
+    try {
+      fd = openSync(f.path, "r");
+      let pos = 0;
+      while (ahead === rec && pos < Math.min(f.size, max)) {
+        const now = fstatSync(fd);
+        // A file that changed is the body's own read to report; nothing is read ahead of it.
+        if (now.size !== f.size || now.mtimeMs !== f.mtimeMs) return dropAhead();
+        const ab = take();
+        const want = Math.min(CHUNK, f.size - pos);
+        const n = readSync(fd, new Uint8Array(ab), 0, want, pos);
+        if (n < want) {
+          putBack(ab);
+          return dropAhead();
+        }
+        lend(ab);
+        const chunk = new Uint8Array(ab, 0, n);
+        rec.chunks.push(chunk);
+        pos += n;
+        const wait = hooks.onChunk?.(chunk);
+        if (wait) await wait;
+        await new Promise((r) => setImmediate(r));
+      }
+    } catch {
+      if (ahead === rec) dropAhead();
+    } finally {
+      try {
+        if (fd !== undefined) closeSync(fd);
+      } catch {}
+    }
+  })();
+}
+
+/** Lets go of the read-ahead, if any: its buffers back to the pool, its hooks told. */
+export function dropAhead() {
+  const rec = ahead;
+  if (!rec) return;
+  ahead = null;
+  for (const c of rec.chunks.splice(0)) release(c.buffer);
+  rec.hooks.onDrop?.();
+}
+
+/** The read-ahead of this file, as it was opened, for its body stream; null if there is none. */
+function claim(path, size, mtimeMs) {
+  const rec = ahead;
+  if (!rec || rec.path !== path || rec.size !== size || rec.mtimeMs !== mtimeMs) return null;
+  ahead = null;
+  if (!rec.chunks.length) {
+    rec.hooks.onDrop?.();
+    return null;
+  }
+  return rec;
 }

@@ -4,7 +4,8 @@
 // them first) the file is hashed in a worker thread, so the main thread keeps feeding the
 // socket while the next file is read and hashed; and its `streaming()`, the `createHasher`
 // option: a body whose digests follow the file is hashed chunk by chunk as it is sent, sha256
-// and md5 in that thread. Run as that thread, it hashes files by path through one reused buffer
+// and md5 in that thread, its first chunks maybe already hashed ahead (`readAhead()`: while the
+// registry stored the file before it). Run as that thread, it hashes files by path through one reused buffer
 // (one read per file, no garbage per chunk) and body chunks in place, in shared memory.
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
@@ -193,13 +194,13 @@ export function workerHasher({ onHashed, core } = {}) {
     return digests;
   };
   /**
-   * A `createHasher` hasher for publish(): sha256 and md5 of the body's chunks in the worker
+   * The hashing of one body's chunks (streaming(), readAhead()): sha256 and md5 in the worker
    * thread while this one sends them, BLAKE2b-256 (Node has none) here with the package's wasm
    * `Blake2b256` (`core`, initialised). A chunk in one of the pool's shared buffers is read there
    * in place (held until hashed); any other is copied. `update()` answers with a promise when the
    * thread is AHEAD chunks behind.
    */
-  hasher.streaming = () => {
+  const body = () => {
     if (typeof core?.Blake2b256 !== "function") return nodeHasher(core);
     if (!worker) start();
     worker.ref();
@@ -208,13 +209,12 @@ export function workerHasher({ onHashed, core } = {}) {
     let len = 0;
     const held = []; // each chunk's pooled buffer, or null, in the order sent
     let behind = 0;
-    let wake = null;
+    // Everyone waiting for the thread to catch up: a read-ahead and, once it takes that over, its body.
+    const wakes = [];
     let failed = null;
     let finished = null;
     const resume = () => {
-      const w = wake;
-      wake = null;
-      w?.();
+      for (const w of wakes.splice(0)) w();
     };
     bodies.set(body, {
       hashed() {
@@ -241,7 +241,7 @@ export function workerHasher({ onHashed, core } = {}) {
         worker.postMessage({ body, chunk: shared && !inPlace ? chunk.slice() : chunk });
         blake2.update(chunk);
         len += chunk.length;
-        if (++behind > AHEAD) return new Promise((resolve) => (wake = resolve));
+        if (++behind > AHEAD) return new Promise((resolve) => wakes.push(resolve));
       },
       // The engine lets the body go unfinished: its buffers and the thread's state go too.
       cancel() {
@@ -261,6 +261,60 @@ export function workerHasher({ onHashed, core } = {}) {
       },
     };
   };
+  /** A `createHasher` hasher for publish(): a body's chunks hashed as they are sent (body() above). */
+  hasher.streaming = () => {
+    let h = null; // the hasher of this body's bytes: its own, or a read-ahead's it took over
+    let ahead = null;
+    let next = 0; // the read-ahead's next chunk, while its chunks come
+    return {
+      update(chunk) {
+        if (!h) {
+          const t = readAheadOf.get(chunk);
+          if (t?.i === 0 && !t.ahead.taken) {
+            // This body starts with chunks read ahead: their digests are under way already.
+            t.ahead.taken = true;
+            t.ahead.onTaken?.(t.ahead.bytes);
+            ahead = t.ahead;
+            h = ahead.h;
+            next = 1;
+            return;
+          }
+          h = body();
+        }
+        if (ahead && next < ahead.n) {
+          // The chunks hashed ahead must come back in the order they were read, unchanged.
+          const t = readAheadOf.get(chunk);
+          if (t?.ahead !== ahead || t.i !== next) throw new Error("a body did not send the chunks read ahead of it in their order");
+          next++;
+          return;
+        }
+        return h.update(chunk);
+      },
+      cancel: () => h?.cancel?.(),
+      finish: () => (h ??= body()).finish(),
+    };
+  };
+  /**
+   * A hasher for chunks read ahead of a body (bin/file-source.mjs readAhead()): `update(chunk)`
+   * hashes them as a body's first chunks; the `streaming()` hasher that is then given those very
+   * chunks, first and in order, takes the hashing over instead of hashing them again, and tells
+   * `onTaken(bytes)`. Unless one has, `cancel()` lets it go.
+   */
+  hasher.readAhead = (onTaken) => {
+    const ahead = { h: body(), n: 0, bytes: 0, taken: false, onTaken };
+    return {
+      update(chunk) {
+        readAheadOf.set(chunk, { ahead, i: ahead.n++ });
+        ahead.bytes += chunk.length;
+        return ahead.h.update(chunk);
+      },
+      cancel() {
+        if (ahead.taken) return;
+        ahead.taken = true;
+        ahead.h.cancel?.();
+      },
+    };
+  };
   /** Starts the thread now, idle: a thread takes tens of milliseconds to start, better spent while files are inspected than by the first upload. */
   hasher.warm = () => {
     if (worker) return;
@@ -273,6 +327,9 @@ export function workerHasher({ onHashed, core } = {}) {
   };
   return hasher;
 }
+
+// Each chunk read ahead (hasher.readAhead()): whose it is and its place.
+const readAheadOf = new WeakMap();
 
 /** The same digests from a Blob on this thread. */
 async function hashBlob(blob, onProgress) {

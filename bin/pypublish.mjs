@@ -12,8 +12,12 @@ import { setFlagsFromString } from "node:v8";
 import * as core from "../pkg/pypublish.js";
 import { nodeFetch } from "./node-fetch.mjs";
 import { CHUNK } from "./buffer-pool.mjs";
-import { openFile } from "./file-source.mjs";
+import { dropAhead, onBodyEnd, openFile, readAhead } from "./file-source.mjs";
 import { nodeHasher, workerHasher } from "./hash-worker.mjs";
+
+// At most this much of the next file is read ahead while the registry stores one: that many
+// pooled 1 MiB buffers are held until sent, the memory of a batch's upload, not of one file's.
+const READ_AHEAD = 16 * CHUNK;
 
 const { default: init, inspect, planUpload, publish } = core;
 
@@ -359,9 +363,10 @@ const HASHED = {
   sending: "while it was sent (the digest fields follow the file)",
 };
 
-function details(r, level, stream, hashedIn) {
+function details(r, level, stream, hashedIn, readAhead) {
   const lines = [];
   if (level >= 3 && hashedIn) lines.push(`  ${stream.c.dim("hashed:")} ${HASHED[hashedIn]}`);
+  if (level >= 3 && readAhead) lines.push(`  ${stream.c.dim("read ahead:")} its first ${fmtBytes(readAhead)}, hashed while the registry stored the file before it`);
   if (r.sha256) lines.push(`  ${stream.c.dim("sha256:")} ${clean(r.sha256)}`);
   if (r.attempts !== undefined) lines.push(`  ${stream.c.dim("attempts:")} ${r.attempts}`);
   if (r.projectUrl) lines.push(`  ${stream.c.dim("project:")} ${clean(r.projectUrl)}`);
@@ -403,6 +408,21 @@ async function upload(opts) {
   const hashPhase = new Set();
   const hasher = /^(0|off|false|no)$/i.test(process.env.PYPUBLISH_HASH_WORKER ?? "") ? undefined : workerHasher({ core, onHashed: (name, where) => hashedIn.set(name, where) });
   if (files.some((f) => f.file.size >= CHUNK)) hasher?.warm();
+  // While the registry stores a file, the next one's first MiBs are read and hashed
+  // (bin/file-source.mjs): only where bodies are hashed as they are sent (with the digests
+  // first, the thread hashes the next file whole meanwhile), and one upload at a time (with
+  // more, the next file's body may have started already).
+  const readAheadOf = new Map();
+  let trailing = false;
+  if (hasher && (opts.concurrency ?? 1) === 1) {
+    onBodyEnd((path) => {
+      if (!trailing) return;
+      const next = files.slice(files.findIndex((f) => f.path === path) + 1).find((f) => f.file.size >= CHUNK);
+      if (!next) return;
+      const h = hasher.readAhead((n) => readAheadOf.set(next.filename, n));
+      readAhead(next.file, READ_AHEAD, { onChunk: h.update, onDrop: h.cancel });
+    });
+  }
   const started = performance.now();
   let reports;
   try {
@@ -430,7 +450,11 @@ async function upload(opts) {
       // chunk by chunk in the worker thread as they are sent; a file of one chunk (where a
       // thread's messages cost more than they save: 500 small wheels took 1.1x the time) on
       // this one, as with PYPUBLISH_HASH_WORKER=0.
-      createHasher: (size) => (hasher && size >= CHUNK ? hasher.streaming() : nodeHasher(core)),
+      createHasher: (size) => {
+        if (!hasher || size < CHUNK) return nodeHasher(core);
+        trailing = true;
+        return hasher.streaming();
+      },
       onProgress: (p) => {
         if (p.phase === "hash") hashPhase.add(p.filename);
         board?.update(p);
@@ -438,6 +462,8 @@ async function upload(opts) {
     });
   } finally {
     board?.clear();
+    onBodyEnd(null);
+    dropAhead();
     hasher?.close();
   }
   const seconds = (performance.now() - started) / 1000;
@@ -450,7 +476,7 @@ async function upload(opts) {
     to.stream.write(`${text}\n`);
     if (level >= 2) {
       const where = hashedIn.get(r.filename) ?? (hashPhase.has(r.filename) ? "inline" : r.status === "uploaded" ? "sending" : undefined);
-      const more = details(r, level, to, where);
+      const more = details(r, level, to, where, readAheadOf.get(r.filename));
       if (more) to.stream.write(`${more}\n`);
     }
   }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 
@@ -278,14 +278,14 @@ function wheels() {
   return [makeWheel(dir, "hw_alpha", 9, { random: true }), makeWheel(dir, "hw_beta", 2, { random: true })];
 }
 
-async function upload(extra, env = {}) {
-  const reg = await registry();
-  const files = wheels();
+/** Uploads with the CLI (-vv); every POST's digest fields checked against its bytes, and its bytes against the file's. */
+async function upload(extra, env = {}, { reg: given, files = wheels() } = {}) {
+  const reg = given ?? (await registry());
   try {
     const r = await cli(["upload", "-vv", "--no-progress", "--repository-url", reg.url, "-u", "u", "-p", "p", ...extra, ...files], env);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const posts = reg.requests.filter((q) => q.method === "POST");
-    assert.equal(posts.length, files.length);
+    assert.equal(posts.length, files.length, r.stdout + r.stderr);
     const sent = [];
     for (const rec of posts) {
       const f = await fields(rec);
@@ -349,6 +349,128 @@ test("CLI: PYPUBLISH_HASH_WORKER=0 hashes on the main thread, with the same dige
   const streamed = await upload([]);
   assert.deepEqual(hashedLines(streamed.out), Array(2).fill("hashed: while it was sent (the digest fields follow the file)"), streamed.out);
   for (const s of streamed.sent) assert.ok(s.order.indexOf("sha256_digest") > s.order.indexOf("content"), `${s.name}: digests after the file`);
+});
+
+/** A registry that answers each upload after `ms` (as pypiserver stores it), first calling `meanwhile(rec)`. */
+function slowRegistry(ms, meanwhile) {
+  return startServer(async (req, res) => {
+    if (req.method !== "POST") return res.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
+    await new Promise((r) => setTimeout(r, ms));
+    meanwhile?.(req);
+    res.writeHead(200, { "content-type": "text/plain" }).end("OK");
+  });
+}
+
+/** The "read ahead:" detail under a file's outcome line (-vv), if any. */
+function readAheadOf(out, name) {
+  const lines = out.slice(out.indexOf(`  ${name}`)).split("\n").slice(1);
+  return lines.slice(0, lines.findIndex((l) => l.includes("sha256:"))).find((l) => l.includes("read ahead:"))?.trim();
+}
+
+test("CLI: while the registry stores a file, the next file's first MiBs are read and hashed ahead, its body takes that hashing over (-vv says how much), and each file still goes whole, with its own bytes' digest fields", async () => {
+  const dir = mkdtempSync(join(work, "ahead-"));
+  // Over the 16 MiB read ahead, then under it.
+  const files = [makeWheel(dir, "ra_alpha", 3, { random: true }), makeWheel(dir, "ra_beta", 20, { random: true }), makeWheel(dir, "ra_gamma", 2, { random: true })];
+  const reg = await slowRegistry(600);
+  const { out, sent } = await upload([], {}, { reg, files });
+  assert.deepEqual(sent.map((s) => s.name), files.map((f) => basename(f)), "in order");
+  assert.equal(readAheadOf(out, basename(files[0])), undefined, out);
+  assert.equal(readAheadOf(out, basename(files[1])), "read ahead: its first 16.0 MiB, hashed while the registry stored the file before it", out);
+  assert.equal(readAheadOf(out, basename(files[2])), `read ahead: its first ${(statSync(files[2]).size / CHUNK).toFixed(1)} MiB, hashed while the registry stored the file before it`, out);
+  for (const s of sent) assert.ok(s.order.indexOf("sha256_digest") > s.order.indexOf("content"), `${s.name}: digests after the file`);
+});
+
+test("CLI: a file rewritten after its first MiBs were read ahead fails as changed before its end (the registry stores none of it, old and new bytes never go as one file), and the next file goes on", async () => {
+  const dir = mkdtempSync(join(work, "ahead-"));
+  const [alpha, beta, gamma] = [makeWheel(dir, "rc_alpha", 2, { random: true }), makeWheel(dir, "rc_beta", 20, { random: true }), makeWheel(dir, "rc_gamma", 2, { random: true })];
+  // While alpha is stored, beta's first 16 MiB are read ahead; then beta is rewritten, same size.
+  const reg = await slowRegistry(600, (req) => req.body.includes(basename(alpha)) && writeFileSync(beta, randomBytes(statSync(beta).size)));
+  try {
+    const r = await cli(["upload", "-vv", "--no-progress", "--repository-url", reg.url, "-u", "u", "-p", "p", alpha, beta, gamma]);
+    const out = r.stdout + r.stderr;
+    assert.equal(r.code, 1, out);
+    assert.match(out, /uploaded\s+rc_alpha/, out);
+    assert.match(out, /failed\s+rc_beta-1\.0-py3-none-any\.whl/, out);
+    assert.match(out, /rc_beta-1\.0-py3-none-any\.whl changed after it was opened/, out);
+    assert.match(readAheadOf(out, basename(beta)) ?? "", /^read ahead: its first 16\.0 MiB/, out);
+    assert.match(out, /uploaded\s+rc_gamma/, out);
+    const names = await Promise.all(reg.requests.filter((q) => q.method === "POST").map(async (q) => (await fields(q)).find(([k]) => k === "content")[1].name));
+    assert.deepEqual(names, [basename(alpha), basename(gamma)], "no whole request for the changed file");
+    assert.ok(reg.cut.some((q) => q.body.includes(basename(beta))), "its request was cut before the closing boundary");
+  } finally {
+    await reg.stop();
+  }
+});
+
+test("CLI: a file whose upload with chunks read ahead is reset mid-body is sent again from the disk, with its bytes' digest fields", async () => {
+  const dir = mkdtempSync(join(work, "ahead-"));
+  const files = [makeWheel(dir, "rr_alpha", 2, { random: true }), makeWheel(dir, "rr_beta", 6, { random: true })];
+  const requests = [];
+  let reset = false;
+  // Stores each whole upload after 600 ms; resets beta's first attempt 3 MiB in: inside the 6 MiB read ahead.
+  const server = createServer((req, res) => {
+    const chunks = [];
+    let got = 0;
+    req.on("data", (c) => {
+      chunks.push(c);
+      got += c.length;
+      if (!reset && got > 3 * CHUNK && Buffer.concat(chunks.slice(0, 1)).includes(basename(files[1]))) {
+        reset = true;
+        req.socket.destroy();
+      }
+    });
+    req.on("end", () => {
+      if (req.method !== "POST") return res.writeHead(404).end();
+      requests.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      setTimeout(() => res.writeHead(200, { "content-type": "text/plain" }).end("OK"), 600);
+    });
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  try {
+    const r = await cli(["upload", "-vv", "--no-progress", "--repository-url", `http://127.0.0.1:${server.address().port}/`, "-u", "u", "-p", "p", ...files]);
+    const out = r.stdout + r.stderr;
+    assert.equal(r.code, 0, out);
+    assert.match(readAheadOf(out, basename(files[1])) ?? "", /^read ahead: its first 6\.0 MiB/, out);
+    assert.match(out.slice(out.indexOf(`  ${basename(files[1])}`)), /attempts: 2/, out);
+    assert.equal(requests.length, 2);
+    for (const [i, rec] of requests.entries()) {
+      const f = await fields(rec);
+      const bytes = Buffer.from(await f.find(([k]) => k === "content")[1].arrayBuffer());
+      assert.ok(bytes.equals(readFileSync(files[i])), "the file's bytes");
+      const get = (k) => f.find(([n]) => n === k)?.[1];
+      assert.deepEqual({ sha256: get("sha256_digest"), md5: get("md5_digest"), blake2_256: get("blake2_256_digest") }, independent(bytes));
+    }
+  } finally {
+    await new Promise((ok) => (server.closeAllConnections(), server.close(ok)));
+  }
+});
+
+test("hash worker: a body that starts with chunks read ahead takes their hashing over instead of hashing them again; chunks out of their order stop it", async () => {
+  const core = await import("../../pkg/pypublish.js");
+  const hasher = workerHasher({ core });
+  try {
+    const bytes = randomBytes(4 * CHUNK + 99);
+    const parts = [0, 1, 2, 3, 4].map((i) => new Uint8Array(bytes.subarray(i * CHUNK, (i + 1) * CHUNK)));
+    const taken = [];
+    const ahead = hasher.readAhead((n) => taken.push(n));
+    for (const c of parts.slice(0, 3)) await ahead.update(c);
+    const body = hasher.streaming();
+    for (const c of parts) await body.update(c);
+    ahead.cancel(); // after the body took it over: nothing to let go
+    const d = await body.finish();
+    assert.deepEqual({ sha256: d.sha256, md5: d.md5, blake2_256: d.blake2_256 }, independent(bytes), "each byte hashed once, in order");
+    assert.equal(d.len, bytes.length);
+    assert.deepEqual(taken, [3 * CHUNK], "told once, with the bytes read ahead");
+    const again = hasher.readAhead();
+    const copies = parts.slice(0, 2).map((c) => new Uint8Array(c));
+    for (const c of copies) await again.update(c);
+    const wrong = hasher.streaming();
+    await wrong.update(copies[0]);
+    assert.throws(() => wrong.update(parts[1]), /did not send the chunks read ahead of it in their order/);
+    wrong.cancel();
+  } finally {
+    hasher.close();
+  }
 });
 
 test("publish: createHasher hashes a body whose digests follow the file (every byte, no wasm copy), and malformed digests stop the body before its tail", async () => {
