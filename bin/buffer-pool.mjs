@@ -20,6 +20,9 @@ export const take = () => free.pop() ?? new SharedArrayBuffer(CHUNK);
 /** `buffer` goes out as a chunk; the socket is its first reader. */
 export const lend = (buffer) => void readers.set(buffer, 1);
 
+/** The buffers free for reuse, for the tests: which ones came back, and none twice. */
+export const freeBuffers = () => [...free];
+
 /** `buffer` was not lent after all (nothing was read into it). */
 export const putBack = (buffer) => void (free.length < POOL && free.push(buffer));
 

@@ -15,10 +15,11 @@ export async function openFile(path) {
   // A file of one chunk gains nothing, and a batch of small ones would pay a stat and a
   // FileHandle each: they keep the Blob's own stream.
   if (blob.size < CHUNK) return blob;
-  const { mtimeMs } = await stat(path);
-  opened.set(blob, { path, size: blob.size, mtimeMs });
+  const { mtimeMs, ino, dev } = await stat(path);
+  const f = { path, size: blob.size, mtimeMs, ino, dev };
+  opened.set(blob, f);
   // An own property: the engine calls stream() on the object it was given.
-  Object.defineProperty(blob, "stream", { value: () => pooledStream(path, blob.size, mtimeMs) });
+  Object.defineProperty(blob, "stream", { value: () => pooledStream(f) });
   return blob;
 }
 
@@ -38,7 +39,8 @@ const closer = new FinalizationRegistry((fd) => {
  * fresh chunks. Either way no chunk changes under its readers. Like a Blob's stream, it fails
  * when the file changed since it was opened: a body must be the file that was inspected.
  */
-function pooledStream(path, size, mtimeMs) {
+function pooledStream(f) {
+  const { path, size } = f;
   let pos = 0;
   let fd = null;
   // Chunks read ahead of this body (readAhead()), sent first; taken at the first read.
@@ -63,11 +65,12 @@ function pooledStream(path, size, mtimeMs) {
     {
       // Synchronous reads of one descriptor kept open: from the page cache they cost a third of
       // the CPU time of FileHandle calls, which each take a round trip through the thread pool.
-      // Each read first checks the file is still the one inspected (size and mtime), and a
+      // Each read first checks the file is still the one inspected (same(): an atomic
+      // replacement is another inode, even with the same size and mtime), and a
       // short read counts as a change: a file rewritten while it is sent fails at the next
       // read, before the closing boundary (a Blob's stream does the same).
       pull(ctrl) {
-        if (pos === 0 && !pre) pre = claim(path, size, mtimeMs);
+        if (pos === 0 && !pre) pre = claim(f);
         if (pre?.chunks.length) {
           const c = pre.chunks.shift();
           pos += c.length;
@@ -81,8 +84,7 @@ function pooledStream(path, size, mtimeMs) {
             fd = openSync(path, "r");
             closer.register(stream, fd, stream);
           }
-          const now = fstatSync(fd);
-          if (now.size !== size || now.mtimeMs !== mtimeMs) throw changed();
+          if (!same(fstatSync(fd), f)) throw changed();
           // At the end, one byte more shows a file that grew.
           const want = Math.min(CHUNK, Math.max(0, size - pos)) || 1;
           bytesRead = readSync(fd, new Uint8Array(ab), 0, want, pos);
@@ -111,6 +113,9 @@ function pooledStream(path, size, mtimeMs) {
   return stream;
 }
 
+/** Whether `now` (an fstat) is still the file `f` was when opened. */
+const same = (now, f) => now.size === f.size && now.mtimeMs === f.mtimeMs && now.ino === f.ino && now.dev === f.dev;
+
 // ---------- reading the next file ahead ----------
 // After a body's end the registry takes about as long again to store the upload, while the CLI
 // waits with a core to spare. The next file's first chunks are read then, and hashed
@@ -118,7 +123,7 @@ function pooledStream(path, size, mtimeMs) {
 // reads on from where they end. The file is still read once, and less of its hashing is left
 // for while it is sent, on the cores the registry's receiving shares.
 
-// The one file being read ahead: { path, size, mtimeMs, chunks, hooks }.
+// The one file being read ahead: { f (openFile()'s record), chunks, hooks }.
 let ahead = null;
 let onEnd = null;
 
@@ -138,7 +143,7 @@ export function readAhead(blob, max, hooks) {
   const f = opened.get(blob);
   dropAhead();
   if (!f) return;
-  const rec = { ...f, chunks: [], hooks };
+  const rec = { f, chunks: [], hooks };
   ahead = rec;
   (async () => {
     // After the turn that ended the last body: its tail and reply come first.
@@ -148,9 +153,8 @@ export function readAhead(blob, max, hooks) {
       fd = openSync(f.path, "r");
       let pos = 0;
       while (ahead === rec && pos < Math.min(f.size, max)) {
-        const now = fstatSync(fd);
         // A file that changed is the body's own read to report; nothing is read ahead of it.
-        if (now.size !== f.size || now.mtimeMs !== f.mtimeMs) return dropAhead();
+        if (!same(fstatSync(fd), f)) return dropAhead();
         const ab = take();
         const want = Math.min(CHUNK, f.size - pos);
         const n = readSync(fd, new Uint8Array(ab), 0, want, pos);
@@ -185,10 +189,10 @@ export function dropAhead() {
   rec.hooks.onDrop?.();
 }
 
-/** The read-ahead of this file, as it was opened, for its body stream; null if there is none. */
-function claim(path, size, mtimeMs) {
+/** The read-ahead of this opened file, for its body stream; null if there is none. */
+function claim(f) {
   const rec = ahead;
-  if (!rec || rec.path !== path || rec.size !== size || rec.mtimeMs !== mtimeMs) return null;
+  if (rec?.f !== f) return null;
   ahead = null;
   if (!rec.chunks.length) {
     rec.hooks.onDrop?.();

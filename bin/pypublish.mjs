@@ -414,10 +414,14 @@ async function upload(opts) {
   // more, the next file's body may have started already).
   const readAheadOf = new Map();
   let trailing = false;
+  // The engine's order: wheels first, each kind in the order given (src/batch.rs). A guess that
+  // misses (a file skipped) costs only the reading ahead.
+  const isWheel = (f) => /\.whl$/i.test(f.filename);
+  const sendOrder = [...files.filter(isWheel), ...files.filter((f) => !isWheel(f))];
   if (hasher && (opts.concurrency ?? 1) === 1) {
     onBodyEnd((path) => {
       if (!trailing) return;
-      const next = files.slice(files.findIndex((f) => f.path === path) + 1).find((f) => f.file.size >= CHUNK);
+      const next = sendOrder.slice(sendOrder.findIndex((f) => f.path === path) + 1).find((f) => f.file.size >= CHUNK);
       if (!next) return;
       const h = hasher.readAhead((n) => readAheadOf.set(next.filename, n));
       readAhead(next.file, READ_AHEAD, { onChunk: h.update, onDrop: h.cancel });

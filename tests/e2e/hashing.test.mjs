@@ -7,14 +7,14 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 
 import { cli, makeWheel, startServer, launchChromium } from "./servers.mjs";
 import { demoConfig, serveWww } from "../../scripts/serve-www.mjs";
 import { workerHasher } from "../../bin/hash-worker.mjs";
-import { CHUNK, lend, putBack, release, take } from "../../bin/buffer-pool.mjs";
+import { CHUNK, freeBuffers, lend, putBack, release, take } from "../../bin/buffer-pool.mjs";
 import init, { inspect } from "../../pkg/pypublish.js";
 
 const work = mkdtempSync(join(tmpdir(), "pypublish-hashing-"));
@@ -367,24 +367,59 @@ function readAheadOf(out, name) {
   return lines.slice(0, lines.findIndex((l) => l.includes("sha256:"))).find((l) => l.includes("read ahead:"))?.trim();
 }
 
-test("CLI: while the registry stores a file, the next file's first MiBs are read and hashed ahead, its body takes that hashing over (-vv says how much), and each file still goes whole, with its own bytes' digest fields", async () => {
+/** An sdist of `mib` MiB of random bytes (gzip keeps them that size). */
+function makeSdist(dir, project, mib) {
+  const path = join(dir, `${project}-1.0.tar.gz`);
+  const r = spawnSync("python3", ["-c", `
+import io, os, sys, tarfile
+path, name, mib = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with tarfile.open(path, "w:gz") as t:
+    for member, data in ((f"{name}-1.0/PKG-INFO", f"Metadata-Version: 2.1\\nName: {name}\\nVersion: 1.0\\n".encode()), (f"{name}-1.0/payload.bin", os.urandom(mib << 20))):
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+`, path, project, String(mib)], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return path;
+}
+
+/** The MiB that -vv says were read ahead of `name`, or undefined. */
+function readAheadMiB(out, name) {
+  const line = readAheadOf(out, name);
+  if (line === undefined) return undefined;
+  const m = /^read ahead: its first (\d+\.\d) MiB, hashed while the registry stored the file before it$/.exec(line);
+  assert.ok(m, line);
+  return Number(m[1]);
+}
+
+test("CLI: while the registry stores a file, the next file the engine sends (wheels first) has its first MiBs (16 at most) read and hashed ahead, its body takes that hashing over (-vv says how much), and each file still goes whole, with its own bytes' digest fields", async () => {
   const dir = mkdtempSync(join(work, "ahead-"));
-  // Over the 16 MiB read ahead, then under it.
-  const files = [makeWheel(dir, "ra_alpha", 3, { random: true }), makeWheel(dir, "ra_beta", 20, { random: true }), makeWheel(dir, "ra_gamma", 2, { random: true })];
-  const reg = await slowRegistry(600);
-  const { out, sent } = await upload([], {}, { reg, files });
-  assert.deepEqual(sent.map((s) => s.name), files.map((f) => basename(f)), "in order");
-  assert.equal(readAheadOf(out, basename(files[0])), undefined, out);
-  assert.equal(readAheadOf(out, basename(files[1])), "read ahead: its first 16.0 MiB, hashed while the registry stored the file before it", out);
-  assert.equal(readAheadOf(out, basename(files[2])), `read ahead: its first ${(statSync(files[2]).size / CHUNK).toFixed(1)} MiB, hashed while the registry stored the file before it`, out);
+  // Given sdist first; the engine sends the wheels first. beta is over the 16 MiB read ahead.
+  const [alpha, delta, beta] = [makeWheel(dir, "ra_alpha", 3, { random: true }), makeSdist(dir, "ra_delta", 2), makeWheel(dir, "ra_beta", 20, { random: true })];
+  const reg = await slowRegistry(1000);
+  const { out, sent } = await upload([], {}, { reg, files: [alpha, delta, beta] });
+  assert.deepEqual(sent.map((s) => s.name), [alpha, beta, delta].map((f) => basename(f)), "wheels first");
+  assert.equal(readAheadOf(out, basename(alpha)), undefined, out);
+  const b = readAheadMiB(out, basename(beta));
+  assert.ok(b > 0 && b <= 16, `beta, the next sent after alpha, was read ahead, 16 MiB at most: ${out}`);
+  const d = readAheadMiB(out, basename(delta));
+  assert.ok(d > 0 && d <= Math.ceil(statSync(delta).size / CHUNK), `delta, sent after beta: ${out}`);
   for (const s of sent) assert.ok(s.order.indexOf("sha256_digest") > s.order.indexOf("content"), `${s.name}: digests after the file`);
 });
 
-test("CLI: a file rewritten after its first MiBs were read ahead fails as changed before its end (the registry stores none of it, old and new bytes never go as one file), and the next file goes on", async () => {
+test("CLI: a file replaced (same size and mtime, another inode) after its first MiBs were read ahead fails as changed before its end: the registry stores none of it, old and new bytes never go as one file; the next file goes on", async () => {
   const dir = mkdtempSync(join(work, "ahead-"));
   const [alpha, beta, gamma] = [makeWheel(dir, "rc_alpha", 2, { random: true }), makeWheel(dir, "rc_beta", 20, { random: true }), makeWheel(dir, "rc_gamma", 2, { random: true })];
-  // While alpha is stored, beta's first 16 MiB are read ahead; then beta is rewritten, same size.
-  const reg = await slowRegistry(600, (req) => req.body.includes(basename(alpha)) && writeFileSync(beta, randomBytes(statSync(beta).size)));
+  // A whole second: the replacement can carry the very same mtime (as rsync -t, cp -p do).
+  utimesSync(beta, 1700000000, 1700000000);
+  // While alpha is stored, beta's first MiBs are read ahead; then beta is replaced.
+  const reg = await slowRegistry(1000, (req) => {
+    if (!req.body.includes(basename(alpha))) return;
+    const next = `${beta}.new`;
+    writeFileSync(next, randomBytes(statSync(beta).size));
+    utimesSync(next, 1700000000, 1700000000);
+    renameSync(next, beta);
+  });
   try {
     const r = await cli(["upload", "-vv", "--no-progress", "--repository-url", reg.url, "-u", "u", "-p", "p", alpha, beta, gamma]);
     const out = r.stdout + r.stderr;
@@ -392,7 +427,7 @@ test("CLI: a file rewritten after its first MiBs were read ahead fails as change
     assert.match(out, /uploaded\s+rc_alpha/, out);
     assert.match(out, /failed\s+rc_beta-1\.0-py3-none-any\.whl/, out);
     assert.match(out, /rc_beta-1\.0-py3-none-any\.whl changed after it was opened/, out);
-    assert.match(readAheadOf(out, basename(beta)) ?? "", /^read ahead: its first 16\.0 MiB/, out);
+    assert.ok(readAheadMiB(out, basename(beta)) > 0, out);
     assert.match(out, /uploaded\s+rc_gamma/, out);
     const names = await Promise.all(reg.requests.filter((q) => q.method === "POST").map(async (q) => (await fields(q)).find(([k]) => k === "content")[1].name));
     assert.deepEqual(names, [basename(alpha), basename(gamma)], "no whole request for the changed file");
@@ -402,19 +437,20 @@ test("CLI: a file rewritten after its first MiBs were read ahead fails as change
   }
 });
 
-test("CLI: a file whose upload with chunks read ahead is reset mid-body is sent again from the disk, with its bytes' digest fields", async () => {
+test("CLI: a file whose upload is reset while chunks read ahead of it are still unsent is sent again from the disk, with its bytes' digest fields", async () => {
   const dir = mkdtempSync(join(work, "ahead-"));
-  const files = [makeWheel(dir, "rr_alpha", 2, { random: true }), makeWheel(dir, "rr_beta", 6, { random: true })];
+  const files = [makeWheel(dir, "rr_alpha", 2, { random: true }), makeWheel(dir, "rr_beta", 20, { random: true })];
   const requests = [];
   let reset = false;
-  // Stores each whole upload after 600 ms; resets beta's first attempt 3 MiB in: inside the 6 MiB read ahead.
+  // Stores each whole upload after a second; resets beta's first attempt 1 MiB in, long before
+  // the end of what was read ahead of it.
   const server = createServer((req, res) => {
     const chunks = [];
     let got = 0;
     req.on("data", (c) => {
       chunks.push(c);
       got += c.length;
-      if (!reset && got > 3 * CHUNK && Buffer.concat(chunks.slice(0, 1)).includes(basename(files[1]))) {
+      if (!reset && got > CHUNK && Buffer.concat(chunks).subarray(0, 64 << 10).includes(basename(files[1]))) {
         reset = true;
         req.socket.destroy();
       }
@@ -422,7 +458,7 @@ test("CLI: a file whose upload with chunks read ahead is reset mid-body is sent 
     req.on("end", () => {
       if (req.method !== "POST") return res.writeHead(404).end();
       requests.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      setTimeout(() => res.writeHead(200, { "content-type": "text/plain" }).end("OK"), 600);
+      setTimeout(() => res.writeHead(200, { "content-type": "text/plain" }).end("OK"), 1000);
     });
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
@@ -430,7 +466,7 @@ test("CLI: a file whose upload with chunks read ahead is reset mid-body is sent 
     const r = await cli(["upload", "-vv", "--no-progress", "--repository-url", `http://127.0.0.1:${server.address().port}/`, "-u", "u", "-p", "p", ...files]);
     const out = r.stdout + r.stderr;
     assert.equal(r.code, 0, out);
-    assert.match(readAheadOf(out, basename(files[1])) ?? "", /^read ahead: its first 6\.0 MiB/, out);
+    assert.ok(readAheadMiB(out, basename(files[1])) > 1, out);
     assert.match(out.slice(out.indexOf(`  ${basename(files[1])}`)), /attempts: 2/, out);
     assert.equal(requests.length, 2);
     for (const [i, rec] of requests.entries()) {
@@ -443,6 +479,48 @@ test("CLI: a file whose upload with chunks read ahead is reset mid-body is sent 
   } finally {
     await new Promise((ok) => (server.closeAllConnections(), server.close(ok)));
   }
+});
+
+test("file source: chunks read ahead go back to the pool once let go, or once the body that sent them is done with them, each buffer once; a body sends them first, then reads on", async () => {
+  const { openFile, readAhead, dropAhead } = await import("../../bin/file-source.mjs");
+  const dir = mkdtempSync(join(work, "pool-"));
+  const path = join(dir, "f.bin");
+  const bytes = randomBytes(5 * CHUNK + 5);
+  writeFileSync(path, bytes);
+  const blob = await openFile(path);
+  /** Reads ahead up to `mib` MiB; resolves with the chunks once all are read. */
+  const ahead = (mib, hooks = {}) =>
+    new Promise((done) => {
+      const got = [];
+      readAhead(blob, mib * CHUNK, {
+        ...hooks,
+        onChunk(c) {
+          if (got.push(c) === mib) setImmediate(() => done(got));
+        },
+      });
+    });
+  /** The pool's free buffers: none twice. */
+  const free = () => {
+    const all = freeBuffers();
+    assert.equal(new Set(all).size, all.length, "no buffer is twice in the pool");
+    return all;
+  };
+  let dropped = 0;
+  const first = await ahead(3, { onDrop: () => dropped++ });
+  dropAhead();
+  assert.equal(dropped, 1, "its hooks hear it let go");
+  for (const c of first) assert.ok(free().includes(c.buffer), "a chunk let go unsent is back in the pool");
+  const second = await ahead(3, { onDrop: () => dropped++ });
+  const sent = [];
+  for await (const c of blob.stream()) sent.push(c);
+  assert.ok(Buffer.concat(sent).equals(bytes), "the body is the file: the chunks read ahead, then the rest");
+  assert.ok(second.every((c, i) => sent[i] === c), "the very chunks read ahead, first");
+  assert.equal(dropped, 2, "at the body's end their hooks are told (a hasher that took them over ignores it)");
+  const pool = free();
+  for (const c of second) assert.ok(!pool.includes(c.buffer), "not reused while the socket may still hold them");
+  for (const c of sent) release(c.buffer); // as the socket does once it has taken each chunk
+  const after = free();
+  for (const c of second) assert.ok(after.includes(c.buffer), "back in the pool once sent");
 });
 
 test("hash worker: a body that starts with chunks read ahead takes their hashing over instead of hashing them again; chunks out of their order stop it", async () => {
