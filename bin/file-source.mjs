@@ -40,7 +40,7 @@ const closer = new FinalizationRegistry((fd) => {
  * when the file changed since it was opened: a body must be the file that was inspected.
  */
 function pooledStream(f) {
-  const { path, size } = f;
+  const { path } = f;
   let pos = 0;
   let fd = null;
   // Chunks read ahead of this body (readAhead()), sent first; taken at the first read.
@@ -60,7 +60,6 @@ function pooledStream(f) {
       closeSync(f);
     } catch {}
   };
-  const changed = () => new Error(`${path} changed after it was opened (it was ${size} bytes); the upload stops before its end, so the registry keeps nothing of it`);
   const stream = new ReadableStream(
     {
       // Synchronous reads of one descriptor kept open: from the page cache they cost a third of
@@ -77,33 +76,24 @@ function pooledStream(f) {
           // The socket is its reader now, as for a chunk read here.
           return ctrl.enqueue(c);
         }
-        const ab = take();
-        let bytesRead = 0;
+        let chunk;
         try {
           if (fd === null) {
             fd = openSync(path, "r");
             closer.register(stream, fd, stream);
           }
-          if (!same(fstatSync(fd), f)) throw changed();
-          // At the end, one byte more shows a file that grew.
-          const want = Math.min(CHUNK, Math.max(0, size - pos)) || 1;
-          bytesRead = readSync(fd, new Uint8Array(ab), 0, want, pos);
-          // Fewer bytes before the end: cut short while being rewritten.
-          if (bytesRead < want && pos + bytesRead < size) throw changed();
+          chunk = readChunk(fd, f, pos);
         } catch (e) {
           shut();
-          putBack(ab);
           throw e;
         }
-        if (bytesRead === 0) {
+        if (!chunk) {
           shut();
-          putBack(ab);
           ctrl.close();
           return onEnd?.(path);
         }
-        pos += bytesRead;
-        lend(ab);
-        ctrl.enqueue(new Uint8Array(ab, 0, bytesRead));
+        pos += chunk.length;
+        ctrl.enqueue(chunk);
       },
       cancel: shut,
     },
@@ -115,6 +105,35 @@ function pooledStream(f) {
 
 /** Whether `now` (an fstat) is still the file `f` was when opened. */
 const same = (now, f) => now.size === f.size && now.mtimeMs === f.mtimeMs && now.ino === f.ino && now.dev === f.dev;
+
+/**
+ * The chunk of opened file `f` at `pos`, read from `fd` into a pool buffer lent to its reader,
+ * or null at the end. It throws when the file is no longer the one opened: another size, mtime
+ * or inode, fewer bytes than it had before its end (cut short while rewritten), or one byte more
+ * at its end (it grew).
+ */
+function readChunk(fd, f, pos) {
+  const want = Math.min(CHUNK, Math.max(0, f.size - pos)) || 1;
+  const ab = take();
+  let n;
+  try {
+    if (!same(fstatSync(fd), f)) throw changed(f);
+    n = readSync(fd, new Uint8Array(ab), 0, want, pos);
+    if (n < want && pos + n < f.size) throw changed(f);
+  } catch (e) {
+    putBack(ab);
+    throw e;
+  }
+  if (n === 0) {
+    putBack(ab);
+    return null;
+  }
+  lend(ab);
+  return new Uint8Array(ab, 0, n);
+}
+
+/** The error for a file that is no longer the one opened. */
+const changed = (f) => new Error(`${f.path} changed after it was opened (it was ${f.size} bytes); the upload stops before its end, so the registry keeps nothing of it`);
 
 // ---------- reading the next file ahead ----------
 // After a body's end the registry takes about as long again to store the upload, while the CLI
@@ -153,19 +172,11 @@ export function readAhead(blob, max, hooks) {
       fd = openSync(f.path, "r");
       let pos = 0;
       while (ahead === rec && pos < Math.min(f.size, max)) {
-        // A file that changed is the body's own read to report; nothing is read ahead of it.
-        if (!same(fstatSync(fd), f)) return dropAhead();
-        const ab = take();
-        const want = Math.min(CHUNK, f.size - pos);
-        const n = readSync(fd, new Uint8Array(ab), 0, want, pos);
-        if (n < want) {
-          putBack(ab);
-          return dropAhead();
-        }
-        lend(ab);
-        const chunk = new Uint8Array(ab, 0, n);
+        // A file that changed (readChunk() throws) is the body's own read to report: nothing is
+        // read ahead of it.
+        const chunk = readChunk(fd, f, pos);
         rec.chunks.push(chunk);
-        pos += n;
+        pos += chunk.length;
         const wait = hooks.onChunk?.(chunk);
         if (wait) await wait;
         await new Promise((r) => setImmediate(r));
