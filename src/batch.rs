@@ -307,6 +307,12 @@ enum Pending {
     Verify(usize),
 }
 
+/// Files read at once while a batch is inspected, or hashed at once before it is sent (all or
+/// nothing). Each read holds a buffer until it is answered, and in a browser or a Worker each is
+/// a connection (six per host over HTTP/1.1; six open at once per Worker invocation): 2,000 small
+/// wheels read all at once held 17 MiB of buffers at the peak (BENCHMARKS.md (f)).
+pub const MAX_READING: usize = 6;
+
 /// The engine. See the module documentation.
 pub struct Batch {
     cfg: Config,
@@ -329,6 +335,11 @@ pub struct Batch {
     prehashed: bool,
     /// The lead file failed for its bytes (`Kind::Source`).
     lead_failed: bool,
+    /// Files whose inspection (first read) or prehash waits for one of the [`MAX_READING`]
+    /// places; they are already in `St::Reading` or `St::Hashing`, so the phase waits for them.
+    queued: VecDeque<usize>,
+    /// Inspections or prehashes under way.
+    running: usize,
 }
 
 impl Batch {
@@ -357,6 +368,8 @@ impl Batch {
             draws: 0,
             prehashed: false,
             lead_failed: false,
+            queued: VecDeque::new(),
+            running: 0,
         };
         for (i, spec) in files.into_iter().enumerate() {
             let state = match DistFilename::parse(&spec.name) {
@@ -373,13 +386,14 @@ impl Batch {
                         found: None,
                         state: St::Reading(Box::new(reader)),
                     });
-                    b.step_reader(i);
+                    b.queued.push_back(i);
                     continue;
                 }
                 Err(e) => St::Invalid(refused(&spec.name, Kind::Filename, &e.to_string())),
             };
             b.files.push(Entry { spec, warnings: Vec::new(), dist: None, metadata: None, digests: None, plan: None, last_reply: None, found: None, state });
         }
+        b.start_queued();
         b.advance();
         Ok(b)
     }
@@ -413,9 +427,16 @@ impl Batch {
                 reader.supply(offset, d);
                 self.step_reader(file);
             }
-            Ok(_) => e.state = St::Invalid(refused(&e.spec.name, Kind::Source, &format!("{} is shorter than its own directory says", e.spec.name))),
-            Err(why) => e.state = St::Invalid(refused(&e.spec.name, Kind::Source, &format!("{} could not be read: {why}", e.spec.name))),
+            Ok(_) => {
+                e.state = St::Invalid(refused(&e.spec.name, Kind::Source, &format!("{} is shorter than its own directory says", e.spec.name)));
+                self.running = self.running.saturating_sub(1);
+            }
+            Err(why) => {
+                e.state = St::Invalid(refused(&e.spec.name, Kind::Source, &format!("{} could not be read: {why}", e.spec.name)));
+                self.running = self.running.saturating_sub(1);
+            }
         }
+        self.start_queued();
         self.advance();
     }
 
@@ -425,6 +446,11 @@ impl Batch {
         if !matches!(e.state, St::Hashing) {
             return;
         }
+        if self.phase == Phase::Prehash {
+            self.running = self.running.saturating_sub(1);
+            self.start_queued();
+        }
+        let e = &mut self.files[file];
         let name = e.spec.name.clone();
         let failure = match digests {
             Ok(d) if d.len != e.spec.size => {
@@ -567,6 +593,8 @@ impl Batch {
         }
         self.pending.clear();
         self.timers.clear();
+        self.queued.clear();
+        self.running = 0;
         for i in 0..self.files.len() {
             let e = &self.files[i];
             let why = match e.state {
@@ -603,7 +631,11 @@ impl Batch {
     fn step_reader(&mut self, file: usize) {
         let e = &mut self.files[file];
         let St::Reading(reader) = &mut e.state else { return };
-        match reader.step() {
+        let step = reader.step();
+        if matches!(step, Step::Done(_)) {
+            self.running = self.running.saturating_sub(1);
+        }
+        match step {
             Step::Need(r) => self.out.push_back(Action::Read { file, offset: r.offset, len: r.len }),
             Step::Done(Err(err)) => {
                 let err = crate::Error::from(err);
@@ -639,8 +671,28 @@ impl Batch {
         }
     }
 
+    /// Starts queued inspections or prehashes while fewer than [`MAX_READING`] run.
+    fn start_queued(&mut self) {
+        while self.running < MAX_READING {
+            let Some(i) = self.queued.pop_front() else { break };
+            self.running += 1;
+            match self.files[i].state {
+                St::Reading(_) => self.step_reader(i),
+                St::Hashing => self.out.push_back(Action::Hash { file: i }),
+                // Finished meanwhile (cancelled): nothing to start.
+                _ => self.running -= 1,
+            }
+        }
+    }
+
+    /// True while an inspection or prehash is queued or under way: counted, not searched for,
+    /// so that a batch of n files costs n steps, not n² (a phase ends on every event's check).
+    fn readers_busy(&self) -> bool {
+        self.running > 0 || !self.queued.is_empty()
+    }
+
     fn after_validation(&mut self) {
-        if self.files.iter().any(|e| matches!(e.state, St::Reading(_))) {
+        if self.readers_busy() {
             return;
         }
         if self.files.iter().any(|e| matches!(e.state, St::Invalid(_))) {
@@ -843,16 +895,17 @@ impl Batch {
             for i in self.order.clone() {
                 if matches!(self.files[i].state, St::Valid) && self.digests_first(i) {
                     self.files[i].state = St::Hashing;
-                    self.out.push_back(Action::Hash { file: i });
+                    self.queued.push_back(i);
                 }
             }
+            self.start_queued();
         } else {
             self.phase = Phase::Upload;
         }
     }
 
     fn after_prehash(&mut self) {
-        if self.files.iter().any(|e| matches!(e.state, St::Hashing)) {
+        if self.readers_busy() {
             return;
         }
         if self.files.iter().any(|e| matches!(e.state, St::Finished)) {

@@ -3,7 +3,7 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use pypublish::batch::Trailing;
+use pypublish::batch::{Trailing, MAX_READING};
 use pypublish::digest::digest_bytes;
 use pypublish::http::NoReply;
 use pypublish::report::{Kind, Status};
@@ -380,6 +380,30 @@ fn changeable_sources_are_all_verified_before_the_first_upload() {
     assert!(run.net.seen.is_empty(), "a release is all or nothing");
     assert_eq!(run.report(&w.name).kind, Some(Kind::Source));
     assert_eq!(run.report(&good.name).kind, Some(Kind::NotSent));
+}
+
+#[test]
+fn a_large_batch_is_read_a_few_files_at_a_time() {
+    // 2,000 small wheels read all at once held 17 MiB of read buffers in the CLI, and at the
+    // edge each read is a connection to the asset host.
+    let dists: Vec<Dist> = (0..20).map(|i| wheel(&format!("pkg{i:02}"), "1.0")).collect();
+    let run = run(opts(), vec![], &dists, Net::new().serve(REG, ok_registry()));
+    assert_eq!(run.most_reads, MAX_READING, "inspection reads in flight");
+    assert!(run.reports.iter().all(|r| r.status == Status::Uploaded), "{:?}", run.reports);
+    // All or nothing: every file is hashed before the first upload, as few at a time, and a
+    // broken one among them still stops the batch before anything is sent.
+    let urls = from_urls(&dists);
+    let run = run_over(Trailing::All, opts(), vec![], &dists, Net::new().serve(REG, ok_registry()), CancelAt::Never, |specs| {
+        urls(specs);
+        specs[13].expected_sha256 = Some("0".repeat(64));
+    });
+    assert_eq!(run.most_hashes, MAX_READING, "hashing passes in flight");
+    assert!(run.net.seen.is_empty(), "a release is all or nothing");
+    assert_eq!(run.report(&dists[13].name).kind, Some(Kind::Source));
+    assert_eq!(run.reports.iter().filter(|r| r.kind == Some(Kind::NotSent)).count(), 19, "{:?}", run.reports);
+    let run = run_over(Trailing::All, opts(), vec![], &dists, Net::new().serve(REG, ok_registry()), CancelAt::Never, from_urls(&dists));
+    assert_eq!(run.most_hashes, MAX_READING);
+    assert!(run.reports.iter().all(|r| r.status == Status::Uploaded), "{:?}", run.reports);
 }
 
 /// The same bytes with one bit flipped inside the archive's data (still a readable archive).

@@ -1,7 +1,7 @@
 //! A simulated registry and network that drive the batch engine deterministically: every
 //! action is performed at once, in order, against scripted servers, with a virtual clock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use pypublish::batch::{Action, Batch, Config, FileSpec, Options, Trailing};
 use pypublish::digest::digest_bytes;
@@ -156,6 +156,9 @@ pub struct Run {
     pub trailing_sends: usize,
     /// Whole reads of each file (hashing passes and bodies sent), as an asset host counts GETs.
     pub whole_reads: Vec<usize>,
+    /// The most metadata reads, and the most hashing passes, asked for and not yet answered.
+    pub most_reads: usize,
+    pub most_hashes: usize,
 }
 
 impl Run {
@@ -215,10 +218,19 @@ pub fn run_over(
     };
     let mut steps = 0;
     let mut trailing_sends = 0;
+    // Every action asked for so far, performed oldest first (the engine's own order), so that
+    // what it asks for at once can be counted.
+    let mut asked: VecDeque<Action> = VecDeque::new();
+    let (mut most_reads, mut most_hashes) = (0, 0);
     loop {
         steps += 1;
         assert!(steps < 10_000, "the engine does not finish");
-        let Some(action) = batch.poll() else { panic!("the engine stalled with no action and no Done") };
+        while let Some(a) = batch.poll() {
+            asked.push_back(a);
+        }
+        most_reads = most_reads.max(asked.iter().filter(|a| matches!(a, Action::Read { .. })).count());
+        most_hashes = most_hashes.max(asked.iter().filter(|a| matches!(a, Action::Hash { .. })).count());
+        let Some(action) = asked.pop_front() else { panic!("the engine stalled with no action and no Done") };
         match action {
             Action::Read { file, offset, len } => {
                 let b = &dists[file].bytes;
@@ -278,9 +290,9 @@ pub fn run_over(
             Action::Done => break,
         }
     }
-    assert!(batch.poll().is_none(), "actions after Done");
+    assert!(batch.poll().is_none() && asked.is_empty(), "actions after Done");
     assert_eq!(reports.len(), dists.len(), "one report per file: {reports:?}");
-    Run { reports, net, hashed, trailing_sends, whole_reads }
+    Run { reports, net, hashed, trailing_sends, whole_reads, most_reads, most_hashes }
 }
 
 fn answer(batch: &mut Batch, net: &mut Net, id: u64, request: &Request, seen: Seen) {
