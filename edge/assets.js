@@ -169,3 +169,45 @@ export async function assetSource(wanted, { label, ctx, maxBytes }) {
   }
   return file;
 }
+
+const HELD_CHUNK = 1 << 20;
+
+/**
+ * `file` (from assetSource()) fetched whole, once, and served from memory from then on: its
+ * metadata reads, its hashing and its body cost no more requests, and its bytes cannot change
+ * between them. The engine still checks them against the given sha256 before the first upload
+ * of a batch, as it does for any stream source. The server must send exactly the size it gave.
+ */
+export async function holdAsset(file, { label }) {
+  let body;
+  try {
+    body = await file.stream();
+  } catch (e) {
+    if (e instanceof AssetError) throw e;
+    throw new AssetError(502, `${label} could not be fetched: ${e?.message ?? e}`, "check the asset URL (and GITHUB_TOKEN for private repositories)");
+  }
+  // One byte more than announced is read, to tell a longer body from an exact one.
+  const bytes = await readBounded(body, file.size + 1);
+  if (bytes.byteLength !== file.size) throw new AssetError(502, `${label}: the server sent ${bytes.byteLength > file.size ? "more" : `${bytes.byteLength}`} bytes, not the ${file.size} it gave before`);
+  return {
+    filename: file.filename,
+    size: file.size,
+    sha256: file.sha256,
+    // Copies, never views of the held bytes: a runtime that takes over a chunk's buffer once it
+    // is written must not take the held bytes with it.
+    stream: () => {
+      let at = 0;
+      return new ReadableStream(
+        {
+          pull(ctrl) {
+            if (at >= bytes.byteLength) return ctrl.close();
+            ctrl.enqueue(bytes.slice(at, at + HELD_CHUNK));
+            at += HELD_CHUNK;
+          },
+        },
+        { highWaterMark: 0 },
+      );
+    },
+    read: async (offset, length) => bytes.slice(offset, offset + length),
+  };
+}

@@ -11,14 +11,15 @@
 //                  release's dist assets, fetched from their API URLs only
 //
 // The threat model and every setting are in edge/README.md. Every asset is probed (allowed,
-// sized) before publish() runs; publish() reads every file's metadata before it sends and
+// sized) before publish() runs, and those that fit in PYPUBLISH_HOLD_BYTES are fetched once and
+// held in memory; publish() reads every file's metadata before it sends and
 // checks each file's sha256 before its upload's closing boundary (all or nothing for a batch;
 // a single asset is fetched once, hashed as it is sent); files already on the registry are
 // reported as skipped (the index check), so a request received twice never uploads twice. The
 // reply is the array of per-file reports.
 import * as core from "../pkg/pypublish.js";
 import { checkUrl, classifyHost, list, parseSize } from "./policy.js";
-import { AssetError, HOST_HINT, assetSource, refusal } from "./assets.js";
+import { AssetError, HOST_HINT, assetSource, holdAsset, refusal } from "./assets.js";
 
 const MAX_BODY = 1 << 20;
 const MAX_FILES = 32;
@@ -153,6 +154,13 @@ export function hookConfig(env = {}, { dev = false } = {}) {
     cfg.maxBytes = parseSize(env.PYPUBLISH_MAX_ASSET_BYTES);
     if (cfg.maxBytes === null) problems.push('PYPUBLISH_MAX_ASSET_BYTES must be a size such as "2GiB", "500MB" or 1048576');
   }
+  // Assets up to this many bytes in all are fetched once and kept in memory; larger ones are
+  // read again for each pass (a batch's hashing, then its body).
+  cfg.holdBytes = 16 * 2 ** 20;
+  if (set("PYPUBLISH_HOLD_BYTES")) {
+    cfg.holdBytes = /^\s*0+\s*$/.test(env.PYPUBLISH_HOLD_BYTES) ? 0 : parseSize(env.PYPUBLISH_HOLD_BYTES);
+    if (cfg.holdBytes === null) problems.push('PYPUBLISH_HOLD_BYTES must be a size such as "16MiB" or 1048576, or 0 to keep no asset in memory');
+  }
   // The stall timeout, in seconds: how long an upload or a registry request may go without
   // progress (hints for the hook name this variable).
   cfg.timeoutMs = 300_000;
@@ -267,6 +275,16 @@ export async function handle(request, env = {}, { dev = false } = {}) {
     };
     const files = [];
     for (const w of job.wanted) files.push(await assetSource(w, { label: w.label, ctx, maxBytes: cfg.maxBytes }));
+    // Assets that fit in PYPUBLISH_HOLD_BYTES (in the order given) are fetched once each: a
+    // batch is hashed and checked before its first upload (all or nothing), and a held asset
+    // serves that pass, its metadata and its body from memory. The others are fetched again
+    // for each pass. Fetched one after another: at most one whole asset on the way at a time.
+    let room = cfg.holdBytes;
+    for (const [i, f] of files.entries()) {
+      if (f.size > room) continue;
+      room -= f.size;
+      files[i] = await holdAsset(f, { label: job.wanted[i].label });
+    }
 
     const reports = await core.publish({
       repositoryUrl: cfg.repositoryUrl,

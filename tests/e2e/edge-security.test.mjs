@@ -330,7 +330,9 @@ for (const runtime of ["workerd", "deno", "bun"]) {
     const assets = await assetHost({ [name]: wheel }, { changed: swapped, changedFrom: once ? 1 : 2 });
     const reg = await startPypiserver({ user: "sw", password: "sw-pw-4" });
     const proxy = await recordingProxy(reg.url);
-    const h = await startHook(runtime, hookEnv({ url: proxy.url, simple: reg.simple, user: "sw", password: "sw-pw-4" }, DEV_LOCAL));
+    // Deno's case is about a second read, so its asset is streamed: one held in memory
+    // (PYPUBLISH_HOLD_BYTES) is fetched once and cannot change between reads.
+    const h = await startHook(runtime, hookEnv({ url: proxy.url, simple: reg.simple, user: "sw", password: "sw-pw-4" }, { ...DEV_LOCAL, ...(once ? {} : { PYPUBLISH_HOLD_BYTES: "0" }) }));
     try {
       const r = await callHook(h.hook, { files: [{ url: assets.base + name, sha256: sha256(wheel) }] });
       assert.equal(r.status, 502, r.text);
@@ -433,11 +435,12 @@ test("workerd, deno and bun: bad settings are refused at startup with errors tha
     PYPUBLISH_HOOK_SECRET: "tiny-secret",
     PYPUBLISH_MAX_ASSET_BYTES: "2 gigs",
     PYPUBLISH_TIMEOUT: "in-a-while-x9",
+    PYPUBLISH_HOLD_BYTES: "lots-kept-x7",
     PYPUBLISH_DEV_ALLOW_PRIVATE: "1",
     GITHUB_TOKEN: "ghs_token_without_repositories",
   };
-  const expected = [/PYPUBLISH_REPOSITORY_URL must not carry credentials/, /PYPUBLISH_CHECK_URL is not set/, /no registry credentials/, /PYPUBLISH_HOOK_SECRET is shorter than 16/, /PYPUBLISH_MAX_ASSET_BYTES must be a size/, /PYPUBLISH_TIMEOUT must be a number of seconds/, /PYPUBLISH_DEV_ALLOW_PRIVATE is a development setting/, /GITHUB_TOKEN is set but GITHUB_REPOSITORIES is empty/];
-  const values = ["registry-pw-in-url", "a-password-only", "ghs_token_without_repositories", "2 gigs", "in-a-while-x9"];
+  const expected = [/PYPUBLISH_REPOSITORY_URL must not carry credentials/, /PYPUBLISH_CHECK_URL is not set/, /no registry credentials/, /PYPUBLISH_HOOK_SECRET is shorter than 16/, /PYPUBLISH_MAX_ASSET_BYTES must be a size/, /PYPUBLISH_TIMEOUT must be a number of seconds/, /PYPUBLISH_HOLD_BYTES must be a size/, /PYPUBLISH_DEV_ALLOW_PRIVATE is a development setting/, /GITHUB_TOKEN is set but GITHUB_REPOSITORIES is empty/];
+  const values = ["registry-pw-in-url", "a-password-only", "ghs_token_without_repositories", "2 gigs", "in-a-while-x9", "lots-kept-x7"];
   const wd = await startWorkerd(env, { dev: false });
   try {
     const r = await callHook(wd.hook, { files: [] });
@@ -460,12 +463,30 @@ test("workerd, deno and bun: bad settings are refused at startup with errors tha
   }
 });
 
+test("workerd: a held asset whose whole GET is shorter than its probe said fails the request, naming it, before anything is uploaded", async () => {
+  // The probe says the sdist's full size; its one whole GET (to hold it in memory) gives less.
+  const assets = await assetHost({ [WHEEL]: bytesOf(WHEEL), [SDIST]: bytesOf(SDIST) }, { changed: (n, b) => (n === SDIST ? b.subarray(0, b.length - 100) : b), changedFrom: 1 });
+  const registry = await listener();
+  const wd = await startWorkerd(hookEnv(registry, DEV_LOCAL));
+  try {
+    const r = await callHook(wd.hook, { files: [{ url: assets.base + WHEEL }, { url: assets.base + SDIST }] });
+    assert.equal(r.status, 502, r.text);
+    assert.match(r.json.error, new RegExp(`files\\[1\\] \\(${SDIST.replaceAll(".", "\\.")}\\) could not be fetched: the server now gives \\d+ bytes, not the \\d+ it gave before`));
+    assert.equal(registry.requests.length, 0, "nothing sent to the registry, not even the preflight");
+  } finally {
+    await wd.stop();
+    await assets.stop();
+    await registry.stop();
+  }
+});
+
 test("workerd: range replies that run past the range are read only as far as asked, and the publish still works", async () => {
   const wheel = bytesOf(WHEEL);
   const padding = 64 * 2 ** 20;
   const assets = await assetHost({ [WHEEL]: wheel }, { rangePadding: padding });
   const reg = await startPypiserver({ user: "rg", password: "rg-pw-6" });
-  const wd = await startWorkerd(hookEnv(reg, { ...DEV_LOCAL, PYPUBLISH_USERNAME: "rg", PYPUBLISH_PASSWORD: "rg-pw-6" }));
+  // Streamed: a held asset (PYPUBLISH_HOLD_BYTES) is read whole once, with no range requests.
+  const wd = await startWorkerd(hookEnv(reg, { ...DEV_LOCAL, PYPUBLISH_USERNAME: "rg", PYPUBLISH_PASSWORD: "rg-pw-6", PYPUBLISH_HOLD_BYTES: "0" }));
   try {
     const r = await callHook(wd.hook, { files: [{ url: assets.base + WHEEL }] });
     assert.equal(r.status, 200, r.text);

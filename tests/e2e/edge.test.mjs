@@ -57,13 +57,14 @@ for (const runtime of ["workerd", "deno", "bun"]) {
       p = pipDownload(reg, dl, "--no-binary", ":all:", "--no-build-isolation", "six==1.9.0");
       assert.equal(p.status, 0, p.stderr);
       for (const [name, path] of Object.entries(assets)) assert.equal(sha256File(join(dl, name)), sha256File(path), name);
-      // Metadata by range requests. All or nothing: every file but the one sent first (the
-      // first wheel) is hashed and checked before its first byte, then sent: 2N-1 whole reads.
-      // Deno hashes every file first (digests cannot follow the file there): 2N.
+      // The two small assets fit in PYPUBLISH_HOLD_BYTES: fetched once each, then hashed,
+      // checked and sent from memory. The big one is not the first file sent (six's wheel is),
+      // so all or nothing has it hashed and checked before the first byte, then fetched again
+      // into its body; its metadata comes by range reads.
       const whole = (name) => srv.requests.filter((q) => q.url === `/${name}` && q.method === "GET" && !q.range).length;
-      const once = runtime === "deno" ? 2 : 1;
-      assert.deepEqual(Object.keys(assets).map(whole), [once, 2, 2], "the lead read once (hashed as it was sent), the others hashed first, then sent");
-      assert.ok(srv.requests.some((q) => q.url === "/edge_big-1.0-py3-none-any.whl" && q.range), "its metadata by range reads");
+      assert.deepEqual(Object.keys(assets).map(whole), [1, 1, 2], "held assets fetched once, the big one hashed first, then sent");
+      const ranged = (name) => srv.requests.some((q) => q.url === `/${name}` && q.range && q.range !== "bytes=0-0");
+      assert.deepEqual(Object.keys(assets).map(ranged), [false, false, true], "metadata by range reads only for the asset not held");
     } finally {
       await h.stop();
       await reg.stop();
@@ -79,7 +80,8 @@ for (const runtime of ["workerd", "deno", "bun"]) {
     const srv = await startAssetServer({ [name]: path });
     const reg = await startPypiserver({ user: "one", password: "one-pw-6" });
     const proxy = await recordingProxy(reg.url);
-    const h = await startHook(runtime, { PYPUBLISH_REPOSITORY_URL: proxy.url, PYPUBLISH_CHECK_URL: reg.simple, PYPUBLISH_USERNAME: "one", PYPUBLISH_PASSWORD: "one-pw-6", PYPUBLISH_HOOK_SECRET: SECRET, ...DEV_LOCAL });
+    // Streamed, not held in memory: the path of an asset too big to hold.
+    const h = await startHook(runtime, { PYPUBLISH_REPOSITORY_URL: proxy.url, PYPUBLISH_CHECK_URL: reg.simple, PYPUBLISH_USERNAME: "one", PYPUBLISH_PASSWORD: "one-pw-6", PYPUBLISH_HOOK_SECRET: SECRET, PYPUBLISH_HOLD_BYTES: "0", ...DEV_LOCAL });
     try {
       const r = await callHook(h.hook, { files: [{ url: srv.base + name, sha256: sha256File(path) }] });
       assert.equal(r.status, 200, r.text);
@@ -102,6 +104,49 @@ for (const runtime of ["workerd", "deno", "bun"]) {
       const p = pipDownload(reg, dl, "--only-binary", ":all:", `edge_once_${runtime}==1.0`);
       assert.equal(p.status, 0, p.stderr);
       assert.equal(sha256File(join(dl, name)), sha256File(path));
+    } finally {
+      await h.stop();
+      await proxy.stop();
+      await reg.stop();
+      await srv.stop();
+    }
+  });
+}
+
+for (const runtime of ["workerd", "deno", "bun"]) {
+  test(`${runtime}: a batch of small assets is fetched once each and stays all or nothing: a wrong sha256 among them sends nothing`, async () => {
+    const assets = {
+      "six-1.16.0-py2.py3-none-any.whl": join(corpus, "six-1.16.0-py2.py3-none-any.whl"),
+      "six-1.9.0.tar.gz": join(corpus, "six-1.9.0.tar.gz"),
+    };
+    const srv = await startAssetServer(assets);
+    const reg = await startPypiserver({ user: "held", password: "held-pw-8" });
+    const proxy = await recordingProxy(reg.url);
+    const h = await startHook(runtime, { PYPUBLISH_REPOSITORY_URL: proxy.url, PYPUBLISH_CHECK_URL: reg.simple, PYPUBLISH_USERNAME: "held", PYPUBLISH_PASSWORD: "held-pw-8", PYPUBLISH_HOOK_SECRET: SECRET, ...DEV_LOCAL });
+    const names = Object.keys(assets);
+    const files = (wrong) => names.map((n) => ({ url: srv.base + n, sha256: n === wrong ? "0".repeat(64) : sha256File(assets[n]) }));
+    const wholeGets = () => names.map((n) => srv.requests.filter((q) => q.url === `/${n}` && q.method === "GET" && !q.range).length);
+    try {
+      // The sdist is not the first file sent (the wheel is): its wrong sha256 is found before
+      // the wheel's first byte, from the bytes fetched once.
+      let r = await callHook(h.hook, { files: files("six-1.9.0.tar.gz") });
+      assert.equal(r.status, 502, r.text);
+      assert.deepEqual(Object.fromEntries(r.json.map((x) => [x.filename, x.kind])), { "six-1.16.0-py2.py3-none-any.whl": "notSent", "six-1.9.0.tar.gz": "source" }, r.text);
+      assert.equal(proxy.seen.filter((q) => q.method === "POST").length, 0, "nothing sent");
+      assert.deepEqual(readdirSync(reg.packages), [], "nothing stored");
+      assert.deepEqual(wholeGets(), [1, 1], "each fetched once");
+      assert.ok(!srv.requests.some((q) => q.range && q.range !== "bytes=0-0"), "metadata read from memory, not by range requests");
+
+      r = await callHook(h.hook, { files: files(null) });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json.map((x) => x.status), ["uploaded", "uploaded"], r.text);
+      assert.deepEqual(wholeGets(), [2, 2], "once more each for the second request, and no more");
+      const dl = mkdtempSync(join(tmpdir(), "pip-held-"));
+      let p = pipDownload(reg, dl, "--only-binary", ":all:", "six==1.16.0");
+      assert.equal(p.status, 0, p.stderr);
+      p = pipDownload(reg, dl, "--no-binary", ":all:", "--no-build-isolation", "six==1.9.0");
+      assert.equal(p.status, 0, p.stderr);
+      for (const [name, path] of Object.entries(assets)) assert.equal(sha256File(join(dl, name)), sha256File(path), name);
     } finally {
       await h.stop();
       await proxy.stop();
