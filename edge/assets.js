@@ -34,7 +34,7 @@ export function refusal(reason) {
  * hop, and only when `ctx.isGithubAsset(url)` says it is a release-asset API URL of an allowed
  * repository: never to another host, never across a redirect.
  */
-export async function fetchAsset(url, { label, headers = {}, ctx, timeoutMs }) {
+export async function fetchAsset(url, { label, headers = {}, ctx, timeoutMs, signal }) {
   let current = url;
   for (let hop = 0; hop <= MAX_HOPS; hop++) {
     const verdict = checkUrl(current, ctx.policy, ctx.extraHosts);
@@ -59,7 +59,8 @@ export async function fetchAsset(url, { label, headers = {}, ctx, timeoutMs }) {
     try {
       // A deadline for probes and range reads, whose replies are small; a whole asset's stream
       // is bounded by the upload's own stall timeout instead.
-      r = await fetch(verdict.url.href, { method: "GET", headers: h, redirect: "manual", signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined });
+      // `signal`, when given, also ends the reading of the body.
+      r = await fetch(verdict.url.href, { method: "GET", headers: h, redirect: "manual", signal: signal ?? (timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined) });
     } catch {
       // The runtime's message can describe the network; an allowed host's failure needs no more.
       throw new AssetError(502, `${label} could not be fetched (network error)`, "check that the asset URL is reachable from the hook");
@@ -142,8 +143,10 @@ export async function assetSource(wanted, { label, ctx, maxBytes }) {
     filename: wanted.filename,
     size,
     sha256: wanted.sha256,
-    stream: async () => {
-      const s = await fetchAsset(wanted.url, { label, ctx });
+    // `signal` (holdAsset()'s) stops the fetch and the body; publish() gives none and stops the
+    // body itself.
+    stream: async (signal) => {
+      const s = await fetchAsset(wanted.url, { label, ctx, signal });
       if (!s.ok) {
         await s.body?.cancel().catch(() => {});
         throw new Error(`fetching it gave HTTP ${s.status}`);
@@ -178,16 +181,36 @@ const HELD_CHUNK = 1 << 20;
  * between them. The engine still checks them against the given sha256 before the first upload
  * of a batch, as it does for any stream source. The server must send exactly the size it gave.
  */
-export async function holdAsset(file, { label }) {
-  let body;
+export async function holdAsset(file, { label, timeoutMs, cancel }) {
+  // This runs before publish(), whose stall timeout and cancelling would cover a streamed
+  // asset: the whole download gets `timeoutMs` (PYPUBLISH_TIMEOUT), and stops when the client
+  // goes away (`cancel`, the request's signal).
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  const stop = () => ac.abort();
+  cancel?.addEventListener("abort", stop);
+  let bytes;
   try {
-    body = await file.stream();
+    let body;
+    try {
+      body = await file.stream(ac.signal);
+    } catch (e) {
+      if (e instanceof AssetError || ac.signal.aborted) throw e;
+      // stream()'s own words: an HTTP status or a changed length, nothing of the network.
+      throw new AssetError(502, `${label} could not be fetched: ${e?.message ?? e}`, "check the asset URL (and GITHUB_TOKEN for private repositories)");
+    }
+    // One byte more than announced is read, to tell a longer body from an exact one.
+    bytes = await readBounded(body, file.size + 1);
   } catch (e) {
+    if (cancel?.aborted) throw new AssetError(499, `${label}: the request was cancelled while it was fetched`);
+    if (ac.signal.aborted) throw new AssetError(502, `${label} did not arrive within ${timeoutMs / 1000} s`, "check that the asset host serves it at a reasonable speed, or raise PYPUBLISH_TIMEOUT");
     if (e instanceof AssetError) throw e;
-    throw new AssetError(502, `${label} could not be fetched: ${e?.message ?? e}`, "check the asset URL (and GITHUB_TOKEN for private repositories)");
+    // The runtime's message can describe the network, as in fetchAsset().
+    throw new AssetError(502, `${label} could not be fetched (network error)`, "check that the asset URL is reachable from the hook");
+  } finally {
+    clearTimeout(timer);
+    cancel?.removeEventListener("abort", stop);
   }
-  // One byte more than announced is read, to tell a longer body from an exact one.
-  const bytes = await readBounded(body, file.size + 1);
   if (bytes.byteLength !== file.size) throw new AssetError(502, `${label}: the server sent ${bytes.byteLength > file.size ? "more" : `${bytes.byteLength}`} bytes, not the ${file.size} it gave before`);
   return {
     filename: file.filename,

@@ -158,7 +158,7 @@ export function hookConfig(env = {}, { dev = false } = {}) {
   // read again for each pass (a batch's hashing, then its body).
   cfg.holdBytes = 16 * 2 ** 20;
   if (set("PYPUBLISH_HOLD_BYTES")) {
-    cfg.holdBytes = /^\s*0+\s*$/.test(env.PYPUBLISH_HOLD_BYTES) ? 0 : parseSize(env.PYPUBLISH_HOLD_BYTES);
+    cfg.holdBytes = /^\s*0+(\.0*)?\s*([kmgt]i?b|b)?\s*$/i.test(env.PYPUBLISH_HOLD_BYTES) ? 0 : parseSize(env.PYPUBLISH_HOLD_BYTES);
     if (cfg.holdBytes === null) problems.push('PYPUBLISH_HOLD_BYTES must be a size such as "16MiB" or 1048576, or 0 to keep no asset in memory');
   }
   // The stall timeout, in seconds: how long an upload or a registry request may go without
@@ -283,7 +283,7 @@ export async function handle(request, env = {}, { dev = false } = {}) {
     for (const [i, f] of files.entries()) {
       if (f.size > room) continue;
       room -= f.size;
-      files[i] = await holdAsset(f, { label: job.wanted[i].label });
+      files[i] = await holdAsset(f, { label: job.wanted[i].label, timeoutMs: cfg.timeoutMs, cancel: request.signal });
     }
 
     const reports = await core.publish({

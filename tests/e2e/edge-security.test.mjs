@@ -480,6 +480,46 @@ test("workerd: a held asset whose whole GET is shorter than its probe said fails
   }
 });
 
+test("workerd: a held asset whose body stalls, breaks off, or runs longer or shorter than its probe said fails the request with a 502 naming it; nothing is uploaded", async () => {
+  const wheel = bytesOf(WHEEL);
+  const half = wheel.subarray(0, wheel.length >> 1);
+  let mode;
+  // The probe gives the wheel's size; the whole GET then misbehaves as `mode` says. Without a
+  // Content-Length (chunked) the hook can only count what arrives.
+  const host = await startServer((req, res) => {
+    if (req.headers.range === "bytes=0-0") return res.writeHead(206, { "content-range": `bytes 0-0/${wheel.length}`, "content-length": 1 }).end(wheel.subarray(0, 1));
+    if (mode === "stall") return res.writeHead(200, { "content-length": wheel.length }).write(half);
+    if (mode === "break") {
+      res.writeHead(200, { "content-length": wheel.length }).write(half);
+      return setTimeout(() => res.socket.destroy(), 50);
+    }
+    res.writeHead(200);
+    res.end(mode === "longer" ? Buffer.concat([wheel, Buffer.alloc(10)]) : half);
+  });
+  const registry = await listener();
+  const wd = await startWorkerd(hookEnv(registry, { ...DEV_LOCAL, PYPUBLISH_TIMEOUT: "2" }));
+  try {
+    const label = `files\\[0\\] \\(${WHEEL.replaceAll(".", "\\.")}\\)`;
+    for (const [m, why] of [
+      ["stall", "did not arrive within 2 s"],
+      ["break", "could not be fetched \\(network error\\)"],
+      ["longer", `the server sent more bytes, not the ${wheel.length} it gave before`],
+      ["shorter", `the server sent ${half.length} bytes, not the ${wheel.length} it gave before`],
+    ]) {
+      mode = m;
+      // A path of its own each time: the same signed body twice would be a replay (409).
+      const r = await callHook(wd.hook, { files: [{ url: `${host.url}${m}/${WHEEL}` }] });
+      assert.equal(r.status, 502, `${m}: ${r.text}`);
+      assert.match(r.json.error, new RegExp(`^${label}:? ${why}$`), m);
+    }
+    assert.equal(registry.requests.length, 0, "nothing sent to the registry");
+  } finally {
+    await wd.stop();
+    await host.stop();
+    await registry.stop();
+  }
+});
+
 test("workerd: range replies that run past the range are read only as far as asked, and the publish still works", async () => {
   const wheel = bytesOf(WHEEL);
   const padding = 64 * 2 ** 20;
