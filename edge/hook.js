@@ -275,15 +275,16 @@ export async function handle(request, env = {}, { dev = false } = {}) {
     };
     const files = [];
     for (const w of job.wanted) files.push(await assetSource(w, { label: w.label, ctx, maxBytes: cfg.maxBytes }));
-    // Assets that fit in PYPUBLISH_HOLD_BYTES (in the order given) are fetched once each: a
-    // batch is hashed and checked before its first upload (all or nothing), and a held asset
-    // serves that pass, its metadata and its body from memory. The others are fetched again
-    // for each pass. Fetched one after another: at most one whole asset on the way at a time.
+    // Assets that fit in PYPUBLISH_HOLD_BYTES are fetched once each: a batch is hashed and
+    // checked before its first upload (all or nothing), and a held asset serves that pass, its
+    // metadata and its body from memory. The others are fetched again for each pass. Smallest
+    // first, so that as many as possible are held; one after another, so that at most one whole
+    // asset is on the way at a time.
     let room = cfg.holdBytes;
-    for (const [i, f] of files.entries()) {
-      if (f.size > room) continue;
-      room -= f.size;
-      files[i] = await holdAsset(f, { label: job.wanted[i].label, timeoutMs: cfg.timeoutMs, cancel: request.signal });
+    for (const i of files.map((_, i) => i).sort((a, b) => files[a].size - files[b].size)) {
+      if (files[i].size > room) break;
+      room -= files[i].size;
+      files[i] = await holdAsset(files[i], { label: job.wanted[i].label, timeoutMs: cfg.timeoutMs, cancel: request.signal });
     }
 
     const reports = await core.publish({

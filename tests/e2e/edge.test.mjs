@@ -156,6 +156,32 @@ for (const runtime of ["workerd", "deno", "bun"]) {
   });
 }
 
+test("workerd: PYPUBLISH_HOLD_BYTES goes to the smallest assets first, so that as many as possible are fetched once", async () => {
+  // The budget would hold the 2 MiB wheel given first, or both small files: the small ones get
+  // it. The big wheel is the first file sent, hashed as it goes out: one fetch as well.
+  const bigPath = makeWheel(work, "edge_budget", 2, { random: true });
+  const assets = {
+    "edge_budget-1.0-py3-none-any.whl": bigPath,
+    "six-1.16.0-py2.py3-none-any.whl": join(corpus, "six-1.16.0-py2.py3-none-any.whl"),
+    "six-1.9.0.tar.gz": join(corpus, "six-1.9.0.tar.gz"),
+  };
+  const srv = await startAssetServer(assets);
+  const reg = await startPypiserver({ user: "bud", password: "bud-pw-3" });
+  const budget = statSync(bigPath).size + 1000;
+  const h = await startHook("workerd", { PYPUBLISH_REPOSITORY_URL: reg.url, PYPUBLISH_CHECK_URL: reg.simple, PYPUBLISH_USERNAME: "bud", PYPUBLISH_PASSWORD: "bud-pw-3", PYPUBLISH_HOOK_SECRET: SECRET, PYPUBLISH_HOLD_BYTES: String(budget), ...DEV_LOCAL });
+  try {
+    const r = await callHook(h.hook, { files: Object.entries(assets).map(([name, path]) => ({ url: srv.base + name, sha256: sha256File(path) })) });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.map((x) => x.status), ["uploaded", "uploaded", "uploaded"], r.text);
+    const whole = (name) => srv.requests.filter((q) => q.url === `/${name}` && q.method === "GET" && !q.range).length;
+    assert.deepEqual(Object.keys(assets).map(whole), [1, 1, 1], "each asset fetched once");
+  } finally {
+    await h.stop();
+    await reg.stop();
+    await srv.stop();
+  }
+});
+
 test("workerd: a tampered signature, bad JSON, an unreachable or oversize asset each get a JSON error, and nothing is uploaded", async () => {
   const name = "six-1.16.0-py2.py3-none-any.whl";
   const srv = await startAssetServer({ [name]: join(corpus, name) });
