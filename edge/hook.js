@@ -12,17 +12,20 @@
 //
 // The threat model and every setting are in edge/README.md. Every asset is probed (allowed,
 // sized) before publish() runs, and those that fit in PYPUBLISH_HOLD_BYTES are fetched once and
-// held in memory; publish() reads every file's metadata before it sends and
-// checks each file's sha256 before its upload's closing boundary (all or nothing for a batch;
-// a single asset is fetched once, hashed as it is sent); files already on the registry are
-// reported as skipped (the index check), so a request received twice never uploads twice. The
-// reply is the array of per-file reports.
+// held in memory, six requests at a time; publish() reads every file's metadata before it sends
+// and checks each file's sha256 before its upload's closing boundary (all or nothing for a
+// batch; a single asset is fetched once, hashed as it is sent); files already on the registry
+// are reported as skipped (the index check), so a request received twice never uploads twice.
+// The reply is the array of per-file reports.
 import * as core from "../pkg/pypublish.js";
 import { checkUrl, classifyHost, list, parseSize } from "./policy.js";
 import { AssetError, HOST_HINT, assetSource, holdAsset, refusal } from "./assets.js";
 
 const MAX_BODY = 1 << 20;
 const MAX_FILES = 32;
+// Asset requests at once: Workers allow six open connections per invocation, and the engine
+// reads six files at a time (src/batch.rs MAX_READING).
+const AT_ONCE = 6;
 const WINDOW_S = 300;
 const DIST = /\.(whl|tar\.gz|zip)$/i;
 const GITHUB_API = "https://api.github.com";
@@ -273,19 +276,20 @@ export async function handle(request, env = {}, { dev = false } = {}) {
       token: cfg.githubToken,
       isGithubAsset: (u) => githubAsset(u, cfg) !== null,
     };
-    const files = [];
-    for (const w of job.wanted) files.push(await assetSource(w, { label: w.label, ctx, maxBytes: cfg.maxBytes }));
+    const files = await atMost(AT_ONCE, job.wanted, (w) => assetSource(w, { label: w.label, ctx, maxBytes: cfg.maxBytes }));
     // Assets that fit in PYPUBLISH_HOLD_BYTES are fetched once each: a batch is hashed and
     // checked before its first upload (all or nothing), and a held asset serves that pass, its
     // metadata and its body from memory. The others are fetched again for each pass. Smallest
-    // first, so that as many as possible are held; one after another, so that at most one whole
-    // asset is on the way at a time.
+    // first, so that as many as possible are held; what is held at once stays within the budget.
     let room = cfg.holdBytes;
+    const held = [];
     for (const i of files.map((_, i) => i).sort((a, b) => files[a].size - files[b].size)) {
       if (files[i].size > room) break;
       room -= files[i].size;
-      files[i] = await holdAsset(files[i], { label: job.wanted[i].label, timeoutMs: cfg.timeoutMs, cancel: request.signal });
+      held.push(i);
     }
+    const kept = await atMost(AT_ONCE, held, (i) => holdAsset(files[i], { label: job.wanted[i].label, timeoutMs: cfg.timeoutMs, cancel: request.signal }));
+    held.forEach((i, k) => (files[i] = kept[k]));
 
     const reports = await core.publish({
       repositoryUrl: cfg.repositoryUrl,
@@ -309,6 +313,30 @@ export async function handle(request, env = {}, { dev = false } = {}) {
     if (e instanceof HookError || e instanceof AssetError) return reply(e.status, { error: e.message, hint: e.hint }, secrets);
     return reply(500, { error: `the hook failed: ${e?.message ?? e}`, kind: e?.kind, hint: e?.hint }, secrets);
   }
+}
+
+/**
+ * `fn` over `items`, no more than `n` at a time, started in order; the results in order. After a
+ * failure nothing more is started, and once all started have settled the failure of the first
+ * item in the given order is thrown, so the reply does not depend on which answered first.
+ */
+async function atMost(n, items, fn) {
+  const results = new Array(items.length);
+  const failures = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length && !failures.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i]);
+      } catch (e) {
+        failures.push([i, e]);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, lane));
+  if (failures.length) throw failures.reduce((a, b) => (b[0] < a[0] ? b : a))[1];
+  return results;
 }
 
 async function readCapped(request) {

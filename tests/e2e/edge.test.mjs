@@ -182,6 +182,41 @@ test("workerd: PYPUBLISH_HOLD_BYTES goes to the smallest assets first, so that a
   }
 });
 
+test("workerd: a batch's assets are probed and fetched six at a time, and each is uploaded", async () => {
+  const names = Array.from({ length: 8 }, (_, i) => `edge_lanes${i}`);
+  const bytes = Object.fromEntries(names.map((n) => [`${n}-1.0-py3-none-any.whl`, readFileSync(makeWheel(work, n, 1))]));
+  let open = 0;
+  let most = 0;
+  const seen = [];
+  // Every reply waits 300 ms, so requests made at once overlap here.
+  const srv = await startServer((req, res) => {
+    const b = bytes[req.url.slice(1)];
+    seen.push(req.headers.range ?? "whole");
+    open += 1;
+    most = Math.max(most, open);
+    setTimeout(() => {
+      open -= 1;
+      if (!b) return res.writeHead(404).end();
+      if (req.headers.range === "bytes=0-0") return res.writeHead(206, { "content-range": `bytes 0-0/${b.length}`, "content-length": 1 }).end(b.subarray(0, 1));
+      res.writeHead(200, { "content-length": b.length }).end(b);
+    }, 300);
+  });
+  const reg = await startPypiserver({ user: "ln", password: "ln-pw-2" });
+  const h = await startHook("workerd", { PYPUBLISH_REPOSITORY_URL: reg.url, PYPUBLISH_CHECK_URL: reg.simple, PYPUBLISH_USERNAME: "ln", PYPUBLISH_PASSWORD: "ln-pw-2", PYPUBLISH_HOOK_SECRET: SECRET, ...DEV_LOCAL });
+  try {
+    const files = Object.entries(bytes).map(([name, b]) => ({ url: srv.url + name, sha256: createHash("sha256").update(b).digest("hex") }));
+    const r = await callHook(h.hook, { files });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.map((x) => x.status), Array(8).fill("uploaded"), r.text);
+    assert.equal(most, 6, "asset requests at once");
+    assert.deepEqual([seen.filter((s) => s === "bytes=0-0").length, seen.filter((s) => s === "whole").length, seen.length], [8, 8, 16], "a probe and one whole GET each (all held)");
+  } finally {
+    await h.stop();
+    await reg.stop();
+    await srv.stop();
+  }
+});
+
 test("workerd: a tampered signature, bad JSON, an unreachable or oversize asset each get a JSON error, and nothing is uploaded", async () => {
   const name = "six-1.16.0-py2.py3-none-any.whl";
   const srv = await startAssetServer({ [name]: join(corpus, name) });
