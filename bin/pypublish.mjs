@@ -198,12 +198,20 @@ class ProgressBoard {
     clearTimeout(this.pending);
     this.pending = null;
     this.last = performance.now();
+    // Nothing to draw and nothing to erase: no stray escape before the next printed line.
+    if (!this.rows.size && !this.drawn) return;
     const cols = this.stream.columns || 80;
     const names = [...this.rows.keys()].map(clean);
     const nameLen = Math.max(...names.map((n) => n.length));
     const lines = [...this.rows.values()].map((r, i) => this.line(names[i], r, cols, nameLen));
     this.stream.write(`${this.drawn ? `\r\x1b[${this.drawn}A` : "\r"}\x1b[J${lines.map((l) => `${l}\n`).join("")}`);
     this.drawn = lines.length;
+  }
+
+  /** Takes the board off the screen until the next render(), to print a line above it. */
+  hide() {
+    if (this.drawn) this.stream.write(`\r\x1b[${this.drawn}A\x1b[J`);
+    this.drawn = 0;
   }
 
   clear() {
@@ -427,6 +435,19 @@ async function upload(opts) {
       readAhead(next.file, READ_AHEAD, { onChunk: h.update, onDrop: h.cancel });
     });
   }
+  // Each outcome as soon as it is known, as twine prints each upload: a long batch, or a CI
+  // log without the progress board, shows what is done while the rest goes on.
+  const print = (r) => {
+    if (opts.json) return console.log(JSON.stringify(r));
+    const [to, text] = outcomeLines(r, sizes.get(r.filename), out, err);
+    to.stream.write(`${text}\n`);
+    if (level >= 2) {
+      const where = hashedIn.get(r.filename) ?? (hashPhase.has(r.filename) ? "inline" : r.status === "uploaded" ? "sending" : undefined);
+      const more = details(r, level, to, where, readAheadOf.get(r.filename));
+      if (more) to.stream.write(`${more}\n`);
+    }
+  };
+  let printed = 0;
   const started = performance.now();
   let reports;
   try {
@@ -463,6 +484,14 @@ async function upload(opts) {
         if (p.phase === "hash") hashPhase.add(p.filename);
         board?.update(p);
       },
+      onReport: (r) => {
+        board?.hide();
+        board?.rows.delete(r.filename);
+        print(r);
+        printed += 1;
+        // Files still under way come back under it.
+        board?.render();
+      },
     });
   } finally {
     board?.clear();
@@ -471,19 +500,8 @@ async function upload(opts) {
     hasher?.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  for (const r of reports) {
-    if (opts.json) {
-      console.log(JSON.stringify(r));
-      continue;
-    }
-    const [to, text] = outcomeLines(r, sizes.get(r.filename), out, err);
-    to.stream.write(`${text}\n`);
-    if (level >= 2) {
-      const where = hashedIn.get(r.filename) ?? (hashPhase.has(r.filename) ? "inline" : r.status === "uploaded" ? "sending" : undefined);
-      const more = details(r, level, to, where, readAheadOf.get(r.filename));
-      if (more) to.stream.write(`${more}\n`);
-    }
-  }
+  // The same reports in the same order: only those not printed yet (none, unless a callback was lost).
+  for (const r of reports.slice(printed)) print(r);
   if (level >= 1) {
     const n = (st) => reports.filter((r) => r.status === st).length;
     const [up, sk, fa] = [n("uploaded"), n("skipped"), n("failed")];

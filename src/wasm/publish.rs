@@ -110,6 +110,8 @@ export interface PublishOptions {
   surface?: "api" | "cli" | "page" | "hook";
   signal?: AbortSignal;
   onProgress?: (p: { filename: string; phase: "hash" | "upload" | "wait"; done: number; total: number; reason?: string }) => void;
+  /** Each file's report as soon as it is known, in the order of the array publish() resolves to. */
+  onReport?: (report: FileReport) => void;
 }
 /** Why a file failed (or was not tried). */
 export type Kind = "input" | "filename" | "archive" | "metadata" | "mismatch" | "multipart" | "source" | "auth" | "notFound" | "wrongEndpoint" | "invalid" | "conflict" | "tooLarge" | "redirect" | "rateLimited" | "server" | "network" | "timeout" | "other" | "notSent" | "cancelled" | "trustedPublishing" | "preflight" | "indexCheck";
@@ -197,6 +199,7 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
         entries: Rc::new(entries),
         hasher: get(&options, "hasher").dyn_into::<Function>().ok(),
         on_progress: get(&options, "onProgress").dyn_into::<Function>().ok(),
+        on_report: get(&options, "onReport").dyn_into::<Function>().ok(),
     };
     let reports = run.drive(batch, &controller.signal()).await;
     drop(follow);
@@ -255,6 +258,7 @@ struct Run {
     entries: Rc<Vec<JsValue>>,
     hasher: Option<Function>,
     on_progress: Option<Function>,
+    on_report: Option<Function>,
 }
 
 impl Run {
@@ -266,7 +270,13 @@ impl Run {
         loop {
             while let Some(action) = batch.poll() {
                 match action {
-                    Action::Report(r) => reports.push(r),
+                    Action::Report(r) => {
+                        // A throwing callback must not stop the batch it reports on.
+                        if let (Some(f), Ok(v)) = (&self.on_report, to_js(&r)) {
+                            let _ = f.call1(&JsValue::NULL, &v);
+                        }
+                        reports.push(r)
+                    }
                     Action::Done => return reports,
                     other => jobs.push(self.job(&batch, other)),
                 }

@@ -340,3 +340,43 @@ test("CLI: a file rewritten while it is being sent stops its upload before the e
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("CLI: each file's outcome is printed as soon as it is known, before the next upload's reply (text and --json)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "as-known-"));
+  const [first, second] = ["as_known_a", "as_known_b"].map((p) => makeWheel(dir, p, 1));
+  const secondName = second.split("/").pop();
+  for (const json of [false, true]) {
+    let stdout = "";
+    let release;
+    const seen = new Promise((r) => (release = r));
+    // The second upload's reply waits until the first file's outcome is on stdout (15 s at most).
+    const registry = createServer((req, res) => {
+      const chunks = [];
+      req.on("data", (c) => chunks.push(c));
+      req.on("end", async () => {
+        if (req.method !== "POST") return res.writeHead(404).end("Not Found");
+        const late = Buffer.concat(chunks).includes(`filename="${secondName}"`);
+        const why = late ? await Promise.race([seen.then(() => "printed"), new Promise((r) => setTimeout(() => r("timed out"), 15_000))]) : "first";
+        res.writeHead(200, { "x-why": why }).end("OK");
+        if (late) registry.whySecond = why;
+      });
+    });
+    await new Promise((r) => registry.listen(0, "127.0.0.1", r));
+    try {
+      const args = [join(root, "bin/pypublish.mjs"), "upload", "--no-progress", "--repository-url", `http://127.0.0.1:${registry.address().port}/`, "-u", "u", "-p", "p", ...(json ? ["--json"] : []), first, second];
+      const child = spawn("node", args, { stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout.on("data", (d) => {
+        stdout += d;
+        if (stdout.includes("as_known_a-1.0-py3-none-any.whl")) release();
+      });
+      const code = await new Promise((r) => child.on("exit", r));
+      assert.equal(code, 0, stdout);
+      assert.equal(registry.whySecond, "printed", "the first outcome was out before the second upload was answered");
+      const lines = stdout.trim().split("\n");
+      if (json) assert.deepEqual(lines.map((l) => [JSON.parse(l).filename, JSON.parse(l).status]), [["as_known_a-1.0-py3-none-any.whl", "uploaded"], ["as_known_b-1.0-py3-none-any.whl", "uploaded"]]);
+      else assert.deepEqual(lines.map((l) => l.split(/\s+/).slice(0, 2)), [["uploaded", "as_known_a-1.0-py3-none-any.whl"], ["uploaded", "as_known_b-1.0-py3-none-any.whl"]], stdout);
+    } finally {
+      await new Promise((r) => (registry.closeAllConnections(), registry.close(r)));
+    }
+  }
+});
