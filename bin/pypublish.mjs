@@ -19,7 +19,7 @@ import { nodeHasher, workerHasher } from "./hash-worker.mjs";
 // pooled 1 MiB buffers are held until sent, the memory of a batch's upload, not of one file's.
 const READ_AHEAD = 16 * CHUNK;
 
-const { default: init, inspect, planUpload, publish } = core;
+const { default: init, inspect, planUpload, publish, sendOrder } = core;
 
 const USAGE = `usage: pypublish upload [options] [FILES or globs, default dist/*]
        pypublish check [--online] FILES... validate distributions (--online: and the registry settings, sending nothing)
@@ -422,14 +422,12 @@ async function upload(opts) {
   // more, the next file's body may have started already).
   const readAheadOf = new Map();
   let trailing = false;
-  // The engine's order: wheels first, each kind in the order given (src/batch.rs). A guess that
-  // misses (a file skipped) costs only the reading ahead.
-  const isWheel = (f) => /\.whl$/i.test(f.filename);
-  const sendOrder = [...files.filter(isWheel), ...files.filter((f) => !isWheel(f))];
+  // The engine's own order (wheels first). A file it skips costs only the reading ahead.
+  const order = [...sendOrder(files.map((f) => f.filename))].map((i) => files[i]);
   if (hasher && (opts.concurrency ?? 1) === 1) {
     onBodyEnd((path) => {
       if (!trailing) return;
-      const next = sendOrder.slice(sendOrder.findIndex((f) => f.path === path) + 1).find((f) => f.file.size >= CHUNK);
+      const next = order.slice(order.findIndex((f) => f.path === path) + 1).find((f) => f.file.size >= CHUNK);
       if (!next) return;
       const h = hasher.readAhead((n) => readAheadOf.set(next.filename, n));
       readAhead(next.file, READ_AHEAD, { onChunk: h.update, onDrop: h.cancel });

@@ -241,6 +241,12 @@ extern "C" {
     pub(crate) fn get_random_values(buf: &mut [u8]);
 }
 
+/// The order `publish()` sends `filenames` in, as indices: wheels first, each kind in the order given.
+#[wasm_bindgen(js_name = sendOrder)]
+pub fn send_order(filenames: Vec<String>) -> Vec<u32> {
+    crate::batch::send_order(&filenames).into_iter().map(|i| i as u32).collect()
+}
+
 /// Plans the multipart body for `form` and a file of `fileLength` bytes named `filename`.
 #[wasm_bindgen(js_name = planUpload, unchecked_return_type = "UploadPlan")]
 pub fn plan_upload(

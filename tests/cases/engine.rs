@@ -31,6 +31,7 @@ fn a_batch_is_uploaded_wheels_first_each_file_once() {
     let posts = run.net.posts();
     assert_eq!(posts.len(), 2);
     assert_eq!(filename_of(posts[0]), "demo-1.0-py3-none-any.whl", "wheels go first");
+    assert_eq!(pypublish::batch::send_order(&[&dists[0].name, &dists[1].name]), [1, 0], "the order the shells are told");
     for d in &dists {
         let r = run.report(&d.name);
         assert_eq!((r.status, r.attempts), (Status::Uploaded, 1), "{r:?}");
