@@ -217,8 +217,7 @@ class ProgressBoard {
   clear() {
     clearInterval(this.ticker);
     clearTimeout(this.pending);
-    if (this.drawn) this.stream.write(`\r\x1b[${this.drawn}A\x1b[J`);
-    this.drawn = 0;
+    this.hide();
   }
 }
 

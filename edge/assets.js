@@ -16,6 +16,11 @@ export class AssetError extends Error {
   }
 }
 
+const URL_HINT = "check the asset URL (and GITHUB_TOKEN for private repositories)";
+
+/** A fetch or body that failed in the network. The runtime's message can describe the network, so only the asset is named. */
+const networkError = (label) => new AssetError(502, `${label} could not be fetched (network error)`, "check that the asset URL is reachable from the hook");
+
 export const HOST_HINT = "the hook fetches only https URLs on public hosts (and only hosts in PYPUBLISH_ASSET_HOSTS when that is set)";
 
 /** Why a URL given in a request is refused, in words that say nothing about its host. */
@@ -63,7 +68,7 @@ export async function fetchAsset(url, { label, headers = {}, ctx, timeoutMs, sig
       r = await fetch(verdict.url.href, { method: "GET", headers: h, redirect: "manual", signal: signal ?? (timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined) });
     } catch {
       // The runtime's message can describe the network; an allowed host's failure needs no more.
-      throw new AssetError(502, `${label} could not be fetched (network error)`, "check that the asset URL is reachable from the hook");
+      throw networkError(label);
     }
     if (!REDIRECTS.has(r.status)) return r;
     const location = r.headers.get("location");
@@ -133,7 +138,7 @@ export async function assetSource(wanted, { label, ctx, maxBytes }) {
     size = Number(r.headers.get("content-length") ?? NaN);
   } else {
     await r.body?.cancel().catch(() => {});
-    throw new AssetError(502, `${label} could not be fetched: HTTP ${r.status}`, "check the asset URL (and GITHUB_TOKEN for private repositories)");
+    throw new AssetError(502, `${label} could not be fetched: HTTP ${r.status}`, URL_HINT);
   }
   await r.body?.cancel().catch(() => {});
   if (!Number.isSafeInteger(size) || size <= 0) throw new AssetError(502, `${label}: the server gives no length for it`, "serve the asset with Content-Length, or Content-Range for range requests");
@@ -197,7 +202,7 @@ export async function holdAsset(file, { label, timeoutMs, cancel }) {
     } catch (e) {
       if (e instanceof AssetError || ac.signal.aborted) throw e;
       // stream()'s own words: an HTTP status or a changed length, nothing of the network.
-      throw new AssetError(502, `${label} could not be fetched: ${e?.message ?? e}`, "check the asset URL (and GITHUB_TOKEN for private repositories)");
+      throw new AssetError(502, `${label} could not be fetched: ${e?.message ?? e}`, URL_HINT);
     }
     // One byte more than announced is read, to tell a longer body from an exact one.
     bytes = await readBounded(body, file.size + 1);
@@ -205,8 +210,7 @@ export async function holdAsset(file, { label, timeoutMs, cancel }) {
     if (cancel?.aborted) throw new AssetError(499, `${label}: the request was cancelled while it was fetched`);
     if (ac.signal.aborted) throw new AssetError(502, `${label} did not arrive within ${timeoutMs / 1000} s`, "check that the asset host serves it at a reasonable speed, or raise PYPUBLISH_TIMEOUT");
     if (e instanceof AssetError) throw e;
-    // The runtime's message can describe the network, as in fetchAsset().
-    throw new AssetError(502, `${label} could not be fetched (network error)`, "check that the asset URL is reachable from the hook");
+    throw networkError(label);
   } finally {
     clearTimeout(timer);
     cancel?.removeEventListener("abort", stop);
