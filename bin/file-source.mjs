@@ -132,8 +132,12 @@ function readChunk(fd, f, pos) {
   return new Uint8Array(ab, 0, n);
 }
 
-/** The error for a file that is no longer the one opened. */
-const changed = (f) => new Error(`${f.path} changed after it was opened (it was ${f.size} bytes); the upload stops before its end, so the registry keeps nothing of it`);
+/**
+ * The error for a file that is no longer the one opened. Named as a browser names a changed
+ * File's read error: the engine then does not read it again, as it would after a transient fault.
+ */
+const changed = (f) =>
+  Object.assign(new Error(`${f.path} changed after it was opened (it was ${f.size} bytes); the upload stops before its end, so the registry keeps nothing of it`), { name: "NotReadableError" });
 
 // ---------- reading the next file ahead ----------
 // After a body's end the registry takes about as long again to store the upload, while the CLI

@@ -509,6 +509,8 @@ async function upload(opts) {
       `${paint(up, c.green)(`${up} uploaded`)}, ${paint(sk, c.yellow)(`${sk} skipped${unverified ? ` (${unverified} not verified)` : ""}`)}, ${paint(fa, c.red)(`${fa} failed`)} in ${seconds.toFixed(1)} s${opts.dryRun ? " (dry run: nothing sent)" : ""}`,
     );
   }
+  // As a shell reports a command stopped by Ctrl-C.
+  if (ac.signal.aborted) return 130;
   return reports.some((r) => r.status === "failed") ? 1 : 0;
 }
 
@@ -564,11 +566,17 @@ function describe(r, contentLength) {
 // ---------- main ----------
 
 // `pypublish check dist/* | head -1`: once the reader is gone there is no one to tell anything,
-// so end at once, with the status a process killed by SIGPIPE has.
+// so end at once, with the status a process killed by SIGPIPE has. Not during an upload
+// (`pypublish upload dist/* | head -1`, `--json | grep -q`): a release cut half way is worse
+// than lines nobody reads, so the batch goes on without that stream and ends with its own status.
+let uploading = false;
+const gone = new Set();
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (e) => {
-    if (e.code === "EPIPE") process.exit(141);
-    throw e;
+    // After the first EPIPE, later writes fail too (a destroyed stream): the same reader gone.
+    if (e.code !== "EPIPE" && !gone.has(stream)) throw e;
+    gone.add(stream);
+    if (!uploading) process.exit(141);
   });
 }
 
@@ -589,7 +597,10 @@ try {
     (opts.help ? console.log : console.error)(USAGE);
     process.exit(opts.help ? 0 : 2);
   }
-  if (opts.cmd === "upload") process.exitCode = await upload(opts);
+  if (opts.cmd === "upload") {
+    uploading = true;
+    process.exitCode = await upload(opts);
+  }
   else {
     process.exitCode = await inspectOrCheck(opts.cmd, opts);
     // check --online: the same preflight an upload makes, as a dry run: nothing is sent.

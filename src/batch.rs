@@ -382,7 +382,10 @@ impl Batch {
             queued: VecDeque::new(),
             running: 0,
         };
-        for (i, spec) in files.into_iter().enumerate() {
+        for (i, mut spec) in files.into_iter().enumerate() {
+            // Digests given in uppercase are the same digests; malformed ones are refused by the check.
+            spec.digests = spec.digests.map(|d| d.checked().unwrap_or(d));
+            spec.expected_sha256 = spec.expected_sha256.map(|h| h.to_ascii_lowercase());
             let state = match DistFilename::parse(&spec.name) {
                 Ok(dist) => {
                     let reader = MetadataReader::new(&dist, spec.size);
@@ -463,12 +466,12 @@ impl Batch {
         }
         let e = &mut self.files[file];
         let name = e.spec.name.clone();
-        let failure = match digests {
+        let failure = match digests.and_then(|d| d.checked().ok_or_else(|| "the hasher gave malformed digests".to_string())) {
             Ok(d) if d.len != e.spec.size => {
                 Some(Report::failed(&name, Kind::Source, format!("{name} gave {} bytes, not its stated size of {}", d.len, e.spec.size)))
             }
             Ok(d) => match &e.spec.expected_sha256 {
-                Some(want) if !want.eq_ignore_ascii_case(&d.sha256) => {
+                Some(want) if *want != d.sha256 => {
                     let mut r = Report::failed(&name, Kind::Source, format!("its sha256 is {}, not the {want} it was given with", d.sha256));
                     r.sha256 = Some(d.sha256);
                     Some(r)
@@ -526,8 +529,13 @@ impl Batch {
     /// Request `id` got no reply.
     pub fn on_no_reply(&mut self, id: u64, why: NoReply) {
         let Some(p) = self.pending.remove(&id) else { return };
+        // The caller's cancel, seen first by a request it cut: the whole batch stops, each file
+        // told whether it may have reached the registry, and nothing more starts.
+        if why == NoReply::Cancelled {
+            return self.cancel();
+        }
         let detail = |w: &NoReply| match w {
-            NoReply::Network(d) | NoReply::Stalled(d) | NoReply::Source(d) | NoReply::Hasher(d) => d.clone(),
+            NoReply::Network(d) | NoReply::Stalled(d) | NoReply::Source(d) | NoReply::Unread(d) | NoReply::Hasher(d) => d.clone(),
             NoReply::Cancelled => "cancelled".into(),
         };
         match p {
@@ -559,7 +567,7 @@ impl Batch {
             },
             Pending::Index(file) => {
                 let retry = matches!(why, NoReply::Network(_) | NoReply::Stalled(_));
-                self.index_failed(file, &format!("no reply ({})", detail(&why)), None, retry);
+                self.index_failed(file, &format!("no reply ({})", detail(&why)), None, retry.then_some(None));
             }
             Pending::Upload(file) => {
                 let jitter = self.jitter();
@@ -1109,24 +1117,28 @@ impl Batch {
                 // pypiserver sends projects it does not host to its fallback index (PyPI):
                 // the project is not on this registry.
                 Some((to, false)) if !to.same_origin(url) => return self.decide_existing(file, &Existing::Absent),
-                _ => return self.index_failed(file, &format!("HTTP {} with no usable Location", reply.status), None, false),
+                _ => return self.index_failed(file, &format!("HTTP {} with no usable Location", reply.status), None, None),
             }
         }
         match self.index_verdict(file, reply) {
             Ok(existing) => self.decide_existing(file, &existing),
             Err((why, kind, retry)) => {
                 let wait = if retry { publish::retry_after_ms(reply) } else { None };
-                self.index_failed(file, &why, kind, retry || wait.is_some());
+                self.index_failed(file, &why, kind, (retry || wait.is_some()).then_some(wait));
             }
         }
     }
 
-    fn index_failed(&mut self, file: usize, why: &str, kind: Option<Kind>, retry: bool) {
+    /// `retry`: worth another attempt, after the index's own `Retry-After` when it gave one.
+    fn index_failed(&mut self, file: usize, why: &str, kind: Option<Kind>, retry: Option<Option<u64>>) {
         let St::Index { attempt, .. } = self.files[file].state else { return };
-        if retry && attempt < self.cfg.policy.max_attempts {
+        if let (Some(after), true) = (retry, attempt < self.cfg.policy.max_attempts) {
             let jitter = self.jitter();
             let base = self.cfg.policy.base_delay_ms.saturating_mul(1 << attempt.saturating_sub(1).min(10)).min(self.cfg.policy.max_delay_ms);
-            let ms = base / 2 + (base as f64 / 2.0 * jitter) as u64;
+            let ms = match after {
+                Some(ms) => ms.min(self.cfg.policy.max_delay_ms),
+                None => base / 2 + (base as f64 / 2.0 * jitter) as u64,
+            };
             let id = self.id();
             self.timers.insert(id, Pending::Index(file));
             let reason = self.secrets.clean(&format!("the index did not answer ({why}); attempt {} of {}", attempt + 1, self.cfg.policy.max_attempts));
@@ -1242,8 +1254,15 @@ impl Batch {
                     Some(relay) => relay.with_query_pair("upstream", url.as_str()),
                     None => url,
                 };
-                let verify_sha256 =
-                    if e.spec.changeable { e.digests.as_ref().map(|d| d.sha256.clone()).or_else(|| e.spec.expected_sha256.clone()) } else { None };
+                // A file read twice (hashed, then sent with its digests first) is checked as it is
+                // sent, whatever its kind: a file on disk rewritten in place with its old mtime
+                // (`cp -p`, `rsync --inplace`) passes every other check and would go up with
+                // digests that are not its bytes'.
+                let verify_sha256 = if e.spec.changeable || plan.trailing.is_empty() {
+                    e.digests.as_ref().map(|d| d.sha256.clone()).or_else(|| e.spec.expected_sha256.clone())
+                } else {
+                    None
+                };
                 let request = Request { method: Method::Post, url: target, headers, body: Body::Upload { file, plan, verify_sha256 } };
                 let id = self.id();
                 self.pending.insert(id, Pending::Upload(file));
@@ -1333,8 +1352,7 @@ fn check(e: &Entry, bytes: &[u8]) -> Result<(Metadata, Vec<String>), Box<Report>
     let mut probe = Form { fields: Vec::new() };
     probe.add_attestations(&e.spec.attestations).map_err(|why| refused(name, Kind::Input, &format!("{name}: {why}")))?;
     if let Some(d) = &e.spec.digests {
-        let hex64 = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
-        if !hex64(&d.sha256) || !hex64(&d.blake2_256) || d.md5.len() != 32 || d.len != e.spec.size {
+        if d.checked().as_ref() != Some(d) || d.len != e.spec.size {
             return Err(Box::new(refused(name, Kind::Input, &format!("{name}: the digests given with it do not describe a file of {} bytes", e.spec.size))));
         }
     }

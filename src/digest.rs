@@ -29,6 +29,13 @@ pub struct DigestSet {
 }
 
 impl DigestSet {
+    /// The same digests in lowercase, when each is hex of its length; a caller's digests are
+    /// compared with an index's and the bytes sent, which are lowercase.
+    pub fn checked(&self) -> Option<DigestSet> {
+        let hex = |s: &str, n: usize| (s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| s.to_ascii_lowercase());
+        Some(DigestSet { sha256: hex(&self.sha256, 64)?, md5: hex(&self.md5, 32)?, blake2_256: hex(&self.blake2_256, 64)?, len: self.len })
+    }
+
     /// Zeros of each digest's length: a stand-in while the real digests are computed during
     /// the upload (the body's length must be known before).
     pub fn placeholder() -> Self {

@@ -99,6 +99,10 @@ pub enum NoReply {
     Stalled(String),
     /// The source gave other bytes than were hashed; the body was cut before its end.
     Source(String),
+    /// The source could not be opened or read while sending (a download cut by its host, a
+    /// file moved); the body was cut before its end. Another attempt reads it again, and a
+    /// source that changed meanwhile is then caught by its digests.
+    Unread(String),
     /// The hasher beside the body (a caller's, in another thread) failed; the body was cut
     /// before its end. Unlike a source that changed, another attempt may do.
     Hasher(String),

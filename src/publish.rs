@@ -176,6 +176,7 @@ impl Upload {
             NoReply::Source(d) => return Action::Done(self.no_reply_report(Kind::Source, &format!("not sent whole: {d}"), false)),
             NoReply::Network(d) => (Kind::Network, d),
             NoReply::Stalled(d) => (Kind::Timeout, d),
+            NoReply::Unread(d) => (Kind::Source, d),
             NoReply::Hasher(d) => (Kind::Other, d),
         };
         if self.attempt < self.policy.max_attempts {
@@ -187,7 +188,12 @@ impl Upload {
             Kind::Timeout => {
                 format!("no progress from {} for the stall timeout, {times}: a slow or stuck registry or proxy; try later or raise {{timeout}}", self.url)
             }
-            Kind::Other => format!("the hashing beside the upload failed {times}, so the file was never sent whole; nothing of it was kept"),
+            Kind::Other => format!(
+                "the hashing beside the upload failed {times}, so the file was never sent whole; nothing of it was kept (the CLI hashes on its main thread with PYPUBLISH_HASH_WORKER=0)"
+            ),
+            Kind::Source => format!(
+                "reading the file failed {times} while it was sent, so it was never sent whole: a file on disk may have been moved, a download cut by its host; check it is still there and try again"
+            ),
             _ => format!("no reply from {} ({times}): check the URL, the network and any proxy", self.url),
         });
         Action::Done(r)

@@ -131,7 +131,7 @@ impl Kind {
             Kind::Archive | Kind::Mismatch => {
                 "rebuild the distribution with `python -m build` rather than renaming or editing it: the file name, the archive and its metadata must agree"
             }
-            Kind::Source => "choose the file again; it may have been moved or changed",
+            Kind::Source => "the file was moved or changed while it was read: leave it in place until the upload is done and run it again (on the page, choose the file again)",
             _ => return None,
         })
     }

@@ -137,6 +137,9 @@ export interface FileReport {
 }
 "#;
 
+/// How many times a hashing read cut half way is read again.
+const HASH_RETRIES: u32 = 2;
+
 /// What came back from one of the shell's jobs.
 enum Event {
     Read(usize, u64, Result<Vec<u8>, String>),
@@ -152,7 +155,18 @@ pub async fn publish(#[wasm_bindgen(unchecked_param_type = "PublishOptions")] op
     if !options.is_object() {
         return Err(js_error(Kind::Input, "publish() takes an options object", None));
     }
-    let core: Options = serde_wasm_bindgen::from_value(options.clone()).map_err(|e| js_error(Kind::Input, &format!("options: {e}"), None))?;
+    let core: Options = serde_wasm_bindgen::from_value(options.clone()).map_err(|e| {
+        // serde quotes the value it refused: a password or token of the wrong type (a number
+        // from a YAML file) must not come back in the message.
+        let mut secrets = crate::mask::Secrets::new();
+        for key in ["password", "token"] {
+            let v = get(&options, key);
+            if let Some(text) = v.as_string().or_else(|| v.as_f64().map(|n| n.to_string())) {
+                secrets.add(&text);
+            }
+        }
+        js_error(Kind::Input, &secrets.clean(&format!("options: {e}")), None)
+    })?;
     let cfg = Config::from_options(&core, env(&get(&options, "env"))).map_err(|e| input_error(&e))?.at(js_sys::Date::now() as u64);
     let secrets = cfg.creds.secrets();
     let stall_ms = match get(&options, "timeoutMs").as_f64() {
@@ -281,18 +295,20 @@ impl Run {
                     other => jobs.push(self.job(&batch, other)),
                 }
             }
-            let next = match select(jobs.next(), cancelled).await {
-                Either::Left((Some(ev), rest)) => {
+            // The cancel first: a request it cut is ready at the same time, and the batch, not
+            // that one file, is what was cancelled.
+            let next = match select(cancelled, jobs.next()).await {
+                Either::Right((Some(ev), rest)) => {
                     cancelled = rest;
                     ev
                 }
-                Either::Left((None, rest)) => {
+                Either::Right((None, rest)) => {
                     // No job runs and the engine waits for none: it cannot move on.
                     cancelled = rest;
                     batch.cancel();
                     continue;
                 }
-                Either::Right(((), _)) => {
+                Either::Left(((), _)) => {
                     cancelled = Box::pin(futures_util::future::pending());
                     Event::Cancelled
                 }
@@ -325,11 +341,25 @@ impl Run {
                 let name = batch.name(file).to_string();
                 let hasher = self.hasher.clone();
                 let entry = self.entries[file].clone();
+                let cancel = self.transport.cancel.clone();
                 Box::pin(async move {
                     let on = move |done: u64, total: u64| progress(&cb, &name, "hash", done, total, None);
                     let r = match hasher {
                         Some(h) => hash_elsewhere(&h, &entry, on).await,
-                        None => sources[file].digest(&on).await,
+                        None => {
+                            // A download cut half way is read again, a second and then two later:
+                            // in a batch, one such read would otherwise stop every file.
+                            let mut tries = 0;
+                            loop {
+                                match sources[file].digest(&on).await {
+                                    Err(e) if e.transient() && tries < HASH_RETRIES && !cancel.aborted() => {
+                                        tries += 1;
+                                        sleep(1000.0 * f64::from(tries), &cancel).await;
+                                    }
+                                    r => break r.map_err(String::from),
+                                }
+                            }
+                        }
                     };
                     Event::Hashed(file, r)
                 })

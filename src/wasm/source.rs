@@ -6,7 +6,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
-use super::stream::{Reader, StreamSource};
+use super::stream::{ReadError, Reader, StreamSource};
 use crate::archive::{MetadataFile, MetadataReader, Step};
 use crate::digest::{DigestSet, Digester};
 use crate::filename::DistFilename;
@@ -62,7 +62,7 @@ impl Source {
     /// sha256, md5 and blake2b-256 in one pass. A Blob is read through one reused buffer (a BYOB
     /// reader over `blob.stream()` where the runtime has one) so reading leaves no garbage; a
     /// stream source must give exactly its size (and its sha256, when given).
-    pub(crate) async fn digest(&self, on: &dyn Fn(u64, u64)) -> Result<DigestSet, String> {
+    pub(crate) async fn digest(&self, on: &dyn Fn(u64, u64)) -> Result<DigestSet, ReadError> {
         let size = self.size();
         let mut d = Digester::new();
         on(0, size);
@@ -84,7 +84,7 @@ impl Source {
         while let Some(chunk) = reader.next().await? {
             if d.len() + chunk.length() as u64 > size {
                 reader.cancel();
-                return Err(format!("it is longer than its stated size of {size} bytes"));
+                return Err(ReadError::lasting(format!("it is longer than its stated size of {size} bytes")));
             }
             buf.resize(chunk.length() as usize, 0);
             chunk.copy_to(&mut buf);
@@ -92,7 +92,7 @@ impl Source {
             on(d.len(), size);
         }
         if d.len() != size {
-            return Err(format!("it ended after {} of its stated {size} bytes", d.len()));
+            return Err(ReadError::lasting(format!("it ended after {} of its stated {size} bytes", d.len())));
         }
         Ok(d.finish())
     }

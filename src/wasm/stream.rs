@@ -37,6 +37,67 @@ async fn settle(v: JsValue) -> Result<JsValue, String> {
     }
 }
 
+/// Why a read of a source failed: its text, and whether the source says it changed (a DOM
+/// `NotReadableError`: a browser's `File` changed on disk, the CLI's file rewritten), which no
+/// second read can mend, unlike a download cut half way.
+pub(crate) struct ReadError {
+    text: String,
+    changed: bool,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl From<ReadError> for String {
+    fn from(e: ReadError) -> String {
+        e.text
+    }
+}
+
+impl From<String> for ReadError {
+    fn from(text: String) -> ReadError {
+        ReadError { text, changed: false }
+    }
+}
+
+impl ReadError {
+    /// A failure no second read can mend (a source of another length than it said).
+    pub(crate) fn lasting(text: String) -> ReadError {
+        ReadError { text, changed: true }
+    }
+
+    /// Whether another read may do: a download cut, not a source that changed.
+    pub(crate) fn transient(&self) -> bool {
+        !self.changed
+    }
+
+    fn of(v: &JsValue) -> ReadError {
+        let changed = get(v, "name").as_string().as_deref() == Some("NotReadableError");
+        ReadError { text: describe(v), changed }
+    }
+
+    /// Why a body stopped over this error.
+    fn stop(self, doing: &str) -> Stop {
+        let why = format!("the file could not be {doing} while sending: {}", self.text);
+        if self.changed {
+            Stop::Source(why)
+        } else {
+            Stop::Unread(why)
+        }
+    }
+}
+
+/// Awaits a reader's promise, keeping what its rejection says.
+async fn settle_read(v: Result<JsValue, JsValue>) -> Result<JsValue, ReadError> {
+    match v.map_err(|e| ReadError::of(&e))?.dyn_into::<Promise>() {
+        Ok(p) => JsFuture::from(p).await.map_err(|e| ReadError::of(&e)),
+        Err(v) => Ok(v),
+    }
+}
+
 /// Bytes from a chunk a stream or `read()` gave: a `Uint8Array`, another view, or an `ArrayBuffer`.
 fn as_bytes(v: &JsValue) -> Result<Uint8Array, String> {
     if let Some(u) = v.dyn_ref::<Uint8Array>() {
@@ -157,6 +218,15 @@ impl StreamSource {
 /// about network buffers (workerd) otherwise pile up every chunk read until a late GC.
 pub(crate) struct Reader(JsValue, std::cell::RefCell<Option<Uint8Array>>);
 
+impl Drop for Reader {
+    /// A read dropped half way (a batch cancelled while a file was hashed, an attempt given up)
+    /// lets its source go: a download's connection, a file's descriptor. After the end this
+    /// does nothing.
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
 const BYOB_CHUNK: u32 = 1 << 20;
 
 impl Reader {
@@ -183,14 +253,14 @@ impl Reader {
     }
 
     /// The next chunk, or `None` at the end.
-    pub(crate) async fn next(&self) -> Result<Option<Uint8Array>, String> {
+    pub(crate) async fn next(&self) -> Result<Option<Uint8Array>, ReadError> {
         let read = get(&self.0, "read").dyn_into::<Function>().map_err(|_| "the reader has no read()".to_string())?;
         let buf = self.1.borrow_mut().take();
         let call = match &buf {
             Some(b) => read.call1(&self.0, b),
             None => read.call0(&self.0),
         };
-        let r = settle(call.map_err(|e| describe(&e))?).await?;
+        let r = settle_read(call).await?;
         let value = get(&r, "value");
         if buf.is_some() && !value.is_undefined() {
             // The same memory, handed back: the next read fills it again.
@@ -200,7 +270,7 @@ impl Reader {
         if get(&r, "done").as_bool().unwrap_or(false) {
             return Ok(None);
         }
-        as_bytes(&value).map(Some)
+        Ok(as_bytes(&value).map(Some)?)
     }
 
     /// Stops the stream; what the source does with that is its business.
@@ -277,7 +347,7 @@ struct BodyState {
     digests: Rc<RefCell<Option<DigestSet>>>,
 }
 
-/// Why a body stream stopped itself: a source that is not what was hashed. Never worth a retry.
+/// Why a body stream stopped itself, when it did: its source (other bytes, or unreadable) or the hasher beside it.
 pub(crate) type BodyFailure = Rc<RefCell<Option<NoReply>>>;
 
 /// The `pull` and `cancel` callbacks of a body stream's underlying source.
@@ -295,14 +365,30 @@ pub(crate) struct BodyStream {
     _callbacks: Option<SourceCallbacks>,
     /// The state behind the callbacks, let go when the request is done with the body.
     state: Option<Rc<RefCell<BodyState>>>,
+    /// workerd's piped body: its writer and the source's reader while it is being read.
+    piped: Option<Piped>,
+}
+
+/// What a piped body (workerd) holds while its task runs.
+struct Piped {
+    writer: JsValue,
+    reader: Rc<RefCell<Option<Rc<SendReader>>>>,
 }
 
 impl Drop for BodyStream {
-    /// A fetch may drop a body without cancelling it (a reset): its hasher and file are let go
-    /// here. After a body that ended, there is nothing left to let go.
+    /// A fetch may drop a body without cancelling it (a reset), or stop reading it when the
+    /// registry answers early: its hasher and file are let go here, and a piped body's task,
+    /// blocked on a write nobody reads, is stopped with its source (else its connection stays
+    /// open). After a body that ended, there is nothing left to let go.
     fn drop(&mut self) {
         if let Some(st) = &self.state {
             let_go(st);
+        }
+        if let Some(p) = &self.piped {
+            if let Some(r) = p.reader.borrow_mut().take() {
+                r.cancel();
+            }
+            ignore_rejection(call(&p.writer, "abort", &js_sys::Error::new("the request is over").into()));
         }
     }
 }
@@ -310,7 +396,8 @@ impl Drop for BodyStream {
 /// The plan's head, the file and its tail as one `ReadableStream` of exactly the planned
 /// length. With `verify`, the bytes must also have that sha256 (the one hashed before, or the
 /// one the caller gave); with trailing digest fields in the plan, the digests are computed on
-/// the way and fill the tail. `on_sent` hears how many file bytes the fetch has pulled so far.
+/// the way and fill the tail. `on_sent` hears how many bytes after the head the fetch has
+/// taken so far: the file's, then the tail's at the end.
 pub(crate) fn fixed_length_body(
     plan: &MultipartPlan,
     source: BodySource,
@@ -321,8 +408,8 @@ pub(crate) fn fixed_length_body(
     let total = plan.content_length();
     let digests = Rc::new(RefCell::new(None));
     if let (BodySource::Stream(s), Ok(ctor)) = (&source, get(&js_sys::global(), "FixedLengthStream").dyn_into::<Function>()) {
-        let (stream, failure) = native_pipe_body(&ctor, plan, s.clone(), verify, digests.clone(), on_sent)?;
-        return Ok(BodyStream { stream, failure, digests, _callbacks: None, state: None });
+        let (stream, failure, piped) = native_pipe_body(&ctor, plan, s.clone(), verify, digests.clone(), on_sent)?;
+        return Ok(BodyStream { stream, failure, digests, _callbacks: None, state: None, piped: Some(piped) });
     }
     let hashing = match (verify, create_hasher) {
         (verify, Some(make)) if !plan.trailing.is_empty() => Hashing::TrailingJs(
@@ -358,7 +445,7 @@ pub(crate) fn fixed_length_body(
                 // cancel's echo, not a source that changed: the attempt may still be retried.
                 if !stopped.get() {
                     let _ = call(&ctrl, "error", &js_sys::Error::new(msg.text()).into());
-                    *fail.borrow_mut() = Some(msg.into());
+                    *fail.borrow_mut() = msg.into_failure();
                 }
             }
             Ok(JsValue::UNDEFINED)
@@ -373,7 +460,7 @@ pub(crate) fn fixed_length_body(
     Reflect::set(&underlying, &"pull".into(), pull.as_ref()).map_err(|e| describe(&e))?;
     Reflect::set(&underlying, &"cancel".into(), cancel.as_ref()).map_err(|e| describe(&e))?;
     let stream = ReadableStream::new_with_underlying_source(&underlying).map_err(|e| format!("the runtime could not make a stream: {}", describe(&e)))?;
-    Ok(BodyStream { stream: with_known_length(stream, total)?, failure, digests, _callbacks: Some((pull, cancel)), state: Some(state) })
+    Ok(BodyStream { stream: with_known_length(stream, total)?, failure, digests, _callbacks: Some((pull, cancel)), state: Some(state), piped: None })
 }
 
 /// workerd: head, the file and tail written into a `FixedLengthStream` (so the request has a
@@ -397,32 +484,37 @@ fn native_pipe_body(
     verify: Option<String>,
     digests: Rc<RefCell<Option<DigestSet>>>,
     on_sent: Box<dyn Fn(u64)>,
-) -> Result<(ReadableStream, BodyFailure), String> {
+) -> Result<(ReadableStream, BodyFailure, Piped), String> {
     let fixed = Reflect::construct(ctor, &js_sys::Array::of1(&(plan.content_length() as f64).into())).map_err(|e| describe(&e))?;
     let writable = get(&fixed, "writable");
     // The lock is held for the whole body, so an abort goes through this writer.
     let writer = call(&writable, "getWriter", &JsValue::UNDEFINED).map_err(|e| describe(&e))?;
     let failure: BodyFailure = Rc::new(RefCell::new(None));
+    let reader: Rc<RefCell<Option<Rc<SendReader>>>> = Rc::new(RefCell::new(None));
+    let piped = Piped { writer: writer.clone(), reader: reader.clone() };
     let (head, plan, fail) = (Uint8Array::from(plan.head.as_slice()), plan.clone(), failure.clone());
     wasm_bindgen_futures::spawn_local(async move {
-        let reader: RefCell<Option<Rc<SendReader>>> = RefCell::new(None);
         let run = async {
-            let js = |e: JsValue| describe(&e);
+            // A write that fails is the request giving up on the body (a reset, an early
+            // reply): the fetch says why. A read that fails is the source's, worth another
+            // attempt; bytes that are not the file's are never worth one.
+            let js = |e: JsValue| Stop::Request(describe(&e));
+            let unread = |e: ReadError| e.stop("read");
             // The wasm digests and their one reused buffer, when the digests follow the file.
             let mut all = (!plan.trailing.is_empty()).then(|| (Digester::new(), Vec::<u8>::new()));
             let mut digest = match &verify {
                 Some(_) if all.is_none() => Some(SendDigest::new()?),
                 _ => None,
             };
-            settle(call(&writer, "write", &head).map_err(js)?).await?;
-            let r = Rc::new(SendReader::open(&source).await.map_err(|e| format!("the file could not be opened for sending: {e}"))?);
+            settle(call(&writer, "write", &head).map_err(js)?).await.map_err(Stop::Request)?;
+            let r = Rc::new(SendReader::open(&source).await.map_err(|e| Stop::Unread(format!("the file could not be opened for sending: {e}")))?);
             *reader.borrow_mut() = Some(r.clone());
             let mut sent = 0u64;
             loop {
-                let Some(chunk) = r.next(source.size - sent).await.map_err(|e| format!("the file could not be read while sending: {e}"))? else { break };
+                let Some(chunk) = r.next(source.size - sent).await.map_err(unread)? else { break };
                 sent += chunk.length() as u64;
                 if sent > source.size {
-                    return Err(format!("the source gave more than its {} bytes while sending", source.size));
+                    return Err(format!("the source gave more than its {} bytes while sending", source.size).into());
                 }
                 if let Some((d, buf)) = &mut all {
                     buf.resize(chunk.length() as usize, 0);
@@ -435,17 +527,17 @@ fn native_pipe_body(
                     Some(d) => Promise::all(&js_sys::Array::of2(&written, &d.update(&chunk)?)).into(),
                     None => written,
                 };
-                settle(both).await?;
+                settle(both).await.map_err(Stop::Request)?;
                 on_sent(sent);
             }
             if sent != source.size {
-                return Err(format!("the source ended after {sent} of its {} bytes while sending", source.size));
+                return Err(format!("the source ended after {sent} of its {} bytes while sending", source.size).into());
             }
             let tail = match all {
                 Some((d, _)) => {
                     let d = d.finish();
                     if let Some(want) = verify.as_ref().filter(|w| **w != d.sha256) {
-                        return Err(format!("the bytes sent have sha256 {}, not the expected {want}", d.sha256));
+                        return Err(format!("the bytes sent have sha256 {}, not the expected {want}", d.sha256).into());
                     }
                     let tail = plan.tail_for(&d);
                     *digests.borrow_mut() = Some(d);
@@ -455,25 +547,31 @@ fn native_pipe_body(
                     if let (Some(d), Some(want)) = (digest, &verify) {
                         let got = d.finish().await?;
                         if got != *want {
-                            return Err(format!("the bytes sent have sha256 {got}, not the {want} that was hashed: the source changed"));
+                            return Err(format!("the bytes sent have sha256 {got}, not the {want} that was hashed: the source changed").into());
                         }
                     }
                     plan.tail.clone()
                 }
             };
-            settle(call(&writer, "write", &Uint8Array::from(tail.as_slice())).map_err(js)?).await?;
-            settle(call(&writer, "close", &JsValue::UNDEFINED).map_err(js)?).await.map_err(|e| format!("the body could not be finished: {e}"))
+            reader.borrow_mut().take();
+            settle(call(&writer, "write", &Uint8Array::from(tail.as_slice())).map_err(js)?).await.map_err(Stop::Request)?;
+            settle(call(&writer, "close", &JsValue::UNDEFINED).map_err(js)?).await.map_err(Stop::Request)?;
+            on_sent(source.size + tail.len() as u64);
+            Ok::<(), Stop>(())
         };
-        if let Err(msg) = run.await {
-            if let Some(r) = reader.borrow_mut().take() {
+        if let Err(stop) = run.await {
+            let r = reader.borrow_mut().take();
+            if let Some(r) = r {
                 r.cancel();
             }
-            ignore_rejection(call(&writer, "abort", &js_sys::Error::new(&msg).into()));
-            *fail.borrow_mut() = Some(NoReply::Source(msg));
+            ignore_rejection(call(&writer, "abort", &js_sys::Error::new(stop.text()).into()));
+            if let Some(why) = stop.into_failure() {
+                *fail.borrow_mut() = Some(why);
+            }
         }
     });
     let readable = get(&fixed, "readable").dyn_into::<ReadableStream>().map_err(|_| "FixedLengthStream gave no readable side".to_string())?;
-    Ok((readable, failure))
+    Ok((readable, failure, piped))
 }
 
 /// The sha256 of the bytes sent: workerd's native `crypto.DigestStream` (no copy into wasm,
@@ -545,19 +643,19 @@ impl SendReader {
     }
 
     /// The next chunk, asking for at least `min(remaining, 1 MiB)` bytes; `None` at the end.
-    async fn next(&self, remaining: u64) -> Result<Option<Uint8Array>, String> {
+    async fn next(&self, remaining: u64) -> Result<Option<Uint8Array>, ReadError> {
         let (reader, cell) = match self {
             SendReader::Other(r) => return r.next().await,
             SendReader::Byob { reader, buf } => (reader, buf),
         };
-        let buf = cell.borrow_mut().take().ok_or("the body's buffer is in use")?;
+        let buf = cell.borrow_mut().take().ok_or_else(|| "the body's buffer is in use".to_string())?;
         let at_least = get(reader, "readAtLeast").dyn_into::<Function>().ok();
         let min = remaining.clamp(1, SEND_CHUNK as u64) as f64;
         let call = match &at_least {
             Some(f) => f.call2(reader, &min.into(), &buf),
             None => call(reader, "read", &buf),
         };
-        let r = settle(call.map_err(|e| describe(&e))?).await?;
+        let r = settle_read(call).await?;
         let value = get(&r, "value");
         if !value.is_undefined() {
             *cell.borrow_mut() = Some(Uint8Array::new(&get(&value, "buffer")));
@@ -565,7 +663,7 @@ impl SendReader {
         if get(&r, "done").as_bool().unwrap_or(false) {
             return Ok(None);
         }
-        as_bytes(&value).map(Some)
+        Ok(as_bytes(&value).map(Some)?)
     }
 
     fn cancel(&self) {
@@ -665,17 +763,30 @@ fn took_chunk(st: &Rc<RefCell<BodyState>>, chunk: &Uint8Array) -> Result<JsValue
     Ok(answer)
 }
 
-/// Why a body stopped before its end: its source (sending it again would not help), or the
-/// caller's hasher beside it (a thread that ended: another attempt may do).
+/// Why a body stopped before its end: its source gave other bytes (sending it again would not
+/// help), its source could not be read or the caller's hasher beside it failed (another attempt
+/// may do), or the request stopped taking it (the fetch's own error says why).
 enum Stop {
     Source(String),
+    Unread(String),
     Hasher(String),
+    Request(String),
 }
 
 impl Stop {
     fn text(&self) -> &str {
         match self {
-            Stop::Source(why) | Stop::Hasher(why) => why,
+            Stop::Source(why) | Stop::Unread(why) | Stop::Hasher(why) | Stop::Request(why) => why,
+        }
+    }
+
+    /// What the request's failure slot gets: nothing when the request itself failed.
+    fn into_failure(self) -> Option<NoReply> {
+        match self {
+            Stop::Source(why) => Some(NoReply::Source(why)),
+            Stop::Unread(why) => Some(NoReply::Unread(why)),
+            Stop::Hasher(why) => Some(NoReply::Hasher(why)),
+            Stop::Request(_) => None,
         }
     }
 
@@ -690,27 +801,18 @@ impl From<String> for Stop {
     }
 }
 
-impl From<Stop> for NoReply {
-    fn from(s: Stop) -> NoReply {
-        match s {
-            Stop::Source(why) => NoReply::Source(why),
-            Stop::Hasher(why) => NoReply::Hasher(why),
-        }
-    }
-}
-
 async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), Stop> {
     let head = st.borrow_mut().head.take();
     if let Some(head) = head {
         let source = st.borrow().source.clone();
-        let reader = source.open().await.map_err(|e| format!("the file could not be opened for sending: {e}"))?;
+        let reader = source.open().await.map_err(|e| Stop::Unread(format!("the file could not be opened for sending: {e}")))?;
         st.borrow_mut().reader = Some(Rc::new(reader));
         return Ok(enqueue(ctrl, &head)?);
     }
     let Some(reader) = st.borrow().reader.clone() else {
         return Ok(());
     };
-    match reader.next().await.map_err(|e| format!("the file could not be read while sending: {e}"))? {
+    match reader.next().await.map_err(|e| e.stop("read"))? {
         Some(chunk) => {
             // A hasher in another thread may ask for a pause (a promise) when it is behind: the
             // chunk still goes, the next read waits.
@@ -762,9 +864,13 @@ async fn pull_once(st: &Rc<RefCell<BodyState>>, ctrl: &JsValue) -> Result<(), St
                 None => s.plan.tail.clone(),
             };
             *s.digests.borrow_mut() = digests;
+            let (on_sent, whole) = (s.on_sent.clone(), s.size + tail.len() as u64);
             drop(s);
             enqueue(ctrl, &tail)?;
-            Ok(call(ctrl, "close", &JsValue::UNDEFINED).map(|_| ()).map_err(|e| describe(&e))?)
+            call(ctrl, "close", &JsValue::UNDEFINED).map_err(|e| describe(&e))?;
+            // The whole body is out: a progress display turns to waiting for the reply.
+            on_sent(whole);
+            Ok(())
         }
     }
 }

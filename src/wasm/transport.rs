@@ -411,12 +411,27 @@ pub(crate) async fn sleep(ms: f64, cancel: &AbortSignal) {
         let _ = cancel.add_event_listener_with_callback("abort", &resolve);
         listener = Some(resolve);
     });
+    // Also when the wait is dropped unfinished (a batch that ended): a pending timer would keep
+    // Node running until it fires.
+    let _timer = TimerGuard { id: timer, listener, cancel: cancel.clone() };
     let _ = JsFuture::from(p).await;
-    if let Some(id) = timer.take() {
-        clear_timeout(&id);
-    }
-    if let Some(l) = listener {
-        let _ = cancel.remove_event_listener_with_callback("abort", &l);
+}
+
+/// Clears a sleep's timer and its abort listener when the sleep ends or is dropped.
+struct TimerGuard {
+    id: Rc<Cell<Option<JsValue>>>,
+    listener: Option<Function>,
+    cancel: AbortSignal,
+}
+
+impl Drop for TimerGuard {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            clear_timeout(&id);
+        }
+        if let Some(l) = &self.listener {
+            let _ = self.cancel.remove_event_listener_with_callback("abort", l);
+        }
     }
 }
 

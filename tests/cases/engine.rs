@@ -181,20 +181,23 @@ fn pypi_conflicts_are_told_apart_by_the_blake2_hash() {
     assert_eq!((run3.reports[0].status, run3.reports[0].attempts), (Status::Uploaded, 2));
 }
 
+/// A registry whose first `times` uploads end with `why` instead of a reply; then it takes them.
+fn no_reply_then_ok(times: u32, why: NoReply) -> Net {
+    let mut n = 0;
+    Net::new().serve(REG, move |_: &Seen, _: &mut Store| {
+        n += 1;
+        if n <= times {
+            Answer::NoReply(why.clone())
+        } else {
+            reply(200, &[], "OK")
+        }
+    })
+}
+
 #[test]
 fn a_hasher_that_failed_beside_the_body_is_retried_unlike_a_changed_source() {
     let w = wheel("demo", "1.0");
-    let failing = |times: u32| {
-        let mut n = 0;
-        Net::new().serve(REG, move |_: &Seen, _: &mut Store| {
-            n += 1;
-            if n <= times {
-                Answer::NoReply(NoReply::Hasher("the hashing beside the upload failed: the hashing thread ended (exit code 1)".into()))
-            } else {
-                reply(200, &[], "OK")
-            }
-        })
-    };
+    let failing = |times| no_reply_then_ok(times, NoReply::Hasher("the hashing beside the upload failed: the hashing thread ended (exit code 1)".into()));
     let r = run(opts(), vec![], std::slice::from_ref(&w), failing(1)).reports.remove(0);
     assert_eq!((r.status, r.attempts), (Status::Uploaded, 2), "{r:?}");
     let r = run(opts(), vec![], std::slice::from_ref(&w), failing(99)).reports.remove(0);
@@ -204,6 +207,61 @@ fn a_hasher_that_failed_beside_the_body_is_retried_unlike_a_changed_source() {
     let changed = Net::new().serve(REG, |_: &Seen, _: &mut Store| Answer::NoReply(NoReply::Source("the bytes sent differ from those hashed".into())));
     let r = run(opts(), vec![], &[w], changed).reports.remove(0);
     assert_eq!((r.status, r.kind, r.attempts), (Status::Failed, Some(Kind::Source), 1), "{r:?}");
+}
+
+#[test]
+fn a_source_unreadable_while_sent_is_read_again_and_named_when_it_stays_so() {
+    // A download cut by its host half way, unlike a file that changed, may read whole next time.
+    let w = wheel("demo", "1.0");
+    let failing = |times| no_reply_then_ok(times, NoReply::Unread("the file could not be read while sending: terminated".into()));
+    let r = run(opts(), vec![], std::slice::from_ref(&w), failing(1)).reports.remove(0);
+    assert_eq!((r.status, r.attempts), (Status::Uploaded, 2), "{r:?}");
+    let r = run(opts(), vec![], &[w], failing(99)).reports.remove(0);
+    assert_eq!((r.status, r.kind, r.retryable, r.attempts), (Status::Failed, Some(Kind::Source), true, 4), "{r:?}");
+    assert!(r.error.as_deref().unwrap().contains("terminated"), "{r:?}");
+    assert!(r.hint.as_deref().unwrap().contains("reading the file failed 4 times"), "{r:?}");
+}
+
+#[test]
+fn digests_given_in_uppercase_are_the_same_digests_and_malformed_ones_send_nothing() {
+    let w = wheel("demo", "1.0");
+    let d = digest_bytes(&w.bytes);
+    let mut o = opts();
+    o.check_url = Some(format!("{REG}/simple/"));
+    let page = format!("{{\"files\": [{{\"filename\": \"demo-1.0-py3-none-any.whl\", \"hashes\": {{\"sha256\": \"{}\"}}}}]}}", d.sha256);
+    let index = move |_: &Seen, _: &mut Store| reply(200, &[("Content-Type", "application/vnd.pypi.simple.v1+json")], &page);
+    let upper =
+        pypublish::digest::DigestSet { sha256: d.sha256.to_uppercase(), md5: d.md5.to_uppercase(), blake2_256: d.blake2_256.to_uppercase(), len: d.len };
+    let given = upper.clone();
+    let run1 = run_with(o.clone(), vec![], std::slice::from_ref(&w), Net::new().serve(REG, index.clone()), CancelAt::Never, move |f| {
+        f[0].digests = Some(given.clone())
+    });
+    let r = &run1.reports[0];
+    assert_eq!((r.status, r.verified, r.sha256.as_deref()), (Status::Skipped, Some(true), Some(d.sha256.as_str())), "{r:?}");
+    let bad = pypublish::digest::DigestSet { md5: "z".repeat(32), ..upper };
+    let run2 = run_with(o, vec![], &[w], Net::new().serve(REG, index), CancelAt::Never, move |f| f[0].digests = Some(bad.clone()));
+    assert_eq!((run2.reports[0].status, run2.reports[0].kind), (Status::Failed, Some(Kind::Input)), "{:?}", run2.reports[0]);
+    assert!(run2.net.seen.is_empty(), "nothing was asked of the registry");
+}
+
+#[test]
+fn the_index_is_asked_again_after_its_own_retry_after() {
+    let w = wheel("demo", "1.0");
+    let sha = digest_bytes(&w.bytes).sha256;
+    let mut o = opts();
+    o.check_url = Some(format!("{REG}/simple/"));
+    let page = format!("{{\"files\": [{{\"filename\": \"demo-1.0-py3-none-any.whl\", \"hashes\": {{\"sha256\": \"{sha}\"}}}}]}}");
+    let mut first = true;
+    let net = Net::new().serve(REG, move |_, _| {
+        if std::mem::take(&mut first) {
+            reply(429, &[("Retry-After", "9")], "slow down")
+        } else {
+            reply(200, &[("Content-Type", "application/vnd.pypi.simple.v1+json")], &page)
+        }
+    });
+    let run = run(o, vec![], &[w], net);
+    assert_eq!(run.net.waits, vec![9000]);
+    assert_eq!((run.reports[0].status, run.reports[0].verified), (Status::Skipped, Some(true)));
 }
 
 #[test]

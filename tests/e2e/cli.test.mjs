@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { openAsBlob, readFileSync, readdirSync, rmSync, writeFileSync, mkdtempSync } from "node:fs";
+import { closeSync, openAsBlob, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, writeSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -135,6 +135,29 @@ test("CLI on a terminal: one progress line per file with bytes done of the size,
   }
 });
 
+test("CLI on a terminal: once the whole body is out, the file's line says it is waiting for the reply while the registry takes its time", async () => {
+  let answer;
+  const shown = new Promise((r) => (answer = r));
+  // The reply waits until the terminal shows the wait (10 s at most).
+  let why;
+  const reg = await startRegistry({
+    reply: async (res) => {
+      why = await Promise.race([shown.then(() => "shown"), new Promise((r) => setTimeout(() => r("timed out"), 10_000))]);
+      res.writeHead(200).end("OK");
+    },
+  });
+  try {
+    const waiting = /sent +tty_progress_demo\S* +24\.0 MiB in \d+\.\d s, waiting for the reply/;
+    const r = await onTerminal(["upload", "--no-preflight", "--repository-url", reg.url, "-u", "u", "-p", "p", bigWheel], { until: (out) => waiting.test(out) && answer() });
+    assert.equal(r.code, 0, r.out);
+    const at = r.out.search(waiting);
+    assert.ok(at >= 0, `the wait was shown:\n${r.out}`);
+    assert.equal(why, "shown", "the wait was on the terminal before the registry answered");
+  } finally {
+    await reg.stop();
+  }
+});
+
 test("CLI on a terminal honours NO_COLOR: progress and summary, but no colour codes", async () => {
   const reg = await startRegistry({ hold: true });
   try {
@@ -214,6 +237,31 @@ test("CLI: a closed stdout ends the run quietly, with no EPIPE trace (pypublish 
   assert.equal(r.stdout.trim(), "141");
 });
 
+test("CLI: a reader gone mid-upload (upload dist/* | head -1, --json too) does not stop the batch: every file is uploaded and the status is the batch's", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cli-epipe-"));
+  const wheels = ["epipe_a", "epipe_b", "epipe_c", "epipe_d"].map((p) => makeWheel(dir, p, 1));
+  // Each reply waits, so `head` has taken its line and gone before the next outcome is written.
+  const registry = await startRegistry({ reply: (res) => setTimeout(() => res.writeHead(200, { "content-type": "text/plain" }).end("OK"), 300) });
+  try {
+    for (const json of [false, true]) {
+      registry.posts.length = 0;
+      const args = ["upload", "--no-progress", "--repository-url", registry.url, "-u", "u", "-p", "p", ...(json ? ["--json"] : [])];
+      // Not spawnSync: the registry answers from this process.
+      const child = spawn("bash", ["-c", `'${process.execPath}' '${bin}' "$@" | head -1; echo "\${PIPESTATUS[0]}" >&2`, "bash", ...args, ...wheels]);
+      const r = { stdout: "", stderr: "" };
+      child.stdout.on("data", (d) => (r.stdout += d));
+      child.stderr.on("data", (d) => (r.stderr += d));
+      await new Promise((done) => child.on("close", done));
+      assert.equal(r.stdout.split("\n").filter(Boolean).length, 1, r.stdout);
+      assert.equal(registry.posts.length, 4, `every file was sent (--json ${json}): ${r.stderr}`);
+      assert.equal(r.stderr.trim().split("\n").at(-1), "0", r.stderr);
+    }
+  } finally {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("CLI shows URLs without their userinfo, parsed as fetch parses them (https://u:p@ss@host/ is host, not ss@host)", async () => {
   const r = await cli(["upload", "--dry-run", "--repository-url", "https://u:p@ss@registry.example/legacy/", smallWheel]);
   const all = r.stdout + r.stderr;
@@ -267,11 +315,11 @@ function flipByte(path, at) {
 }
 
 /**
- * `upload --json` of `wheel` to a registry whose uploads complete unless cut; `onRequest(req,
- * res)` sees each request first and may answer it (true). Asserts the upload failed because
- * the file changed, and that no request reached its end.
+ * `upload --json` of `wheel` (with `args`) to a registry whose uploads complete unless cut;
+ * `onRequest(req, res)` sees each request first and may answer it (true). Asserts the upload
+ * failed because the file changed (the error matches `why`), and that no request reached its end.
  */
-async function uploadOfAChangingFile(wheel, onRequest) {
+async function uploadOfAChangingFile(wheel, onRequest, { args = [], why = /changed after it was opened/ } = {}) {
   let completed = 0;
   const server = createServer((req, res) => {
     if (onRequest(req, res)) return;
@@ -285,10 +333,11 @@ async function uploadOfAChangingFile(wheel, onRequest) {
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   try {
     const url = `http://127.0.0.1:${server.address().port}/`;
-    const r = await cli(["upload", "--json", "--retries", "0", "--repository-url", url, "-u", "u", "-p", "p", wheel]);
+    const r = await cli(["upload", "--json", "--retries", "0", ...args, "--repository-url", url, "-u", "u", "-p", "p", wheel]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(r.json[0].status, "failed", r.stdout);
-    assert.match(r.json[0].error, /changed after it was opened/);
+    assert.equal(r.json[0].kind, "source", r.stdout);
+    assert.match(r.json[0].error, why);
     assert.equal(completed, 0, "no upload reached its end");
     return r;
   } finally {
@@ -336,6 +385,44 @@ test("CLI: a file rewritten while it is being sent stops its upload before the e
     });
     assert.ok(rewritten, "the file was rewritten mid-upload");
     assert.equal(r.stderr, "", "--json keeps stderr empty (no warning about a file left open)");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("CLI --digests-first: a file rewritten in place with its old mtime while it is sent (cp -p, rsync --inplace) is cut before its end, never sent with digests of other bytes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cli-same-mtime-"));
+  const wheel = makeWheel(dir, "same_mtime_demo", 32, { random: true });
+  // Whole seconds, which utimesSync sets exactly (as a file system with coarse times keeps them).
+  const MTIME = 1_700_000_000;
+  utimesSync(wheel, MTIME, MTIME);
+  let rewritten = false;
+  try {
+    await uploadOfAChangingFile(
+      wheel,
+      (req) => {
+        if (req.method !== "POST") return false;
+        req.on("data", () => {
+          if (rewritten) return;
+          // Hashed before the body (the digests go first): the bytes change now, size, inode
+          // and mtime as they were, far beyond what the socket buffers hold.
+          rewritten = true;
+          req.pause();
+          const fd = openSync(wheel, "r+");
+          const at = statSync(wheel).size - 4096;
+          const b = Buffer.alloc(1);
+          readSync(fd, b, 0, 1, at);
+          b[0] ^= 0xff;
+          writeSync(fd, b, 0, 1, at);
+          closeSync(fd);
+          utimesSync(wheel, MTIME, MTIME);
+          setTimeout(() => req.resume(), 50);
+        });
+        return false;
+      },
+      { args: ["--digests-first", "--no-preflight"], why: /not the [0-9a-f]{64} that was hashed/ },
+    );
+    assert.ok(rewritten, "the file was rewritten mid-upload");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

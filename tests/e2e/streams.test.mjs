@@ -119,3 +119,66 @@ test("a stream source shorter than its size, or with another sha256 than given, 
     await assets.stop();
   }
 });
+
+test("a download cut while it is sent is read again and uploaded; a source that says it changed (NotReadableError) is not read again", async () => {
+  const name = "six-1.16.0-py2.py3-none-any.whl";
+  const good = readFileSync(join(corpus, name));
+  const assets = await startAssetServer({ [name]: good });
+  const reg = await startPypiserver();
+  /** Its whole read number `at` gives half the file, then fails with `error`; the others are whole. */
+  const cutOnce = (error, at = 1) => {
+    let reads = 0;
+    const file = urlFile(assets.base, name, good.length, { sha256: sha256(good) });
+    const whole = file.stream;
+    file.stream = async () => {
+      if (++reads !== at) return whole();
+      const half = good.subarray(0, good.length >> 1);
+      return new ReadableStream({
+        start(c) {
+          c.enqueue(new Uint8Array(half));
+        },
+        pull(c) {
+          c.error(error());
+        },
+      });
+    };
+    return file;
+  };
+  try {
+    // Read once (the digests after it), or hashed first and cut while sent.
+    for (const digestsFirst of [false, true]) {
+      const file = cutOnce(() => new TypeError("terminated: other side closed"), digestsFirst ? 2 : 1);
+      const [r] = await publish({ repositoryUrl: reg.url, username: reg.user, password: reg.password, files: [file], digestsFirst, retries: 2, skipExisting: true });
+      // The second run's 409 is its own file (the index has this sha256): uploaded, as after a lost reply.
+      assert.deepEqual([r.status, r.attempts], ["uploaded", 2], `digestsFirst ${digestsFirst}: ${JSON.stringify(r)}`);
+      assert.equal(r.sha256, sha256(good));
+    }
+    // Hashed first and cut while hashed: that read is made again, a second later.
+    const [h] = await publish({ repositoryUrl: reg.url, username: reg.user, password: reg.password, files: [cutOnce(() => new TypeError("terminated"), 1)], digestsFirst: true, skipExisting: true });
+    assert.equal(h.status, "skipped", JSON.stringify(h));
+    assert.equal(h.sha256, sha256(good));
+    assert.equal(sha256(readFileSync(join(reg.packages, name))), sha256(good), "pypiserver has the whole file");
+    const changed = () => Object.assign(new Error("the file changed on disk"), { name: "NotReadableError" });
+    const [r] = await publish({ repositoryUrl: reg.url, username: reg.user, password: reg.password, files: [cutOnce(changed)], retries: 2, skipExisting: true });
+    assert.equal(r.status, "failed", JSON.stringify(r));
+    assert.equal(r.kind, "source");
+    assert.equal(r.attempts, 1, "not read again");
+    assert.match(r.error, /the file changed on disk/);
+  } finally {
+    await reg.stop();
+    await assets.stop();
+  }
+});
+
+test("publish() refusing options of the wrong type never quotes a password or token given as a number (a PIN read from YAML)", async () => {
+  for (const key of ["password", "token"]) {
+    const err = await publish({ repositoryUrl: "http://127.0.0.1:9/", username: "u", [key]: 918273645, files: [] }).then(
+      () => null,
+      (e) => e,
+    );
+    assert.ok(err, `${key}: refused`);
+    assert.equal(err.kind, "input");
+    assert.match(err.message, /^options: .*invalid type/);
+    assert.doesNotMatch(err.message, /918273645/, err.message);
+  }
+});
