@@ -4,7 +4,8 @@
 import { checkUrl } from "./policy.js";
 
 const MAX_HOPS = 5;
-const SMALL_READ_MS = 60_000;
+// The hook's default PYPUBLISH_TIMEOUT, for callers that give no stall timeout.
+const STALL_MS = 300_000;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** A failure the caller may see: `status`, a message naming the asset, a hint. */
@@ -20,6 +21,8 @@ const URL_HINT = "check the asset URL (and GITHUB_TOKEN for private repositories
 
 /** A fetch or body that failed in the network. The runtime's message can describe the network, so only the asset is named. */
 const networkError = (label) => new AssetError(502, `${label} could not be fetched (network error)`, "check that the asset URL is reachable from the hook");
+
+const STALL_HINT = "check that the asset host serves it at a reasonable speed, or raise PYPUBLISH_TIMEOUT";
 
 export const HOST_HINT = "the hook fetches only https URLs on public hosts (and only hosts in PYPUBLISH_ASSET_HOSTS when that is set)";
 
@@ -39,7 +42,7 @@ export function refusal(reason) {
  * hop, and only when `ctx.isGithubAsset(url)` says it is a release-asset API URL of an allowed
  * repository: never to another host, never across a redirect.
  */
-export async function fetchAsset(url, { label, headers = {}, ctx, timeoutMs, signal }) {
+export async function fetchAsset(url, { label, headers = {}, ctx, signal }) {
   let current = url;
   for (let hop = 0; hop <= MAX_HOPS; hop++) {
     const verdict = checkUrl(current, ctx.policy, ctx.extraHosts);
@@ -62,11 +65,11 @@ export async function fetchAsset(url, { label, headers = {}, ctx, timeoutMs, sig
     }
     let r;
     try {
-      // A deadline for probes and range reads, whose replies are small; a whole asset's stream
-      // is bounded by the upload's own stall timeout instead.
-      // `signal`, when given, also ends the reading of the body.
-      r = await fetch(verdict.url.href, { method: "GET", headers: h, redirect: "manual", signal: signal ?? (timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined) });
+      // `signal` also ends the reading of the body.
+      r = await fetch(verdict.url.href, { method: "GET", headers: h, redirect: "manual", signal });
     } catch {
+      // A watchdog's reason names the asset and says why (stalled, cancelled).
+      if (signal?.aborted && signal.reason instanceof AssetError) throw signal.reason;
       // The runtime's message can describe the network; an allowed host's failure needs no more.
       throw networkError(label);
     }
@@ -122,12 +125,156 @@ export async function readBounded(body, length) {
 }
 
 /**
+ * The life of one request for the asset `label`: `signal` is aborted, its reason an AssetError
+ * naming the asset, when one of `signals` is (the client went away, a sibling of a batch failed,
+ * holdAsset()'s deadline) or when nothing has arrived for `stallMs` (`touch()` with each reply
+ * and chunk). Nothing else bounds a whole asset's read: the core's hashing pass reads it with no
+ * watchdog of its own, and a host that stops sending would hold the request open for good.
+ * `end()` clears the timer and the listeners: none outlives the request.
+ */
+function watchdog(label, stallMs, signals) {
+  const ac = new AbortController();
+  const live = signals.filter(Boolean);
+  let timer;
+  const end = () => {
+    clearTimeout(timer);
+    for (const s of live) s.removeEventListener("abort", cancelled);
+  };
+  const stop = (reason) => {
+    end();
+    if (!ac.signal.aborted) ac.abort(reason);
+  };
+  function cancelled() {
+    stop(new AssetError(499, `${label}: the request was cancelled while it was fetched`));
+  }
+  const touch = () => {
+    clearTimeout(timer);
+    if (!ac.signal.aborted) timer = setTimeout(() => stop(new AssetError(502, `no bytes from ${label} for ${stallMs / 1000} s`, STALL_HINT)), stallMs);
+  };
+  for (const s of live) s.addEventListener("abort", cancelled);
+  // A signal that fired before its listener was added would never call it.
+  if (live.some((s) => s.aborted)) cancelled();
+  else touch();
+  return { signal: ac.signal, touch, end, stop };
+}
+
+/**
+ * `body` as a byte stream that restarts `dog`'s stall timer with each chunk and errors with the
+ * dog's reason when it fires. Where the body has a BYOB reader it reads into one buffer of ours,
+ * handed back and forth, and each chunk is copied into the reader's own buffer: workerd keeps
+ * chunks a default reader was given until a late GC (+170 MiB for a 300 MiB asset,
+ * src/wasm/stream.rs). Handing the reader's own view to the body's reader instead fails in
+ * workerd ("The underlying ArrayBuffer is not the correct length" when it is answered).
+ */
+function watched(body, dog, label) {
+  if (!body) {
+    dog.end();
+    return body;
+  }
+  let reader;
+  let byob = true;
+  try {
+    reader = body.getReader({ mode: "byob" });
+  } catch {
+    byob = false;
+    reader = body.getReader();
+  }
+  let spare = null;
+  let ctrl;
+  let settled = false;
+  const finish = () => {
+    settled = true;
+    dog.end();
+    dog.signal.removeEventListener("abort", fired);
+  };
+  // The fetch's abort ends its body in every runtime we know; erroring here does not rely on it.
+  function fired() {
+    if (settled) return;
+    finish();
+    try {
+      ctrl.error(dog.signal.reason);
+    } catch {}
+    reader.cancel(dog.signal.reason).catch(() => {});
+  }
+  dog.signal.addEventListener("abort", fired);
+  const CHUNK = 1 << 16;
+  return new ReadableStream(
+    {
+      type: "bytes",
+      autoAllocateChunkSize: CHUNK,
+      start(c) {
+        ctrl = c;
+      },
+      async pull(c) {
+        const req = c.byobRequest;
+        let r;
+        try {
+          if (byob) {
+            const want = req?.view.byteLength || CHUNK;
+            if (!spare || spare.byteLength < want) spare = new ArrayBuffer(want);
+            r = await reader.read(new Uint8Array(spare, 0, want));
+            if (r.value) spare = r.value.buffer;
+          } else {
+            r = await reader.read();
+          }
+        } catch {
+          if (settled) return;
+          finish();
+          // The runtime's message can describe the network.
+          return c.error(networkError(label));
+        }
+        if (settled) return;
+        if (r.done) {
+          finish();
+          c.close();
+          // A pending BYOB read is answered only by a response, here of nothing.
+          req?.respond(0);
+          return;
+        }
+        dog.touch();
+        if (req && r.value.byteLength <= req.view.byteLength) {
+          req.view.set(r.value);
+          req.respond(r.value.byteLength);
+        } else {
+          // Enqueueing takes the chunk's buffer: never our spare one.
+          c.enqueue(byob ? r.value.slice() : r.value);
+        }
+      },
+      cancel(reason) {
+        if (settled) return;
+        finish();
+        // The fetch too, so that no runtime keeps the connection for a body nobody reads.
+        dog.stop(reason);
+        return reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
  * A stream source for `publish()` for one asset: its size from a one-byte range request (a HEAD
  * is no good for signed storage URLs), range reads when the server answers them with 206.
- * `wanted`: `{ url, filename, sha256?, size? }`; `label` names it in errors.
+ * `wanted`: `{ url, filename, sha256?, size? }`; `label` names it in errors. Every request for
+ * the asset, now and when publish() reads it, stops when `cancel` (the client's request signal)
+ * fires and when no byte arrives for `stallMs` (PYPUBLISH_TIMEOUT); the probe also stops with
+ * `signal` (its batch's).
  */
-export async function assetSource(wanted, { label, ctx, maxBytes }) {
-  const r = await fetchAsset(wanted.url, { label, headers: { range: "bytes=0-0" }, ctx, timeoutMs: SMALL_READ_MS });
+export async function assetSource(wanted, { label, ctx, maxBytes, stallMs = STALL_MS, cancel, signal }) {
+  // A response's status and headers, and its body watched (cancel it to let go of the request).
+  const get = async (headers, also) => {
+    const dog = watchdog(label, stallMs, [cancel, also]);
+    let r;
+    try {
+      r = await fetchAsset(wanted.url, { label, headers, ctx, signal: dog.signal });
+    } catch (e) {
+      dog.end();
+      throw e;
+    }
+    dog.touch();
+    return { status: r.status, ok: r.ok, headers: r.headers, body: watched(r.body, dog, label) };
+  };
+  const r = await get({ range: "bytes=0-0" }, signal);
   let size;
   let ranges = false;
   if (r.status === 206) {
@@ -148,10 +295,9 @@ export async function assetSource(wanted, { label, ctx, maxBytes }) {
     filename: wanted.filename,
     size,
     sha256: wanted.sha256,
-    // `signal` (holdAsset()'s) stops the fetch and the body; publish() gives none and stops the
-    // body itself.
+    // `signal`: holdAsset()'s; publish() gives none and cancels the body itself.
     stream: async (signal) => {
-      const s = await fetchAsset(wanted.url, { label, ctx, signal });
+      const s = await get({}, signal);
       if (!s.ok) {
         await s.body?.cancel().catch(() => {});
         throw new Error(`fetching it gave HTTP ${s.status}`);
@@ -166,7 +312,7 @@ export async function assetSource(wanted, { label, ctx, maxBytes }) {
   };
   if (ranges) {
     file.read = async (offset, length) => {
-      const s = await fetchAsset(wanted.url, { label, headers: { range: `bytes=${offset}-${offset + length - 1}` }, ctx, timeoutMs: SMALL_READ_MS });
+      const s = await get({ range: `bytes=${offset}-${offset + length - 1}` });
       const start = /^bytes\s+(\d+)-/i.exec(s.headers.get("content-range") ?? "");
       if (s.status !== 206 || (start && Number(start[1]) !== offset)) {
         await s.body?.cancel().catch(() => {});
@@ -186,14 +332,17 @@ const HELD_CHUNK = 1 << 20;
  * between them. The engine still checks them against the given sha256 before the first upload
  * of a batch, as it does for any stream source. The server must send exactly the size it gave.
  */
-export async function holdAsset(file, { label, timeoutMs, cancel }) {
-  // This runs before publish(), whose stall timeout and cancelling would cover a streamed
-  // asset: the whole download gets `timeoutMs` (PYPUBLISH_TIMEOUT), and stops when the client
-  // goes away (`cancel`, the request's signal).
+export async function holdAsset(file, { label, timeoutMs, cancel, signal }) {
+  // Held assets are kept whole in memory: beyond the stall watchdog of every asset request, the
+  // whole download gets `timeoutMs` (PYPUBLISH_TIMEOUT) in all. It stops when the client goes
+  // away (`cancel`, the request's signal) or its batch gives up (`signal`, another asset failed).
   const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), timeoutMs);
   const stop = () => ac.abort();
-  cancel?.addEventListener("abort", stop);
+  const timer = setTimeout(stop, timeoutMs);
+  const outer = [cancel, signal].filter(Boolean);
+  for (const s of outer) s.addEventListener("abort", stop);
+  // One that fired before its listener was added would never call it.
+  if (outer.some((s) => s.aborted)) stop();
   let bytes;
   try {
     let body;
@@ -208,12 +357,13 @@ export async function holdAsset(file, { label, timeoutMs, cancel }) {
     bytes = await readBounded(body, file.size + 1);
   } catch (e) {
     if (cancel?.aborted) throw new AssetError(499, `${label}: the request was cancelled while it was fetched`);
-    if (ac.signal.aborted) throw new AssetError(502, `${label} did not arrive within ${timeoutMs / 1000} s`, "check that the asset host serves it at a reasonable speed, or raise PYPUBLISH_TIMEOUT");
+    if (signal?.aborted) throw new AssetError(499, `${label}: not fetched, another asset of the request failed`);
+    if (ac.signal.aborted) throw new AssetError(502, `${label} did not arrive within ${timeoutMs / 1000} s`, STALL_HINT);
     if (e instanceof AssetError) throw e;
     throw networkError(label);
   } finally {
     clearTimeout(timer);
-    cancel?.removeEventListener("abort", stop);
+    for (const s of outer) s.removeEventListener("abort", stop);
   }
   if (bytes.byteLength !== file.size) throw new AssetError(502, `${label}: the server sent ${bytes.byteLength > file.size ? "more" : `${bytes.byteLength}`} bytes, not the ${file.size} it gave before`);
   return {

@@ -276,7 +276,8 @@ export async function handle(request, env = {}, { dev = false } = {}) {
       token: cfg.githubToken,
       isGithubAsset: (u) => githubAsset(u, cfg) !== null,
     };
-    const files = await atMost(AT_ONCE, job.wanted, (w) => assetSource(w, { label: w.label, ctx, maxBytes: cfg.maxBytes }));
+    // Every asset request stops when the client goes away or no byte comes for PYPUBLISH_TIMEOUT.
+    const files = await atMost(AT_ONCE, job.wanted, (w, signal) => assetSource(w, { label: w.label, ctx, maxBytes: cfg.maxBytes, stallMs: cfg.timeoutMs, cancel: request.signal, signal }));
     // Assets that fit in PYPUBLISH_HOLD_BYTES are fetched once each: a batch is hashed and
     // checked before its first upload (all or nothing), and a held asset serves that pass, its
     // metadata and its body from memory. The others are fetched again for each pass. Smallest
@@ -288,7 +289,7 @@ export async function handle(request, env = {}, { dev = false } = {}) {
       room -= files[i].size;
       held.push(i);
     }
-    const kept = await atMost(AT_ONCE, held, (i) => holdAsset(files[i], { label: job.wanted[i].label, timeoutMs: cfg.timeoutMs, cancel: request.signal }));
+    const kept = await atMost(AT_ONCE, held, (i, signal) => holdAsset(files[i], { label: job.wanted[i].label, timeoutMs: cfg.timeoutMs, cancel: request.signal, signal }));
     held.forEach((i, k) => (files[i] = kept[k]));
 
     const reports = await core.publish({
@@ -316,26 +317,30 @@ export async function handle(request, env = {}, { dev = false } = {}) {
 }
 
 /**
- * `fn` over `items`, no more than `n` at a time, started in order; the results in order. After a
- * failure nothing more is started, and once all started have settled the failure of the first
- * item in the given order is thrown, so the reply does not depend on which answered first.
+ * `fn(item, signal)` over `items`, no more than `n` at a time, started in order; the results in
+ * order. The first failure aborts `signal`, so the jobs still running stop at once rather than
+ * run to their timeout, and nothing more is started; once all started have settled, that first
+ * failure is thrown: the others are its consequences (cancelled), or came later.
  */
 async function atMost(n, items, fn) {
   const results = new Array(items.length);
-  const failures = [];
+  const batch = new AbortController();
+  let failure;
   let next = 0;
   const lane = async () => {
-    while (next < items.length && !failures.length) {
+    while (next < items.length && !batch.signal.aborted) {
       const i = next++;
       try {
-        results[i] = await fn(items[i]);
+        results[i] = await fn(items[i], batch.signal);
       } catch (e) {
-        failures.push([i, e]);
+        if (batch.signal.aborted) continue;
+        failure = e;
+        batch.abort();
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, lane));
-  if (failures.length) throw failures.reduce((a, b) => (b[0] < a[0] ? b : a))[1];
+  if (batch.signal.aborted) throw failure;
   return results;
 }
 

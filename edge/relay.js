@@ -136,6 +136,10 @@ export async function relay(request, env = {}) {
   // The upstream's own CORS headers and cookies are not the relay's to pass on: with
   // Allow-Credentials a page could make the browser send the relay's cookies.
   for (const k of [...out.keys()]) if (k.startsWith("access-control-") || k === "set-cookie") out.delete(k);
+  // Deno's and Bun's fetch hand the body over decoded: the upstream's Content-Encoding and
+  // Content-Length would label plain bytes as gzip ("incorrect header check" in the page). The
+  // runtime frames the body it sends, and compresses it where it does that, itself.
+  for (const k of ["content-encoding", "content-length", "transfer-encoding"]) out.delete(k);
   for (const [k, v] of Object.entries(cors)) out.set(k, v);
   out.set("access-control-expose-headers", "location, retry-after, content-type");
   return new Response(reply.body, { status: reply.status, statusText: reply.statusText, headers: out });

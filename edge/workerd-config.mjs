@@ -69,6 +69,9 @@ const hook :Workerd.Worker = (
     (name = "pkg/pypublish_bg.wasm", wasm = ${embed("../pkg/pypublish_bg.wasm")}),
   ],
   compatibilityDate = ${str(compatibilityDate)},
+  # request.signal fires when the client goes away only with this flag: the hook then stops
+  # fetching assets and uploading.
+  compatibilityFlags = ["enable_request_signal"],
   bindings = [
     ${bindings([...HOOK_ENV, ...DEV_ENV])}
   ],

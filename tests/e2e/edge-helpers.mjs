@@ -2,6 +2,8 @@
 // process group, with the hook's signing done the way a client does it.
 import { spawn } from "node:child_process";
 import { createServer, request as httpRequest } from "node:http";
+import { connect } from "node:net";
+import { once } from "node:events";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -90,17 +92,48 @@ export function rss(pid) {
   return { peak: kb("VmHWM"), now: kb("VmRSS") };
 }
 
-/** Posts our signed JSON; `timestamp`, `secret` and `headers` override the signing. Returns the status, the JSON and the headers sent. */
-export async function callHook(hook, body, { secret = SECRET, timestamp, headers = {} } = {}) {
+/** The relay served by `runtime` (workerd, deno or bun) with `env`. */
+export async function startRelay(runtime, env) {
+  if (runtime === "workerd") return startWorkerd(env);
+  const port = await freePort();
+  const serve = [join(root, "edge/serve.mjs"), "relay", String(port)];
+  const args = runtime === "deno" ? ["run", "--quiet", "--allow-net", "--allow-read", "--allow-env", ...serve] : serve;
+  const child = spawnLogged(join(root, "node_modules/.bin", runtime), args, env);
+  const relay = `http://127.0.0.1:${port}/`;
+  await waitListening(relay, child, runtime);
+  return { relay, child, stop: child.stop };
+}
+
+/** Posts our signed JSON; `timestamp`, `secret` and `headers` override the signing; `signal` ends the call. Returns the status, the JSON and the headers sent. */
+export async function callHook(hook, body, { secret = SECRET, timestamp, headers = {}, signal } = {}) {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   const signed = await signRequest(secret, text, timestamp);
   const sent = { "content-type": "application/json", ...signed, ...headers };
-  return post(hook, text, sent);
+  return post(hook, text, sent, { signal });
+}
+
+/**
+ * Posts our signed JSON over a connection of its own and leaves it open; `goAway()` then drops
+ * it with a TCP reset, as a client that gives up. A local workerd notices only a reset: after a
+ * plain close (FIN) the client could still be reading, so it keeps working on the request.
+ */
+export async function abandonedCall(hook, body) {
+  const text = JSON.stringify(body);
+  const signed = await signRequest(SECRET, text);
+  const u = new URL(hook);
+  const socket = connect(Number(u.port), u.hostname);
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  const head = { host: u.host, "content-type": "application/json", ...signed, "content-length": Buffer.byteLength(text) };
+  socket.write(`POST /publish HTTP/1.1\r\n${Object.entries(head).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n${text}`);
+  let reply = "";
+  socket.on("data", (d) => (reply += d));
+  return { goAway: () => socket.resetAndDestroy(), reply: () => reply };
 }
 
 /** Posts `text` with exactly `headers` (a replay sends the same ones again). */
-export async function post(hook, text, headers) {
-  const r = await fetch(`${hook}publish`, { method: "POST", headers, body: text });
+export async function post(hook, text, headers, { signal } = {}) {
+  const r = await fetch(`${hook}publish`, { method: "POST", headers, body: text, signal });
   const raw = await r.text();
   let json;
   try {
@@ -159,6 +192,57 @@ export async function assetHost(files, { changed, changedFrom = 2, rangePadding 
     rangeBytesSent,
     stop: () => new Promise((r) => (server.closeAllConnections(), server.close(r))),
   };
+}
+
+/**
+ * Release assets as a host serves them (exact Content-Length, Range requests), except where
+ * `how(name, range, url)` (range null for a whole GET) says otherwise: "silent" sends nothing at all,
+ * "stall" the reply's headers and its first 100 bytes, then nothing more; "break" the headers and
+ * the first half, then resets the connection; "fail" answers 500.
+ * The last path segment names the file, so a test can give each request a path of its own.
+ * `requests` records each request; `held` each silent or stalled reply, with `closed` once the
+ * client has let go of its connection.
+ */
+export async function stallingHost(files, how = () => null) {
+  const requests = [];
+  const held = [];
+  const server = createServer((req, res) => {
+    const name = decodeURIComponent(req.url.split("/").pop());
+    const range = req.headers.range ?? null;
+    requests.push({ url: req.url, name, range });
+    const bytes = files[name];
+    if (bytes === undefined) return res.writeHead(404).end("no such asset");
+    const m = /^bytes=(\d+)-(\d+)$/.exec(range ?? "");
+    const [s, e] = m ? [Number(m[1]), Math.min(Number(m[2]), bytes.length - 1)] : [0, bytes.length - 1];
+    const kind = how(name, range, req.url);
+    if (kind === "fail") return res.writeHead(500).end("broken");
+    if (kind === "silent" || kind === "stall") {
+      const rec = { url: req.url, name, range, kind, closed: false };
+      held.push(rec);
+      res.on("close", () => (rec.closed = true));
+      if (kind === "silent") return;
+    }
+    res.writeHead(m ? 206 : 200, { "content-length": e - s + 1, "accept-ranges": "bytes", ...(m ? { "content-range": `bytes ${s}-${e}/${bytes.length}` } : {}) });
+    if (kind === "stall") return res.write(bytes.subarray(s, Math.min(e + 1, s + 100)));
+    if (kind === "break") return res.write(bytes.subarray(s, s + ((e - s + 1) >> 1)), () => setTimeout(() => res.destroy(), 50));
+    res.end(bytes.subarray(s, e + 1));
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    base: `http://127.0.0.1:${server.address().port}/`,
+    requests,
+    held,
+    stop: () => new Promise((r) => (server.closeAllConnections(), server.close(r))),
+  };
+}
+
+/** Waits until `cond()` holds, checking every 50 ms for at most `ms`; true if it came to hold. */
+export async function eventually(cond, ms) {
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
 }
 
 /**

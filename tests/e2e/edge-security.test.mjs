@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { root, freePort, startPypiserver, startServer, makeWheel } from "./servers.mjs";
-import { SECRET, WEBHOOK_SECRET, DEV_LOCAL, startWorkerd, startHook, callHook, post, assetHost, fakeGithubApi, spawnLogged, recordingProxy } from "./edge-helpers.mjs";
+import { SECRET, WEBHOOK_SECRET, DEV_LOCAL, startWorkerd, startHook, callHook, post, assetHost, fakeGithubApi, spawnLogged, recordingProxy, stallingHost, eventually, abandonedCall } from "./edge-helpers.mjs";
 import { serveWww } from "../../scripts/serve-www.mjs";
 import { workerdConfig } from "../../edge/workerd-config.mjs";
 import { sign, signRequest } from "../../edge/hook.js";
@@ -233,6 +233,14 @@ test("edge: the generated workerd config allows private addresses only in the de
   const dev = workerdConfig({ hookPort: 1, relayPort: 2, env: {}, dev: true });
   assert.match(dev, /allow = \["public", "private", "local"\]/);
   assert.match(dev, /edge\/workerd-dev-entry\.js/);
+});
+
+test("edge: the hook's workerd config and wrangler.toml set enable_request_signal, without which request.signal never fires in workerd", () => {
+  for (const dev of [false, true]) {
+    const hook = /const hook :Workerd\.Worker = \(([\s\S]*?)\n\);/.exec(workerdConfig({ hookPort: 1, relayPort: 2, env: {}, dev }))[1];
+    assert.match(hook, /compatibilityFlags = \["enable_request_signal"\]/, dev ? "dev" : "production");
+  }
+  assert.match(readFileSync(join(root, "edge/wrangler.toml"), "utf8"), /^compatibility_flags = \["enable_request_signal"\]$/m);
 });
 
 test("edge: the URL policy's address classes (literal addresses in every spelling the URL parser accepts, and well-known names)", () => {
@@ -538,6 +546,150 @@ test("workerd: range replies that run past the range are read only as far as ask
     await wd.stop();
     await reg.stop();
     await assets.stop();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Review of the hook's asset reads: hosts that stop sending, clients that go away, a batch with
+// one failure. Every asset request has PYPUBLISH_TIMEOUT without a byte and the client's
+// presence; the bounds below are generous, the failures they catch took 30 s, 60 s or forever.
+
+const SDIST_LABEL = `files\\[1\\] \\(${SDIST.replaceAll(".", "\\.")}\\)`;
+const WHEEL_LABEL = `files\\[0\\] \\(${WHEEL.replaceAll(".", "\\.")}\\)`;
+
+for (const runtime of ["workerd", "deno", "bun"]) {
+  test(`${runtime}: an asset host that stops sending (the whole GET of a streamed asset, a range read, the probe) fails the request within PYPUBLISH_TIMEOUT with a 502 naming the asset; its connection is let go and nothing is uploaded`, async () => {
+    // The path's first segment says which of the sdist's requests gets no more bytes.
+    const host = await stallingHost({ [WHEEL]: bytesOf(WHEEL), [SDIST]: bytesOf(SDIST) }, (name, range, url) => {
+      if (name !== SDIST) return null;
+      const mode = url.split("/")[1];
+      if (mode === "probe" && range === "bytes=0-0") return "silent";
+      if (mode === "range" && range && range !== "bytes=0-0") return "stall";
+      if (mode === "whole" && !range) return "stall";
+      return null;
+    });
+    const reg = await startPypiserver({ user: "st", password: "st-pw-7" });
+    const proxy = await recordingProxy(reg.url);
+    // Streamed (PYPUBLISH_HOLD_BYTES=0): the core's hashing pass reads the sdist whole, before
+    // the wheel (sent first) is uploaded.
+    let h;
+    try {
+      h = await startHook(runtime, hookEnv({ url: proxy.url, simple: reg.simple, user: "st", password: "st-pw-7" }, { ...DEV_LOCAL, PYPUBLISH_HOLD_BYTES: "0", PYPUBLISH_TIMEOUT: "2" }));
+      for (const mode of ["whole", "range", "probe"]) {
+        const started = Date.now();
+        const r = await callHook(h.hook, { files: [{ url: `${host.base}${mode}/${WHEEL}` }, { url: `${host.base}${mode}/${SDIST}` }] }, { signal: AbortSignal.timeout(40_000) });
+        const took = Date.now() - started;
+        assert.equal(r.status, 502, `${mode}: ${r.text}`);
+        assert.match(r.text, new RegExp(`no bytes from ${SDIST_LABEL} for 2 s`), mode);
+        assert.ok(took < 20_000, `${mode}: answered after ${took} ms`);
+        assert.ok(host.held.some((q) => q.name === SDIST), `${mode}: the host held a reply back`);
+        assert.ok(await eventually(() => host.held.every((q) => q.closed), 10_000), `${mode}: the hook let go of the stalled connection`);
+      }
+      assert.equal(proxy.seen.filter((q) => q.method === "POST").length, 0, "nothing uploaded");
+      assert.deepEqual(readdirSync(reg.packages), []);
+      assert.doesNotMatch(h.child.stderrText, /unhandled|uncaught/i);
+    } finally {
+      await h?.stop();
+      await proxy.stop();
+      await reg.stop();
+      await host.stop();
+    }
+  });
+}
+
+for (const runtime of ["workerd", "deno", "bun"]) {
+  test(`${runtime}: a streamed asset whose download breaks off while it is sent is fetched again and uploaded: a cut download is not a changed file (hashing or sending)`, async () => {
+    let wholeGets = 0;
+    // The first whole GET (the body's, read once) breaks off half way; the next one is whole.
+    const host = await stallingHost({ [WHEEL]: bytesOf(WHEEL) }, (name, range) => (range ? null : ++wholeGets === 1 ? "break" : null));
+    const reg = await startPypiserver({ user: "br", password: "br-pw-3" });
+    let h;
+    try {
+      h = await startHook(runtime, hookEnv({ url: reg.url, simple: reg.simple, user: "br", password: "br-pw-3" }, { ...DEV_LOCAL, PYPUBLISH_HOLD_BYTES: "0" }));
+      const r = await callHook(h.hook, { files: [{ url: `${host.base}${WHEEL}`, sha256: sha256(bytesOf(WHEEL)) }] }, { signal: AbortSignal.timeout(60_000) });
+      assert.equal(r.status, 200, r.text);
+      // Deno sends the digests first (src/wasm/publish.rs): the read cut is the hashing pass,
+      // made again before the one upload; elsewhere it is the upload's own, read once.
+      const once = runtime !== "deno";
+      assert.deepEqual(r.json.map((x) => [x.status, x.attempts]), [["uploaded", once ? 2 : 1]], r.text);
+      assert.equal(wholeGets, once ? 2 : 3, "the cut read made again, once");
+      assert.equal(sha256(readFileSync(join(reg.packages, WHEEL))), sha256(bytesOf(WHEEL)), "the registry has the whole file");
+    } finally {
+      await h?.stop();
+      await reg.stop();
+      await host.stop();
+    }
+  });
+}
+
+for (const runtime of ["workerd", "deno", "bun"]) {
+  test(`${runtime}: a client that goes away stops the hook's asset requests at once (a streamed asset's hashing read, probes, held downloads), not at PYPUBLISH_TIMEOUT`, async () => {
+    const host = await stallingHost({ [WHEEL]: bytesOf(WHEEL), [SDIST]: bytesOf(SDIST) }, (name, range, url) => {
+      const mode = url.split("/")[1];
+      if (mode === "probing" && range === "bytes=0-0") return "silent";
+      if (mode !== "probing" && !range) return "stall";
+      return null;
+    });
+    const reg = await startPypiserver({ user: "ab", password: "ab-pw-5" });
+    try {
+      // held: both assets fit in PYPUBLISH_HOLD_BYTES; streamed: neither does.
+      for (const [mode, hold] of [["streamed", "0"], ["probing", "16MiB"], ["held", "16MiB"]]) {
+        const h = await startHook(runtime, hookEnv({ url: reg.url, simple: reg.simple, user: "ab", password: "ab-pw-5" }, { ...DEV_LOCAL, PYPUBLISH_HOLD_BYTES: hold, PYPUBLISH_TIMEOUT: "60" }));
+        try {
+          const call = await abandonedCall(h.hook, { files: [{ url: `${host.base}${mode}/${WHEEL}` }, { url: `${host.base}${mode}/${SDIST}` }] });
+          const mine = () => host.held.filter((q) => q.url.startsWith(`/${mode}/`));
+          // Both probes, both held downloads; the sdist's hashing read (Deno: the wheel's too).
+          assert.ok(await eventually(() => mine().length >= (mode === "streamed" ? 1 : 2), 20_000), `${mode}: the hook's requests reached the host`);
+          assert.equal(call.reply(), "", "the hook is still waiting on the host");
+          call.goAway();
+          assert.ok(await eventually(() => mine().every((q) => q.closed), 10_000), `${mode}: the hook let go of the asset connections (${mine().filter((q) => !q.closed).length} of ${mine().length} still open)`);
+          if (mode === "probing") {
+            await new Promise((r) => setTimeout(r, 1000));
+            assert.ok(!host.requests.some((q) => q.url.startsWith("/probing/") && !q.range), "nothing downloaded after the client went away");
+          }
+          assert.doesNotMatch(h.child.stderrText, /unhandled|uncaught/i);
+        } finally {
+          await h.stop();
+        }
+      }
+      assert.deepEqual(readdirSync(reg.packages), [], "nothing uploaded");
+    } finally {
+      await reg.stop();
+      await host.stop();
+    }
+  });
+}
+
+test("workerd: in a batch, the first asset that fails stops its siblings: the reply names it at once, not the one still downloading when PYPUBLISH_TIMEOUT ran out", async () => {
+  // The wheel (files[0]) stalls; the sdist (files[1]) fails: its download (both held) in one
+  // request, its probe in the other.
+  const host = await stallingHost({ [WHEEL]: bytesOf(WHEEL), [SDIST]: bytesOf(SDIST) }, (name, range, url) => {
+    const mode = url.split("/")[1];
+    if (name === WHEEL) return mode === "probes" ? (range === "bytes=0-0" ? "silent" : null) : range ? null : "stall";
+    return (mode === "probes") === (range === "bytes=0-0") ? "fail" : null;
+  });
+  const registry = await listener();
+  let wd;
+  try {
+    wd = await startWorkerd(hookEnv(registry, { ...DEV_LOCAL, PYPUBLISH_TIMEOUT: "30" }));
+    for (const [mode, why] of [
+      ["downloads", "could not be fetched: fetching it gave HTTP 500"],
+      ["probes", "could not be fetched: HTTP 500"],
+    ]) {
+      const started = Date.now();
+      const r = await callHook(wd.hook, { files: [{ url: `${host.base}${mode}/${WHEEL}` }, { url: `${host.base}${mode}/${SDIST}` }] }, { signal: AbortSignal.timeout(70_000) });
+      const took = Date.now() - started;
+      assert.equal(r.status, 502, `${mode}: ${r.text}`);
+      assert.match(r.json.error, new RegExp(`^${SDIST_LABEL} ${why}$`), mode);
+      assert.doesNotMatch(r.text, new RegExp(WHEEL_LABEL));
+      assert.ok(took < 10_000, `${mode}: answered after ${took} ms`);
+      assert.ok(await eventually(() => host.held.every((q) => q.closed), 10_000), `${mode}: the wheel's request was stopped`);
+    }
+    assert.equal(registry.requests.length, 0, "nothing sent to the registry");
+  } finally {
+    await wd?.stop();
+    await host.stop();
+    await registry.stop();
   }
 });
 

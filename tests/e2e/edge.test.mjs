@@ -5,13 +5,15 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { request as httpRequest } from "node:http";
+import { gzipSync, gunzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { root, venv, freePort, startPypiserver, startServer, startAssetServer, makeWheel, launchChromium } from "./servers.mjs";
-import { SECRET, WEBHOOK_SECRET, DEV_LOCAL, startWorkerd, startHook, rss, callHook, assetHost, fakeGithubApi, recordingProxy, formField } from "./edge-helpers.mjs";
+import { SECRET, WEBHOOK_SECRET, DEV_LOCAL, startWorkerd, startHook, startRelay, rss, callHook, assetHost, fakeGithubApi, recordingProxy, formField } from "./edge-helpers.mjs";
 import { serveWww } from "../../scripts/serve-www.mjs";
 import { sign } from "../../edge/hook.js";
 
@@ -308,6 +310,59 @@ test("workerd relay: the page in Chromium uploads to pypiserver through it; othe
     await reg.stop();
   }
 });
+
+for (const runtime of ["workerd", "deno", "bun"]) {
+  test(`${runtime} relay: a registry reply its upstream sent gzip-encoded reaches the page with headers that match its bytes`, async () => {
+    const index = `<!DOCTYPE html><html><body>${Array.from({ length: 200 }, (_, i) => `<a href="/packages/six-1.${i}.0.tar.gz">six-1.${i}.0.tar.gz</a><br/>`).join("\n")}</body></html>\n`;
+    const gz = gzipSync(index);
+    // Gzip to every client that asks for it, as registries (and the CDNs before them) do.
+    // workerd's fetch does not ask: it gets gzip all the same, as from a server that ignores the
+    // question.
+    const asked = (req) => runtime === "workerd" || /\bgzip\b/.test(req.headers["accept-encoding"] ?? "");
+    const upstream = await startServer((req, res) => {
+      if (asked(req)) return res.writeHead(200, { "content-type": "text/html", "content-encoding": "gzip", "content-length": gz.length }).end(gz);
+      res.writeHead(200, { "content-type": "text/html", "content-length": Buffer.byteLength(index) }).end(index);
+    });
+    const page = "http://page.example";
+    const r = await startRelay(runtime, { RELAY_ALLOWED_ORIGINS: page, RELAY_UPSTREAMS: `${upstream.url}legacy/` });
+    const to = (u) => `${r.relay}?upstream=${encodeURIComponent(u)}`;
+    // The raw reply: whatever the runtime did, its Content-Encoding and length describe its bytes.
+    const raw = (u, method, encoding) =>
+      new Promise((resolve, reject) => {
+        const q = httpRequest(to(u), { method, headers: { origin: page, "accept-encoding": encoding, ...(method === "POST" ? { "content-type": "text/plain", "content-length": 1 } : {}) } }, (res) => {
+          const chunks = [];
+          res.on("data", (c) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on("error", reject);
+        });
+        q.on("error", reject);
+        q.end(method === "POST" ? "x" : undefined);
+      });
+    try {
+      // An index read (GET) and an upload's reply (POST) take the same way back.
+      for (const [u, method] of [
+        [`${upstream.url}simple/six/`, "GET"],
+        [`${upstream.url}legacy/`, "POST"],
+      ]) {
+        const res = await fetch(to(u), { method, headers: { origin: page }, body: method === "POST" ? "x" : undefined });
+        assert.equal(res.status, 200, `${method}`);
+        assert.equal(await res.text(), index, `${method}: the page reads the index as the registry wrote it`);
+        for (const encoding of ["gzip, deflate, br", "identity"]) {
+          const q = await raw(u, method, encoding);
+          assert.equal(q.status, 200);
+          const body = q.headers["content-encoding"] === "gzip" ? gunzipSync(q.body) : q.body;
+          assert.ok([undefined, "gzip"].includes(q.headers["content-encoding"]), `${method} ${encoding}: ${q.headers["content-encoding"]}`);
+          assert.equal(body.toString(), index, `${method}, asking for ${encoding}: the bytes are what the headers say`);
+          if (q.headers["content-length"] !== undefined) assert.equal(Number(q.headers["content-length"]), q.body.length, `${method} ${encoding}: Content-Length`);
+        }
+      }
+      if (runtime !== "workerd") assert.ok(upstream.requests.every((q) => /\bgzip\b/.test(q.headers["accept-encoding"] ?? "")), "the runtime's fetch asked the upstream for gzip");
+    } finally {
+      await r.stop();
+      await upstream.stop();
+    }
+  });
+}
 
 for (const runtime of ["workerd", "deno", "bun"]) {
   test(`${runtime}: the hook publishes a GitHub release's dist assets to pypiserver, GITHUB_TOKEN going to the API only`, async () => {
