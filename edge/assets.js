@@ -258,9 +258,9 @@ function watched(body, dog, label) {
  * `wanted`: `{ url, filename, sha256?, size? }`; `label` names it in errors. Every request for
  * the asset, now and when publish() reads it, stops when `cancel` (the client's request signal)
  * fires and when no byte arrives for `stallMs` (PYPUBLISH_TIMEOUT); the probe also stops with
- * `signal` (its batch's).
+ * `signal` (its batch's). Range reads go through `reads` (a byteGate()), when given.
  */
-export async function assetSource(wanted, { label, ctx, maxBytes, stallMs = STALL_MS, cancel, signal }) {
+export async function assetSource(wanted, { label, ctx, maxBytes, stallMs = STALL_MS, cancel, signal, reads }) {
   // A response's status and headers, and its body watched (cancel it to let go of the request).
   const get = async (headers, also) => {
     const dog = watchdog(label, stallMs, [cancel, also]);
@@ -311,7 +311,7 @@ export async function assetSource(wanted, { label, ctx, maxBytes, stallMs = STAL
     },
   };
   if (ranges) {
-    file.read = async (offset, length) => {
+    const read = async (offset, length) => {
       const s = await get({ range: `bytes=${offset}-${offset + length - 1}` });
       const start = /^bytes\s+(\d+)-/i.exec(s.headers.get("content-range") ?? "");
       if (s.status !== 206 || (start && Number(start[1]) !== offset)) {
@@ -320,11 +320,44 @@ export async function assetSource(wanted, { label, ctx, maxBytes, stallMs = STAL
       }
       return readBounded(s.body, length);
     };
+    file.read = (offset, length) => (reads ? reads.run(length, () => read(offset, length)) : read(offset, length));
   }
   return file;
 }
 
 const HELD_CHUNK = 1 << 20;
+
+/**
+ * What one request's range reads may hold at once: `cap` bytes in flight, set once the held
+ * assets have taken their share of PYPUBLISH_HOLD_BYTES. A read larger than what is left waits
+ * to go alone. The engine reads six files at a time, and a hostile zip may ask for a 32 MiB
+ * central directory: six such reads at once would be ~190 MiB, past the Workers limit.
+ * First come, first served, so a large read is not starved by small ones.
+ */
+export function byteGate(cap) {
+  let inFlight = 0;
+  const waiting = [];
+  const gate = { cap };
+  const fits = (n) => inFlight === 0 || inFlight + n <= gate.cap;
+  const wake = () => {
+    while (waiting.length && fits(waiting[0].n)) {
+      const w = waiting.shift();
+      inFlight += w.n;
+      w.go();
+    }
+  };
+  gate.run = async (n, fn) => {
+    if (!waiting.length && fits(n)) inFlight += n;
+    else await new Promise((go) => waiting.push({ n, go }));
+    try {
+      return await fn();
+    } finally {
+      inFlight -= n;
+      wake();
+    }
+  };
+  return gate;
+}
 
 /**
  * `file` (from assetSource()) fetched whole, once, and served from memory from then on: its

@@ -19,7 +19,7 @@
 // The reply is the array of per-file reports.
 import * as core from "../pkg/pypublish.js";
 import { checkUrl, classifyHost, list, parseSize } from "./policy.js";
-import { AssetError, HOST_HINT, assetSource, holdAsset, refusal } from "./assets.js";
+import { AssetError, HOST_HINT, assetSource, byteGate, holdAsset, refusal } from "./assets.js";
 
 const MAX_BODY = 1 << 20;
 const MAX_FILES = 32;
@@ -277,7 +277,8 @@ export async function handle(request, env = {}, { dev = false } = {}) {
       isGithubAsset: (u) => githubAsset(u, cfg) !== null,
     };
     // Every asset request stops when the client goes away or no byte comes for PYPUBLISH_TIMEOUT.
-    const files = await atMost(AT_ONCE, job.wanted, (w, signal) => assetSource(w, { label: w.label, ctx, maxBytes: cfg.maxBytes, stallMs: cfg.timeoutMs, cancel: request.signal, signal }));
+    const reads = byteGate(0);
+    const files = await atMost(AT_ONCE, job.wanted, (w, signal) => assetSource(w, { label: w.label, ctx, maxBytes: cfg.maxBytes, stallMs: cfg.timeoutMs, cancel: request.signal, signal, reads }));
     // Assets that fit in PYPUBLISH_HOLD_BYTES are fetched once each: a batch is hashed and
     // checked before its first upload (all or nothing), and a held asset serves that pass, its
     // metadata and its body from memory. The others are fetched again for each pass. Smallest
@@ -291,6 +292,8 @@ export async function handle(request, env = {}, { dev = false } = {}) {
     }
     const kept = await atMost(AT_ONCE, held, (i, signal) => holdAsset(files[i], { label: job.wanted[i].label, timeoutMs: cfg.timeoutMs, cancel: request.signal, signal }));
     held.forEach((i, k) => (files[i] = kept[k]));
+    // The streamed assets' range reads (their metadata) share what the held ones left.
+    reads.cap = room;
 
     const reports = await core.publish({
       repositoryUrl: cfg.repositoryUrl,

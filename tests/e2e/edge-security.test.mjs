@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer } from "node:http";
 import { join } from "node:path";
 
 import { root, freePort, startPypiserver, startServer, makeWheel } from "./servers.mjs";
@@ -525,6 +526,44 @@ test("workerd: a held asset whose body stalls, breaks off, or runs longer or sho
     await wd.stop();
     await host.stop();
     await registry.stop();
+  }
+});
+
+test("workerd: the streamed assets' range reads hold no more at once than PYPUBLISH_HOLD_BYTES leaves: a read larger than that goes alone", async () => {
+  const names = ["six-1.16.0-py2.py3-none-any.whl", "annotated_types-0.7.0-py3-none-any.whl", "importlib_metadata-8.6.1-py3-none-any.whl", "ptyprocess-0.5.2-py2.py3-none-any.whl", "packaging-25.0-py3-none-any.whl", "entrypoints-0.2.3-py2.py3-none-any.whl"];
+  const files = Object.fromEntries(names.map((n) => [n, bytesOf(n)]));
+  // Range replies wait 150 ms, so reads asked for together are seen together.
+  let [inFlight, bytes, worst] = [0, 0, { n: 0, bytes: 0 }];
+  const host = createServer((req, res) => {
+    const bytesOfIt = files[decodeURIComponent(req.url.slice(1))];
+    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
+    if (!m) return res.writeHead(200, { "content-length": bytesOfIt.length }).end(bytesOfIt);
+    const [s, e] = [Number(m[1]), Math.min(Number(m[2]), bytesOfIt.length - 1)];
+    const asked = Number(m[2]) - s + 1;
+    inFlight += 1;
+    bytes += asked;
+    if (inFlight > 1 && bytes > worst.bytes) worst = { n: inFlight, bytes };
+    setTimeout(() => {
+      inFlight -= 1;
+      bytes -= asked;
+      res.writeHead(206, { "content-length": e - s + 1, "content-range": `bytes ${s}-${e}/${bytesOfIt.length}` }).end(bytesOfIt.subarray(s, e + 1));
+    }, asked > 1 ? 150 : 0);
+  });
+  await new Promise((r) => host.listen(0, "127.0.0.1", r));
+  const base = `http://127.0.0.1:${host.address().port}/`;
+  const reg = await startPypiserver({ user: "rb", password: "rb-pw-5" });
+  let h;
+  try {
+    // 8 KiB: the smallest asset (9 KiB) is not held; all six are streamed.
+    h = await startHook("workerd", hookEnv({ url: reg.url, simple: reg.simple, user: "rb", password: "rb-pw-5" }, { ...DEV_LOCAL, PYPUBLISH_HOLD_BYTES: "8KiB" }));
+    const r = await callHook(h.hook, { files: names.map((n) => ({ url: `${base}${n}` })) });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.map((x) => x.status), names.map(() => "uploaded"), r.text);
+    assert.ok(worst.bytes <= 8192, `${worst.n} range reads of ${worst.bytes} bytes in all were in flight at once`);
+  } finally {
+    await h?.stop();
+    await reg.stop();
+    await new Promise((r) => (host.closeAllConnections(), host.close(r)));
   }
 });
 
