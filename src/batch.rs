@@ -285,6 +285,8 @@ struct Entry {
     last_reply: Option<RawResponse>,
     /// The index listed the file before it was hashed: the verdict waits for its digests.
     found: Option<Existing>,
+    /// Hashing reads cut half way so far (each is made again, as an upload is retried).
+    hash_cuts: u32,
     state: St,
 }
 
@@ -303,6 +305,7 @@ enum Pending {
     Trusted,
     Preflight,
     Index(usize),
+    Hash(usize),
     Upload(usize),
     Verify(usize),
 }
@@ -386,26 +389,17 @@ impl Batch {
             // Digests given in uppercase are the same digests; malformed ones are refused by the check.
             spec.digests = spec.digests.map(|d| d.checked().unwrap_or(d));
             spec.expected_sha256 = spec.expected_sha256.map(|h| h.to_ascii_lowercase());
-            let state = match DistFilename::parse(&spec.name) {
+            let (dist, state) = match DistFilename::parse(&spec.name) {
                 Ok(dist) => {
-                    let reader = MetadataReader::new(&dist, spec.size);
-                    b.files.push(Entry {
-                        spec,
-                        warnings: Vec::new(),
-                        dist: Some(dist),
-                        metadata: None,
-                        digests: None,
-                        plan: None,
-                        last_reply: None,
-                        found: None,
-                        state: St::Reading(Box::new(reader)),
-                    });
                     b.queued.push_back(i);
-                    continue;
+                    let reader = MetadataReader::new(&dist, spec.size);
+                    (Some(dist), St::Reading(Box::new(reader)))
                 }
-                Err(e) => St::Invalid(refused(&spec.name, Kind::Filename, &e.to_string())),
+                Err(e) => (None, St::Invalid(refused(&spec.name, Kind::Filename, &e.to_string()))),
             };
-            b.files.push(Entry { spec, warnings: Vec::new(), dist: None, metadata: None, digests: None, plan: None, last_reply: None, found: None, state });
+            let fresh =
+                Entry { spec, warnings: Vec::new(), dist, metadata: None, digests: None, plan: None, last_reply: None, found: None, hash_cuts: 0, state };
+            b.files.push(fresh);
         }
         b.start_queued();
         b.advance();
@@ -452,6 +446,33 @@ impl Batch {
         }
         self.start_queued();
         self.advance();
+    }
+
+    /// A hashing read of `file` was cut half way (a download its host broke off), not refused
+    /// by a source that changed: it is made again after a back-off, as many times as an upload
+    /// would be retried, before it counts as a failure. The file keeps its reading slot meanwhile.
+    pub fn on_hash_cut(&mut self, file: usize, why: String) {
+        let Some(e) = self.files.get_mut(file) else { return };
+        if !matches!(e.state, St::Hashing) {
+            return;
+        }
+        if e.hash_cuts + 1 >= self.cfg.policy.max_attempts {
+            return self.on_hashed(file, Err(why));
+        }
+        e.hash_cuts += 1;
+        let tries = e.hash_cuts;
+        let ms = self.backoff_ms(tries);
+        let id = self.id();
+        self.timers.insert(id, Pending::Hash(file));
+        let reason = self.secrets.clean(&format!("reading it to hash it was cut ({why}); attempt {} of {}", tries + 1, self.cfg.policy.max_attempts));
+        self.out.push_back(Action::Wait { id, ms, file: Some(file), reason });
+    }
+
+    /// Half fixed, half random, doubling with each `attempt` up to the policy's longest wait.
+    fn backoff_ms(&mut self, attempt: u32) -> u64 {
+        let jitter = self.jitter();
+        let base = self.cfg.policy.base_delay_ms.saturating_mul(1 << attempt.saturating_sub(1).min(10)).min(self.cfg.policy.max_delay_ms);
+        base / 2 + (base as f64 / 2.0 * jitter) as u64
     }
 
     /// A file's digests, or why it could not be hashed.
@@ -503,6 +524,8 @@ impl Batch {
             }
             Pending::Preflight => self.preflight_reply(&reply),
             Pending::Index(file) => self.index_reply(file, &reply),
+            // A timer's, never a request's.
+            Pending::Hash(_) => {}
             Pending::Upload(file) => {
                 self.files[file].last_reply = Some(raw_response(&reply));
                 let jitter = self.jitter();
@@ -565,6 +588,7 @@ impl Batch {
                     self.after_preflight();
                 }
             },
+            Pending::Hash(_) => {}
             Pending::Index(file) => {
                 let retry = matches!(why, NoReply::Network(_) | NoReply::Stalled(_));
                 self.index_failed(file, &format!("no reply ({})", detail(&why)), None, retry.then_some(None));
@@ -597,6 +621,11 @@ impl Batch {
             Pending::Index(file) => {
                 if let St::Index { attempt, .. } = self.files[file].state {
                     self.index_request(file, attempt + 1);
+                }
+            }
+            Pending::Hash(file) => {
+                if matches!(self.files[file].state, St::Hashing) {
+                    self.out.push_back(Action::Hash { file });
                 }
             }
             _ => {}
@@ -1133,11 +1162,9 @@ impl Batch {
     fn index_failed(&mut self, file: usize, why: &str, kind: Option<Kind>, retry: Option<Option<u64>>) {
         let St::Index { attempt, .. } = self.files[file].state else { return };
         if let (Some(after), true) = (retry, attempt < self.cfg.policy.max_attempts) {
-            let jitter = self.jitter();
-            let base = self.cfg.policy.base_delay_ms.saturating_mul(1 << attempt.saturating_sub(1).min(10)).min(self.cfg.policy.max_delay_ms);
             let ms = match after {
                 Some(ms) => ms.min(self.cfg.policy.max_delay_ms),
-                None => base / 2 + (base as f64 / 2.0 * jitter) as u64,
+                None => self.backoff_ms(attempt),
             };
             let id = self.id();
             self.timers.insert(id, Pending::Index(file));

@@ -137,13 +137,11 @@ export interface FileReport {
 }
 "#;
 
-/// How many times a hashing read cut half way is read again.
-const HASH_RETRIES: u32 = 2;
-
 /// What came back from one of the shell's jobs.
 enum Event {
     Read(usize, u64, Result<Vec<u8>, String>),
     Hashed(usize, Result<DigestSet, String>),
+    HashCut(usize, String),
     Replied(u64, Option<usize>, Result<(Reply, Option<DigestSet>), NoReply>),
     Timer(u64),
     Cancelled,
@@ -316,6 +314,7 @@ impl Run {
             match next {
                 Event::Read(f, offset, r) => batch.on_read(f, offset, r),
                 Event::Hashed(f, r) => batch.on_hashed(f, r),
+                Event::HashCut(f, why) => batch.on_hash_cut(f, why),
                 Event::Replied(id, file, Ok((reply, digests))) => {
                     if let (Some(f), Some(d)) = (file, digests) {
                         batch.on_body_digests(f, d);
@@ -341,27 +340,16 @@ impl Run {
                 let name = batch.name(file).to_string();
                 let hasher = self.hasher.clone();
                 let entry = self.entries[file].clone();
-                let cancel = self.transport.cancel.clone();
                 Box::pin(async move {
                     let on = move |done: u64, total: u64| progress(&cb, &name, "hash", done, total, None);
-                    let r = match hasher {
-                        Some(h) => hash_elsewhere(&h, &entry, on).await,
-                        None => {
-                            // A download cut half way is read again, a second and then two later:
-                            // in a batch, one such read would otherwise stop every file.
-                            let mut tries = 0;
-                            loop {
-                                match sources[file].digest(&on).await {
-                                    Err(e) if e.transient() && tries < HASH_RETRIES && !cancel.aborted() => {
-                                        tries += 1;
-                                        sleep(1000.0 * f64::from(tries), &cancel).await;
-                                    }
-                                    r => break r.map_err(String::from),
-                                }
-                            }
-                        }
-                    };
-                    Event::Hashed(file, r)
+                    match hasher {
+                        Some(h) => Event::Hashed(file, hash_elsewhere(&h, &entry, on).await),
+                        // A read cut half way is the engine's to make again; a changed source is not.
+                        None => match sources[file].digest(&on).await {
+                            Err(e) if e.transient() => Event::HashCut(file, e.into()),
+                            r => Event::Hashed(file, r.map_err(String::from)),
+                        },
+                    }
                 })
             }
             Action::Request { id, file, request } => {

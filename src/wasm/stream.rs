@@ -713,11 +713,7 @@ pub(crate) fn observe(p: JsValue) {
 /// tail of planned length.
 fn js_digests(v: JsValue, size: u64) -> Result<DigestSet, String> {
     let d: DigestSet = serde_wasm_bindgen::from_value(v).map_err(|e| format!("the hasher gave no digests ({e})"))?;
-    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if !hex(&d.sha256, 64) || !hex(&d.md5, 32) || !hex(&d.blake2_256, 64) || d.len != size {
-        return Err(format!("the hasher gave malformed digests for {size} bytes"));
-    }
-    Ok(d)
+    d.checked().filter(|d| d.len == size).ok_or_else(|| format!("the hasher gave malformed digests for {size} bytes"))
 }
 
 fn call(target: &JsValue, method: &str, arg: &JsValue) -> Result<JsValue, JsValue> {

@@ -223,6 +223,24 @@ fn a_source_unreadable_while_sent_is_read_again_and_named_when_it_stays_so() {
 }
 
 #[test]
+fn a_hashing_read_cut_half_way_is_made_again_after_a_back_off_and_stops_the_batch_only_when_it_stays_cut() {
+    // All or nothing (sources read anew each time): the file not sent first is hashed before anything is sent.
+    let changeable = |f: &mut Vec<pypublish::batch::FileSpec>| f.iter_mut().for_each(|s| s.changeable = true);
+    let batch = |cuts| [wheel("demo", "1.0"), Dist { hash_cuts: cuts, ..sdist("demo", "1.0") }];
+    let run1 = run_with(opts(), vec![], &batch(2), Net::new().serve(REG, ok_registry()), CancelAt::Never, changeable);
+    assert_eq!(run1.reports.iter().map(|r| r.status).collect::<Vec<_>>(), [Status::Uploaded, Status::Uploaded], "{:?}", run1.reports);
+    assert_eq!(run1.net.waits.len(), 2, "two back-offs: {:?}", run1.net.waits);
+    assert!(run1.net.waits[1] > run1.net.waits[0] / 2 && run1.net.waits[0] > 0, "{:?}", run1.net.waits);
+    // Cut as often as an upload may be tried (retries 3: 4 times): the batch sends nothing.
+    let run2 = run_with(opts(), vec![], &batch(4), Net::new().serve(REG, ok_registry()), CancelAt::Never, changeable);
+    assert!(run2.net.posts().is_empty(), "nothing sent");
+    let sd = run2.report("demo-1.0.tar.gz");
+    assert_eq!((sd.status, sd.kind), (Status::Failed, Some(Kind::Source)), "{sd:?}");
+    assert!(sd.error.as_deref().unwrap().contains("terminated"), "{sd:?}");
+    assert_eq!(run2.net.waits.len(), 3);
+}
+
+#[test]
 fn digests_given_in_uppercase_are_the_same_digests_and_malformed_ones_send_nothing() {
     let w = wheel("demo", "1.0");
     let d = digest_bytes(&w.bytes);
@@ -919,7 +937,7 @@ fn run_fn(o: pypublish::batch::Options, net: Net) -> Run {
 fn metadata_pypi_would_refuse_stops_the_batch_with_the_line_and_nothing_is_sent() {
     let md = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nClassifier: Private :: Do Not Upload\nClassifier: Programming Language :: Python :: 3\n\nTitle\n===\n\nSee `the docs`_.\n";
     let bytes = crate::common::zip_with(&[("demo-1.0.dist-info/METADATA", md, true)]);
-    let bad = Dist { name: "demo-1.0-py3-none-any.whl".into(), bytes, second_read: None };
+    let bad = Dist { name: "demo-1.0-py3-none-any.whl".into(), bytes, second_read: None, hash_cuts: 0 };
     let run = run(opts(), vec![], &[bad, sdist("demo", "1.0")], Net::new().serve(REG, ok_registry()));
     assert!(run.net.seen.is_empty());
     let r = run.report("demo-1.0-py3-none-any.whl");

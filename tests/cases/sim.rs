@@ -20,20 +20,22 @@ pub struct Dist {
     pub bytes: Vec<u8>,
     /// What every whole read after the first gives (a source that changed), if it differs.
     pub second_read: Option<Vec<u8>>,
+    /// How many of its first hashing reads are cut half way (a download its host broke off).
+    pub hash_cuts: u32,
 }
 
 /// A wheel of project `name` version `version`.
 pub fn wheel(name: &str, version: &str) -> Dist {
     let md = demo_metadata(name, version);
     let bytes = zip_with(&[(&format!("{name}-{version}.dist-info/METADATA"), &md, true), (&format!("{name}/__init__.py"), b"x = 1\n", true)]);
-    Dist { name: format!("{name}-{version}-py3-none-any.whl"), bytes, second_read: None }
+    Dist { name: format!("{name}-{version}-py3-none-any.whl"), bytes, second_read: None, hash_cuts: 0 }
 }
 
 /// An sdist of project `name` version `version`.
 pub fn sdist(name: &str, version: &str) -> Dist {
     let md = demo_metadata(name, version);
     let bytes = tar_gz_with(&[(&format!("{name}-{version}/PKG-INFO"), &md)]);
-    Dist { name: format!("{name}-{version}.tar.gz"), bytes, second_read: None }
+    Dist { name: format!("{name}-{version}.tar.gz"), bytes, second_read: None, hash_cuts: 0 }
 }
 
 /// A request as the server saw it.
@@ -218,6 +220,7 @@ pub fn run_over(
     };
     let mut steps = 0;
     let mut trailing_sends = 0;
+    let mut cuts: Vec<u32> = dists.iter().map(|d| d.hash_cuts).collect();
     // Every action asked for so far, performed oldest first (the engine's own order), so that
     // what it asks for at once can be counted.
     let mut asked: VecDeque<Action> = VecDeque::new();
@@ -240,6 +243,11 @@ pub fn run_over(
             }
             Action::Hash { file } => {
                 hashed += 1;
+                if cuts[file] > 0 {
+                    cuts[file] -= 1;
+                    batch.on_hash_cut(file, "terminated".into());
+                    continue;
+                }
                 batch.on_hashed(file, Ok(digest_bytes(&read_whole(file))));
             }
             Action::Request { id, request, .. } => {
