@@ -713,7 +713,8 @@ pub(crate) fn observe(p: JsValue) {
 /// tail of planned length.
 fn js_digests(v: JsValue, size: u64) -> Result<DigestSet, String> {
     let d: DigestSet = serde_wasm_bindgen::from_value(v).map_err(|e| format!("the hasher gave no digests ({e})"))?;
-    d.checked().filter(|d| d.len == size).ok_or_else(|| format!("the hasher gave malformed digests for {size} bytes"))
+    // Lowercase hex, as createHasher's contract says: they go into the tail as given.
+    d.checked().filter(|c| *c == d && c.len == size).ok_or_else(|| format!("the hasher gave malformed digests for {size} bytes"))
 }
 
 fn call(target: &JsValue, method: &str, arg: &JsValue) -> Result<JsValue, JsValue> {
